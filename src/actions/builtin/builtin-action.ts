@@ -1,0 +1,54 @@
+// A built-in action: an offline, in-process equivalent of a popular
+// marketplace action (actions/checkout, actions/cache, ...).
+
+export interface BuiltinRepo {
+  /** Git top-level directory of the repository being run. */
+  root: string;
+  /** Path of the workflow repository inside `root` ("" when it is the top level). */
+  prefix: string;
+  /** Commit of the event. */
+  sha: string;
+  /** Full ref of the event, e.g. refs/heads/main. */
+  ref: string;
+  /** Branch of the event, when there is one. */
+  branch?: string;
+  defaultBranch: string;
+}
+
+export interface BuiltinContext {
+  /** Inputs after `with:` evaluation and action defaults (all strings, as INPUT_* are). */
+  inputs: Record<string, string>;
+  /** GITHUB_WORKSPACE. */
+  workspace: string;
+  /** The step's full environment. */
+  env: Record<string, string>;
+  repo: BuiltinRepo;
+  run: { id: number; attempt: number; jobKey: string };
+  /** Slipway's data directory (database, blobs, logs). */
+  dataDir: string;
+  /** Writes a line to the step log (masked by the caller). */
+  log(line: string): void;
+  setOutput(name: string, value: string): void;
+  saveState(name: string, value: string): void;
+  /** State saved by this step's `main` (for `post`). */
+  state: Record<string, string>;
+  /** Cancellation of the job. */
+  signal: AbortSignal;
+}
+
+export interface BuiltinAction {
+  /** `owner/repo` as written in `uses:` without the ref, lower case. */
+  name: string;
+  main(ctx: BuiltinContext): Promise<void>;
+  /** Runs after all steps, like a JavaScript action's `post`, when `post-if` (default `success()`) holds. */
+  post?(ctx: BuiltinContext): Promise<void>;
+  postIf?: string;
+}
+
+/** A failure the user caused or can fix; the message is shown as the step's error. */
+export class ActionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ActionError";
+  }
+}

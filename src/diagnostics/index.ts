@@ -1,0 +1,1 @@
+export { type Diagnostic, type Severity, formatDiagnostic, hasErrors } from "./diagnostic.js";

@@ -1,0 +1,14 @@
+export {
+  type Json,
+  type Contexts,
+  type HostFunctions,
+  ExpressionFailure,
+  evaluateExpression,
+  evaluateToken,
+  evaluateString,
+  interpolate,
+  parseExpression,
+  coerceToString,
+  isTruthy,
+  KNOWN_CONTEXTS,
+} from "./evaluate.js";
