@@ -12,3 +12,4 @@ export {
   isTruthy,
   KNOWN_CONTEXTS,
 } from "./evaluate.js";
+export { hashFiles } from "./hash-files.js";

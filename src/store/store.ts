@@ -1,6 +1,10 @@
 // The Store interface: everything Slipway persists about runs, jobs, steps,
 // secrets and variables. SQLite implements it now; PostgreSQL later runs the
-// same shared test suite (store.case.test.ts).
+// same shared test suite (store.case.ts).
+//
+// Times are ISO-8601 strings in UTC. Transitions are guarded: starting or
+// finishing something already completed throws a StoreError with code
+// "conflict"; an unknown id throws code "not_found".
 
 export type RunStatus = "queued" | "in_progress" | "completed";
 /** GitHub's conclusions; `skipped` also for workflows whose triggers did not match. */
@@ -97,31 +101,53 @@ export interface VariableRecord {
   updatedAt: string;
 }
 
+export type StoreErrorCode = "not_found" | "conflict" | "schema";
+
+/** A store operation that cannot be applied; never carries secret values. */
+export class StoreError extends Error {
+  override readonly name = "StoreError";
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface Store {
   createRun(run: NewRun): RunRecord;
   startRun(id: number): void;
   finishRun(id: number, finish: Finish): void;
   getRun(id: number): RunRecord | undefined;
+  /** Newest first; all runs when no limit is given. */
   listRuns(opts?: { limit?: number }): RunRecord[];
 
   createJob(job: NewJob): JobRecord;
   startJob(id: number, logPath: string): void;
   finishJob(id: number, finish: Finish & { outputs?: Record<string, string> }): void;
+  getJob(id: number): JobRecord | undefined;
   listJobs(runId: number): JobRecord[];
 
+  /** A step is created when it starts: status `in_progress`, startedAt now. */
   createStep(jobId: number, number: number, name: string, logPath: string | null): StepRecord;
   finishStep(id: number, outcome: Conclusion, conclusion: Conclusion): void;
   listSteps(jobId: number): StepRecord[];
 
-  /** Marks everything still queued or in progress as cancelled (after a crash). */
+  /**
+   * Marks everything still queued or in progress (runs, jobs, steps) as
+   * completed/cancelled (after a crash); runs and jobs get `reason`.
+   * Returns the number of runs marked.
+   */
   recoverInterrupted(reason: string): number;
 
   putSecret(name: string, environment: string, ciphertext: Buffer): void;
   getSecret(name: string, environment: string): SecretRecord | undefined;
+  /** All environments when `environment` is undefined; ordered by environment, name. */
   listSecrets(environment?: string): Omit<SecretRecord, "ciphertext">[];
   deleteSecret(name: string, environment: string): boolean;
 
   putVariable(name: string, environment: string, value: string): void;
+  /** All environments when `environment` is undefined; ordered by environment, name. */
   listVariables(environment?: string): VariableRecord[];
   deleteVariable(name: string, environment: string): boolean;
 

@@ -70,17 +70,7 @@ export function mappingGet(token: TemplateToken | undefined, key: string): Templ
   return undefined;
 }
 
-function mappingKeys(token: TemplateToken | undefined): string[] {
-  if (!token || !isMapping(token)) return [];
-  const keys: string[] = [];
-  for (let i = 0; i < token.count; i++) {
-    const k = token.get(i).key;
-    if (isString(k)) keys.push(k.value);
-  }
-  return keys;
-}
-
-function stringValue(token: TemplateToken | undefined): string | undefined {
+export function stringValue(token: TemplateToken | undefined): string | undefined {
   return token && isString(token) ? token.value : undefined;
 }
 
@@ -98,11 +88,11 @@ function loc(file: string, token: TemplateToken | undefined) {
   return { file, line: token?.line ?? 0, column: token?.col ?? 0 };
 }
 
-function readStep(file: string, step: Step, raw: TemplateToken | undefined): StepSpec {
+export function readStep(file: string, step: Step, raw: TemplateToken | undefined, index = 0): StepSpec {
   const s = step as Step & { run?: TemplateToken; uses?: { value: string }; env?: MappingToken; if?: { expression: string } };
   const hasUserId = stringValue(mappingGet(raw, "id")) !== undefined;
   return {
-    id: step.id,
+    id: step.id || `__step_${index + 1}`,
     hasUserId,
     ...(step.name ? { name: step.name } : {}),
     if: s.if?.expression ?? "success()",
@@ -128,7 +118,7 @@ function readJob(file: string, job: Job | ReusableWorkflowJob, raw: TemplateToke
   if (job.type === "job") {
     job.steps.forEach((step, i) => {
       const rawStep = rawSteps && isSequence(rawSteps) ? rawSteps.get(i) : undefined;
-      steps.push(readStep(file, step, rawStep));
+      steps.push(readStep(file, step, rawStep, i));
     });
   }
   const base: JobSpec = {
@@ -220,8 +210,8 @@ export async function parseWorkflowText(file: string, content: string): Promise<
     ...optional("env", mappingGet(root, "env")),
     ...optional("concurrency", mappingGet(root, "concurrency")),
     ...optional("permissions", mappingGet(root, "permissions")),
+    ...optional("callOutputs", mappingGet(mappingGet(mappingGet(root, "on"), "workflow_call"), "outputs")),
   };
-  void mappingKeys;
   return { workflow, diagnostics };
 }
 

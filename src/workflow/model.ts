@@ -74,5 +74,7 @@ export interface Workflow {
   defaults: RunDefaults;
   concurrency?: TemplateToken;
   permissions?: TemplateToken;
+  /** `on.workflow_call.outputs` (name → { value }) of a reusable workflow. */
+  callOutputs?: TemplateToken;
   jobs: JobSpec[];
 }

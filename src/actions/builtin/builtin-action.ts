@@ -28,12 +28,26 @@ export interface BuiltinContext {
   dataDir: string;
   /** Writes a line to the step log (masked by the caller). */
   log(line: string): void;
+  /** Raises a warning annotation for the step (masked by the caller); when absent, built-ins log `Warning: <message>`. */
+  warning?(message: string): void;
   setOutput(name: string, value: string): void;
   saveState(name: string, value: string): void;
   /** State saved by this step's `main` (for `post`). */
   state: Record<string, string>;
   /** Cancellation of the job. */
   signal: AbortSignal;
+  /**
+   * Puts `dir` first on PATH for the following steps of the job, like a line
+   * in GITHUB_PATH or `core.addPath` (a later call comes before an earlier
+   * one). Used by actions/setup-node; optional for runners of other builtins.
+   */
+  addPath?(dir: string): void;
+  /**
+   * Sets an environment variable for the following steps of the job, like a
+   * line in GITHUB_ENV or `core.exportVariable`. Used by actions/setup-node
+   * (`registry-url`); optional for runners of other builtins.
+   */
+  exportVariable?(name: string, value: string): void;
 }
 
 export interface BuiltinAction {

@@ -1,0 +1,487 @@
+// actions/cache, actions/cache/restore and actions/cache/save (v4 semantics),
+// offline.
+//
+// An entry's archive is `tar --posix` of the matched paths, relative to the
+// workspace (`-P`, so paths outside it such as ~/.npm come back where they
+// were), compressed by `zstd -T0` and streamed into the blob store while it
+// is hashed; restore hands the blob file straight to `tar -x -I zstd`, so no
+// per-file work happens in JavaScript either way.
+//
+// The index is plain files, one JSON document per entry:
+//   <dataDir>/cache/<sha256(scope)[:32]>/<version>/<sha256(key)>.json
+// holding {key, version, scope, digest, size, createdAt, lastAccessedAt}.
+// A lookup reads one directory (scope × version), which a few hundred entries
+// keep fast, and needs no database: entries are created with link(2) from a
+// temp file, which fails atomically when the name exists — that is what makes
+// keys immutable even between concurrent jobs — and the database stays free of
+// bulky, disposable cache metadata. Archive blobs are written without fsync
+// (a cache can be rebuilt, and zstd's checksum turns a torn blob into a miss).
+//
+// Scope, as on GitHub: an entry belongs to the ref of the run that saved it; a
+// run restores from its own ref, then its pull request's base branch, then
+// the default branch — in each, the exact key first, then every key (the
+// primary key, then the restore keys in order) as a prefix, newest first.
+// An entry's `version` hashes the path list and the compression, so the same
+// key saved for other paths is another entry (actions/cache's getCacheVersion).
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { FileBlobStore, type BlobStore, type Digest } from "../../blobs/index.js";
+import { ActionError, type BuiltinAction, type BuiltinContext, type BuiltinRepo } from "./builtin-action.js";
+import { findPaths, homeOf, writeJsonAtomic } from "./artifacts.js";
+
+export interface CacheEntry {
+  key: string;
+  version: string;
+  /** Full ref that saved the entry, e.g. refs/heads/main. */
+  scope: string;
+  digest: Digest;
+  size: number;
+  createdAt: string;
+  lastAccessedAt: string;
+}
+
+export const MAX_KEY_LENGTH = 512;
+export const MAX_KEYS = 10;
+/** actions/cache's name for zstd without --long, part of the version. */
+const COMPRESSION = "zstd-without-long";
+const VERSION_SALT = "1.0";
+/** zstd level of archives: -3 is zstd's default and, with -T0, no slower than tar here. */
+const ZSTD = "zstd -T0 -3";
+
+/** Lines of the `path` input as actions/cache reads them (`! x` → `!x`). */
+export function cachePaths(input: string | undefined): string[] {
+  return (input ?? "")
+    .split("\n")
+    .map((s) => s.replace(/^!\s+/, "!").trim())
+    .filter((s) => s !== "");
+}
+
+/** actions/cache's version: sha256 of the path list, the compression and the salt. */
+export function cacheVersion(paths: string[], options: { enableCrossOsArchive?: boolean; platform?: string } = {}): string {
+  const components = [...paths, COMPRESSION];
+  if ((options.platform ?? process.platform) === "win32" && !options.enableCrossOsArchive) components.push("windows-only");
+  components.push(VERSION_SALT);
+  return createHash("sha256").update(components.join("|")).digest("hex");
+}
+
+/** Throws the ActionError actions/cache gives for a bad key list. */
+export function validateKeys(keys: string[]): void {
+  if (keys.length > MAX_KEYS) throw new ActionError(`Key Validation Error: Keys are limited to a maximum of ${MAX_KEYS}.`);
+  for (const key of keys) {
+    if (key.length > MAX_KEY_LENGTH) {
+      throw new ActionError(`Key Validation Error: ${key} cannot be larger than ${MAX_KEY_LENGTH} characters.`);
+    }
+    if (key.includes(",")) throw new ActionError(`Key Validation Error: ${key} cannot contain commas.`);
+  }
+}
+
+/** The ref a run saves under. */
+export function cacheScope(repo: BuiltinRepo): string {
+  if (repo.ref) return repo.ref;
+  return `refs/heads/${repo.branch ?? repo.defaultBranch}`;
+}
+
+/** The refs a run restores from, in order: its own, its pull request's base branch, the default branch. */
+export function cacheScopes(repo: BuiltinRepo, env: Record<string, string> = {}): string[] {
+  const scopes = [cacheScope(repo)];
+  if (env.GITHUB_BASE_REF) scopes.push(`refs/heads/${env.GITHUB_BASE_REF}`);
+  scopes.push(`refs/heads/${repo.defaultBranch}`);
+  return [...new Set(scopes)];
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function entryDir(dataDir: string, scope: string, version: string): string {
+  return join(dataDir, "cache", sha256(scope).slice(0, 32), version);
+}
+
+function entryPath(dataDir: string, scope: string, version: string, key: string): string {
+  return join(entryDir(dataDir, scope, version), `${sha256(key)}.json`);
+}
+
+async function readEntry(file: string): Promise<CacheEntry | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(file, "utf8")) as CacheEntry;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function readEntries(dir: string): Promise<CacheEntry[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+  const entries: CacheEntry[] = [];
+  for (const name of names) {
+    if (name.startsWith(".") || !name.endsWith(".json")) continue;
+    const entry = await readEntry(join(dir, name));
+    if (entry) entries.push(entry);
+  }
+  return entries;
+}
+
+function newestFirst(a: CacheEntry, b: CacheEntry): number {
+  return Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
+}
+
+export interface CacheLookup {
+  /** The primary key first, then the restore keys. */
+  keys: string[];
+  version: string;
+  scopes: string[];
+}
+
+/** The entry a restore would use, and whether it matches the primary key exactly. */
+export async function findCacheEntry(
+  dataDir: string,
+  lookup: CacheLookup,
+): Promise<{ entry: CacheEntry; exact: boolean } | undefined> {
+  const primary = lookup.keys[0];
+  if (primary === undefined) return undefined;
+  for (const scope of lookup.scopes) {
+    const exact = await readEntry(entryPath(dataDir, scope, lookup.version, primary));
+    if (exact && exact.key === primary) return { entry: exact, exact: true };
+    const entries = (await readEntries(entryDir(dataDir, scope, lookup.version))).sort(newestFirst);
+    for (const key of lookup.keys) {
+      const entry = entries.find((e) => e.key.startsWith(key));
+      if (entry) return { entry, exact: entry.key === primary };
+    }
+  }
+  return undefined;
+}
+
+/** All entries, newest first, optionally of one scope or with a key prefix (for the CLI). */
+export async function listCacheEntries(
+  dataDir: string,
+  filter: { scope?: string; keyPrefix?: string } = {},
+): Promise<CacheEntry[]> {
+  const root = join(dataDir, "cache");
+  let scopeDirs: string[];
+  try {
+    scopeDirs = filter.scope !== undefined ? [sha256(filter.scope).slice(0, 32)] : await fsp.readdir(root);
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+  const result: CacheEntry[] = [];
+  for (const scopeDir of scopeDirs) {
+    let versions: string[];
+    try {
+      versions = await fsp.readdir(join(root, scopeDir));
+    } catch (error) {
+      if (isNotFound(error) || (error as NodeJS.ErrnoException).code === "ENOTDIR") continue;
+      throw error;
+    }
+    for (const version of versions) {
+      for (const entry of await readEntries(join(root, scopeDir, version))) {
+        if (filter.keyPrefix === undefined || entry.key.startsWith(filter.keyPrefix)) result.push(entry);
+      }
+    }
+  }
+  return result.sort(newestFirst);
+}
+
+/** Removes an entry from the index (its blob stays until garbage collection: entries may share it). */
+export async function deleteCacheEntry(dataDir: string, entry: Pick<CacheEntry, "key" | "version" | "scope">): Promise<boolean> {
+  try {
+    await fsp.unlink(entryPath(dataDir, entry.scope, entry.version, entry.key));
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+export interface SaveCacheOptions {
+  dataDir: string;
+  workspace: string;
+  home: string;
+  /** The `path` input lines. */
+  paths: string[];
+  key: string;
+  scope: string;
+  enableCrossOsArchive?: boolean;
+  store?: BlobStore;
+  signal?: AbortSignal;
+  now?: Date;
+}
+
+export type SaveCacheResult =
+  | { saved: true; entry: CacheEntry }
+  | { saved: false; reason: "exists"; entry: CacheEntry }
+  | { saved: false; reason: "no-paths" };
+
+/** Archives the paths under the key, unless an entry for key, paths and scope exists (keys are immutable). */
+export async function saveCache(options: SaveCacheOptions): Promise<SaveCacheResult> {
+  validateKeys([options.key]);
+  if (options.paths.length === 0) throw new ActionError("Path Validation Error: At least one directory or file path is required");
+  const version = cacheVersion(options.paths, { enableCrossOsArchive: options.enableCrossOsArchive ?? false });
+  const file = entryPath(options.dataDir, options.scope, version, options.key);
+  const existing = await readEntry(file);
+  if (existing) return { saved: false, reason: "exists", entry: existing };
+
+  const { matches } = await findPaths(options.paths, {
+    cwd: options.workspace,
+    home: options.home,
+    implicitDescendants: false,
+    stopAtMatchedDirectories: true,
+  });
+  const members = withoutDescendants(matches.map((m) => m.path)).map((p) => relative(options.workspace, p).split(sep).join("/") || ".");
+  if (members.length === 0) return { saved: false, reason: "no-paths" };
+
+  const store = options.store ?? new FileBlobStore(options.dataDir);
+  const blob = await store.put(archive(options.workspace, members, options.signal), { durable: false });
+  const now = (options.now ?? new Date()).toISOString();
+  const entry: CacheEntry = {
+    key: options.key,
+    version,
+    scope: options.scope,
+    digest: blob.digest,
+    size: blob.size,
+    createdAt: now,
+    lastAccessedAt: now,
+  };
+  if (!(await writeJsonAtomic(file, entry, { exclusive: true }))) {
+    // Another job saved the same key meanwhile; its entry stands.
+    return { saved: false, reason: "exists", entry: (await readEntry(file)) ?? entry };
+  }
+  return { saved: true, entry };
+}
+
+/** Drops paths inside other paths of the list (tar takes directories whole). */
+function withoutDescendants(paths: string[]): string[] {
+  const sorted = [...new Set(paths)].sort();
+  const result: string[] = [];
+  for (const path of sorted) {
+    const parent = result.at(-1);
+    if (parent !== undefined && (path.startsWith(parent.endsWith(sep) ? parent : parent + sep))) continue;
+    result.push(path);
+  }
+  return result;
+}
+
+/** The zstd-compressed tar stream of `members` (relative to `workspace`); fails if tar fails. */
+async function* archive(workspace: string, members: string[], signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const child = spawn("tar", ["--posix", "-c", "-f", "-", "-P", "-C", workspace, "-I", ZSTD, "--null", "-T", "-"], {
+    stdio: ["pipe", "pipe", "pipe"],
+    ...(signal ? { signal } : {}),
+  });
+  const done = exitOf(child, "tar");
+  done.catch(() => undefined); // awaited below; this only keeps an abandoned stream from an unhandled rejection
+  child.stdin.on("error", () => {}); // tar may exit before reading every name; its exit code tells.
+  child.stdin.end(`${members.join("\0")}\0`);
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Uint8Array>) yield chunk;
+    await done;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  }
+}
+
+export interface RestoreCacheOptions {
+  dataDir: string;
+  workspace: string;
+  entry: CacheEntry;
+  store?: BlobStore;
+  signal?: AbortSignal;
+  now?: Date;
+}
+
+/** Extracts an entry's archive over the workspace (and the paths outside it it was saved from). */
+export async function restoreCache(options: RestoreCacheOptions): Promise<void> {
+  const store = options.store ?? new FileBlobStore(options.dataDir);
+  const { entry } = options;
+  await fsp.mkdir(options.workspace, { recursive: true });
+  const local = store.path(entry.digest);
+  const args = ["-x", "-f", local ?? "-", "-I", "zstd", "-P", "-p", "-C", options.workspace];
+  const signal = options.signal ? { signal: options.signal } : {};
+  if (local !== undefined) {
+    if (!(await store.has(entry.digest))) throw new Error(`the archive ${entry.digest} of cache ${entry.key} is missing`);
+    await exitOf(spawn("tar", args, { stdio: ["ignore", "ignore", "pipe"], ...signal }), "tar");
+  } else {
+    const child = spawn("tar", args, { stdio: ["pipe", "ignore", "pipe"], ...signal });
+    const done = exitOf(child, "tar");
+    done.catch(() => undefined);
+    await Promise.all([pipeline(store.open(entry.digest), child.stdin), done]);
+  }
+  // Record the access (the entry is rewritten whole; only lastAccessedAt changes).
+  const file = entryPath(options.dataDir, entry.scope, entry.version, entry.key);
+  const touched = { ...entry, lastAccessedAt: (options.now ?? new Date()).toISOString() };
+  await writeJsonAtomic(file, touched).catch(() => undefined);
+}
+
+function exitOf(child: ReturnType<typeof spawn>, what: string): Promise<void> {
+  let stderr = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (text: string) => {
+    if (stderr.length < 16_384) stderr += text;
+  });
+  return new Promise((resolvePromise, reject) => {
+    child.once("error", (error) => reject(error));
+    child.once("close", (code, signal) => {
+      if (code === 0) resolvePromise();
+      else {
+        const how = code !== null ? `exit code ${code}` : `signal ${signal}`;
+        reject(new Error(`${what} failed (${how})${stderr.trim() ? `: ${stderr.trim()}` : ""}`));
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The actions
+
+const STATE_PRIMARY_KEY = "CACHE_KEY";
+const STATE_MATCHED_KEY = "CACHE_RESULT";
+
+function warn(ctx: BuiltinContext, message: string): void {
+  if (ctx.warning) ctx.warning(message);
+  else ctx.log(`Warning: ${message}`);
+}
+
+function booleanInput(ctx: BuiltinContext, name: string): boolean {
+  const value = (ctx.inputs[name] ?? "").trim();
+  if (value === "") return false;
+  if (/^true$/i.test(value)) return true;
+  if (/^false$/i.test(value)) return false;
+  throw new ActionError(
+    `Input does not meet YAML 1.2 "Core Schema" specification: ${name}\nSupport boolean input list: \`true | True | TRUE | false | False | FALSE\``,
+  );
+}
+
+function requiredInput(ctx: BuiltinContext, name: string): string {
+  const value = (ctx.inputs[name] ?? "").trim();
+  if (value === "") throw new ActionError(`Input required and not supplied: ${name}`);
+  return value;
+}
+
+function formatSize(bytes: number): string {
+  return `~${Math.round(bytes / (1024 * 1024))} MB (${bytes} B)`;
+}
+
+async function restore(ctx: BuiltinContext): Promise<void> {
+  const primaryKey = requiredInput(ctx, "key");
+  const paths = cachePaths(requiredInput(ctx, "path"));
+  const restoreKeys = cachePaths(ctx.inputs["restore-keys"]);
+  const failOnCacheMiss = booleanInput(ctx, "fail-on-cache-miss");
+  const lookupOnly = booleanInput(ctx, "lookup-only");
+  const enableCrossOsArchive = booleanInput(ctx, "enableCrossOsArchive");
+  const keys = [primaryKey, ...restoreKeys];
+  validateKeys(keys);
+  ctx.saveState(STATE_PRIMARY_KEY, primaryKey);
+  ctx.setOutput("cache-primary-key", primaryKey);
+
+  const version = cacheVersion(paths, { enableCrossOsArchive });
+  const found = await findCacheEntry(ctx.dataDir, { keys, version, scopes: cacheScopes(ctx.repo, ctx.env) });
+  let restored = false;
+  if (found) {
+    const { entry } = found;
+    if (lookupOnly) {
+      restored = true;
+    } else {
+      ctx.log(`Cache Size: ${formatSize(entry.size)}`);
+      try {
+        await restoreCache({ dataDir: ctx.dataDir, workspace: ctx.workspace, entry, signal: ctx.signal });
+        restored = true;
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        warn(ctx, `Failed to restore: ${(error as Error).message}`);
+      }
+    }
+  }
+  if (!found || !restored) {
+    // cache-hit stays unset (an empty string) on a miss, as actions/cache leaves it.
+    if (failOnCacheMiss) {
+      throw new ActionError(`Failed to restore cache entry. Exiting as fail-on-cache-miss is set. Input key: ${primaryKey}`);
+    }
+    ctx.log(`Cache not found for input keys: ${keys.join(", ")}`);
+    return;
+  }
+  const matchedKey = found.entry.key;
+  ctx.saveState(STATE_MATCHED_KEY, matchedKey);
+  ctx.setOutput("cache-matched-key", matchedKey);
+  ctx.setOutput("cache-hit", String(found.exact));
+  if (lookupOnly) ctx.log(`Cache found and can be restored from key: ${matchedKey}`);
+  else ctx.log(`Cache restored from key: ${matchedKey}`);
+}
+
+async function save(ctx: BuiltinContext, primaryKey: string): Promise<void> {
+  const paths = cachePaths(requiredInput(ctx, "path"));
+  const enableCrossOsArchive = booleanInput(ctx, "enableCrossOsArchive");
+  validateKeys([primaryKey]);
+  let result: SaveCacheResult;
+  try {
+    result = await saveCache({
+      dataDir: ctx.dataDir,
+      workspace: ctx.workspace,
+      home: homeOf(ctx.env),
+      paths,
+      key: primaryKey,
+      scope: cacheScope(ctx.repo),
+      enableCrossOsArchive,
+      signal: ctx.signal,
+    });
+  } catch (error) {
+    if (error instanceof ActionError || ctx.signal.aborted) throw error;
+    warn(ctx, `Failed to save: ${(error as Error).message}`);
+    return;
+  }
+  if (!result.saved && result.reason === "no-paths") {
+    warn(
+      ctx,
+      "Failed to save: Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache is being saved.",
+    );
+  } else if (!result.saved) {
+    ctx.log(`Cache already exists, not saving: key ${primaryKey} was saved for these paths on ${result.entry.scope} at ${result.entry.createdAt}.`);
+  } else {
+    ctx.log(`Cache Size: ${formatSize(result.entry.size)}`);
+    ctx.log(`Cache saved with key: ${primaryKey}`);
+  }
+}
+
+async function postSave(ctx: BuiltinContext): Promise<void> {
+  const primaryKey = ctx.state[STATE_PRIMARY_KEY] ?? "";
+  if (primaryKey === "") {
+    warn(ctx, "Key is not specified.");
+    return;
+  }
+  if (ctx.state[STATE_MATCHED_KEY] === primaryKey) {
+    ctx.log(`Cache hit occurred on the primary key ${primaryKey}, not saving cache.`);
+    return;
+  }
+  try {
+    await save(ctx, primaryKey);
+  } catch (error) {
+    // A failed save never fails the job, as with actions/cache's post step.
+    if (ctx.signal.aborted) throw error;
+    warn(ctx, (error as Error).message);
+  }
+}
+
+export const cacheAction: BuiltinAction = {
+  name: "actions/cache",
+  main: restore,
+  post: postSave,
+  postIf: "success()",
+};
+
+export const cacheRestoreAction: BuiltinAction = { name: "actions/cache/restore", main: restore };
+
+export const cacheSaveAction: BuiltinAction = {
+  name: "actions/cache/save",
+  main: (ctx) => save(ctx, requiredInput(ctx, "key")),
+};
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+}

@@ -1,0 +1,15 @@
+// The registry of built-in actions, by lower-case `owner/repo[/path]`.
+import type { BuiltinAction } from "./builtin-action.js";
+import { cacheAction, cacheRestoreAction, cacheSaveAction } from "./cache.js";
+import { downloadArtifactAction, uploadArtifactAction } from "./artifacts.js";
+import { checkoutAction } from "./checkout.js";
+import { setupNodeAction } from "./setup-node.js";
+
+export { type BuiltinAction, type BuiltinContext, type BuiltinRepo, ActionError } from "./builtin-action.js";
+
+export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
+  [checkoutAction, cacheAction, cacheSaveAction, cacheRestoreAction, uploadArtifactAction, downloadArtifactAction, setupNodeAction].map((a) => [
+    a.name,
+    a,
+  ]),
+);

@@ -1,0 +1,13 @@
+export {
+  type BlobErrorCode,
+  type BlobInfo,
+  type BlobSource,
+  type BlobStore,
+  type Digest,
+  type FileBlobStoreOptions,
+  type PutOptions,
+  BlobError,
+  FileBlobStore,
+  isDigest,
+  parseDigest,
+} from "./blob-store.js";

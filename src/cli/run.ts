@@ -1,0 +1,271 @@
+// `slipway run [EVENT]`: what GitHub would have done for this event, here.
+import { existsSync, readdirSync } from "node:fs";
+import { availableParallelism, userInfo } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { builtinActions, parseActionSource } from "../actions/index.js";
+import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics/index.js";
+import type { JobResult } from "../engine/index.js";
+import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
+import { buildEvent, readRepo } from "../git/index.js";
+import { ConcurrencyGroups, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
+import { Masker, SecretStore } from "../secrets/index.js";
+import { openStore } from "../store/index.js";
+import { loadWorkflowFile, matchTrigger, type Workflow } from "../workflow/index.js";
+import { dataDirFor, EXIT, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
+import { ConsoleReporter } from "./reporter.js";
+import { paint } from "./style.js";
+
+export interface RunOptions extends GlobalOptions {
+  workflow?: string[];
+  job?: string;
+  secret?: string[];
+  var?: string[];
+  input?: string[];
+  parallel?: string;
+  sandbox?: boolean;
+  network?: boolean;
+  json?: boolean;
+  eventPath?: string;
+  ref?: string;
+  base?: string;
+  actionSource?: string;
+  keepWorkspace?: boolean;
+}
+
+/** Workflow files: the -W files, or every .yml/.yaml in .github/workflows. */
+export function workflowFiles(repoDir: string, given: string[] | undefined): string[] {
+  if (given && given.length > 0) {
+    const out: string[] = [];
+    for (const g of given) {
+      const p = resolve(g);
+      if (existsSync(p) && !p.endsWith(".yml") && !p.endsWith(".yaml")) {
+        // A directory, as act's -W accepts.
+        out.push(...listYaml(p));
+      } else out.push(p);
+    }
+    return out;
+  }
+  const dir = join(repoDir, ".github", "workflows");
+  if (!existsSync(dir)) throw new UsageError(`no workflows: ${relative(process.cwd(), dir) || dir} does not exist (create .github/workflows/*.yml or pass -W FILE)`);
+  return listYaml(dir);
+}
+
+function listYaml(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".yml") || f.endsWith(".yaml"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+export async function loadWorkflows(repoDir: string, files: string[]): Promise<{ workflows: Workflow[]; diagnostics: Diagnostic[] }> {
+  const workflows: Workflow[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const f of files) {
+    const display = relative(repoDir, f).startsWith("..") ? f : relative(repoDir, f);
+    const r = await loadWorkflowFile(f, display);
+    diagnostics.push(...r.diagnostics);
+    if (r.workflow) workflows.push(r.workflow);
+  }
+  return { workflows, diagnostics };
+}
+
+export async function runCommand(eventArg: string | undefined, opts: RunOptions): Promise<number> {
+  const eventName = eventArg ?? "push";
+  const dir = workDir(opts);
+  const json = opts.json === true;
+  const parallel = opts.parallel ? Number(opts.parallel) : availableParallelism();
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel expects a positive integer, got '${opts.parallel}'`);
+  const cliVars = keyValues(opts.var, "--var");
+  const inputs = keyValues(opts.input, "--input");
+
+  let repo;
+  try {
+    repo = await readRepo(dir);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const files = workflowFiles(repo.dir, opts.workflow);
+  const { workflows, diagnostics } = await loadWorkflows(repo.dir, files);
+  if (hasErrors(diagnostics)) {
+    if (json) process.stdout.write(JSON.stringify({ diagnostics }, null, 2) + "\n");
+    else for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
+    return EXIT.usage;
+  }
+  const event = await buildEvent(repo, {
+    eventName,
+    ...(opts.ref ? { ref: opts.ref } : {}),
+    ...(opts.base ? { base: opts.base } : {}),
+    inputs,
+    ...(opts.eventPath ? { payloadFile: opts.eventPath } : {}),
+  });
+
+  const dataDir = dataDirFor(opts, repo.dir);
+  const store = openStore(dataDir);
+  const interrupted = store.recoverInterrupted("Slipway stopped while this was running");
+  const vars: Record<string, string> = {};
+  for (const v of store.listVariables("")) vars[v.name] = v.value;
+  Object.assign(vars, cliVars);
+  const masker = new Masker();
+  const secretStore = new SecretStore(store, dataDir);
+  const secrets: Record<string, string> = {};
+  try {
+    for (const s of secretStore.list("")) {
+      const v = secretStore.get(s.name);
+      if (v !== undefined) secrets[s.name] = v;
+    }
+    for (const spec of opts.secret ?? []) {
+      const i = spec.indexOf("=");
+      if (i > 0) {
+        secrets[spec.slice(0, i)] = spec.slice(i + 1);
+        continue;
+      }
+      const fromStore = secretStore.get(spec);
+      const value = fromStore ?? process.env[spec];
+      if (value === undefined) {
+        throw new UsageError(`secret '${spec}' is neither in the secret store nor in the environment; set it with \`slipway secrets set ${spec}\` or pass -s ${spec}=VALUE`);
+      }
+      secrets[spec] = value;
+    }
+  } catch (err) {
+    store.close();
+    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+  }
+  for (const v of Object.values(secrets)) masker.add(v);
+
+  let executor: Executor = createHostExecutor();
+  if (opts.sandbox) {
+    const ok = await sandboxAvailable();
+    if (!ok.ok) {
+      store.close();
+      throw new UsageError(`--sandbox: bubblewrap is not usable here: ${ok.reason ?? "unknown reason"} (install it with apt-get install bubblewrap)`);
+    }
+    executor = createSandboxExecutor({ workspace: join(dataDir, "work"), writable: [dataDir], network: opts.network === true });
+  }
+
+  const mode = json ? "json" : process.stdout.isTTY ? "live" : "plain";
+  const reporter = new ConsoleReporter(mode);
+  const p = paint(process.stdout);
+  if (interrupted > 0 && !json) process.stdout.write(p.dim(`(${interrupted} interrupted records from an earlier crash were marked cancelled)\n`));
+
+  const abort = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      if (!json) process.stderr.write(`\n${sig}: cancelling — always() and post steps still run; press Ctrl-C again to stop at once\n`);
+      abort.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const skipped: Array<{ workflow: string; reason: string }> = [];
+  const selected = workflows.filter((w) => {
+    const m = matchTrigger(w, event);
+    if (!m.matched) skipped.push({ workflow: w.path, reason: m.reason });
+    return m.matched;
+  });
+  if (!json) for (const s of skipped) process.stdout.write(`${p.dim(`↷ ${s.workflow}: skipped — ${s.reason}`)}\n`);
+  if (opts.job && !selected.some((w) => w.jobs.some((j) => j.id === opts.job))) {
+    store.close();
+    throw new UsageError(`no job '${opts.job}' in the workflows that run for '${eventName}'`);
+  }
+
+  const slots = new Semaphore(parallel);
+  const concurrency = new ConcurrencyGroups();
+  const baseEnv = hostEnv();
+  const source = parseActionSource(opts.actionSource ?? process.env.SLIPWAY_ACTION_SOURCE ?? "https://github.com");
+  let summaries: RunSummary[];
+  try {
+    summaries = await Promise.all(
+      selected
+        .filter((w) => !opts.job || w.jobs.some((j) => j.id === opts.job))
+        .map((workflow) =>
+          runWorkflow({
+            workflow,
+            repo,
+            event,
+            store,
+            dataDir,
+            slots,
+            concurrency,
+            secrets,
+            vars,
+            inputs,
+            masker,
+            executor,
+            reporter,
+            signal: abort.signal,
+            actions: { source, cacheDir: join(dataDir, "actions"), builtins: builtinActions, useBuiltins: true },
+            ...(opts.job ? { onlyJob: opts.job } : {}),
+            ...(opts.keepWorkspace ? { keepWorkspace: true } : {}),
+            baseEnv,
+            actor: safeUser(),
+          }),
+        ),
+    );
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    reporter.finish();
+  }
+
+  const failed = summaries.some((s) => s.conclusion === "failure" || s.conclusion === "cancelled");
+  if (json) {
+    const runs = summaries.map((s) => {
+      const run = store.getRun(s.runId);
+      return {
+        id: s.runId,
+        workflow: run?.workflowPath,
+        name: run?.workflowName,
+        conclusion: s.conclusion,
+        reason: s.reason ? masker.mask(s.reason) : null,
+        jobs: store.listJobs(s.runId).map((j) => ({
+          id: j.id,
+          key: j.jobKey,
+          name: j.name,
+          matrix: j.matrix ? JSON.parse(j.matrix) : null,
+          conclusion: j.conclusion,
+          reason: j.reason,
+          outputs: j.outputs ? JSON.parse(j.outputs) : {},
+          steps: store.listSteps(j.id).map((st) => ({ number: st.number, name: st.name, outcome: st.outcome, conclusion: st.conclusion })),
+        })),
+      };
+    });
+    process.stdout.write(masker.mask(JSON.stringify({ event: eventName, runs, skipped, annotations: reporter.annotations }, null, 2)) + "\n");
+  } else {
+    for (const s of summaries) {
+      const run = store.getRun(s.runId);
+      const icon = conclusionIcon(s.conclusion, p);
+      process.stdout.write(`${icon} ${run?.workflowName ?? ""} ${p.dim(`run ${s.runId}`)} ${s.conclusion}${s.reason ? p.dim(` — ${masker.mask(s.reason)}`) : ""}\n`);
+    }
+    if (summaries.length === 0 && skipped.length > 0) process.stdout.write(`no workflow runs for '${eventName}'\n`);
+  }
+  store.close();
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+function conclusionIcon(c: JobResult, p: ReturnType<typeof paint>): string {
+  return c === "success" ? p.green("✓") : c === "failure" ? p.red("✗") : c === "cancelled" ? p.yellow("⊘") : p.dim("↷");
+}
+
+/** The environment steps inherit: the host's, less Slipway's own secrets. */
+function hostEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (k === "SLIPWAY_MASTER_KEY" || k.startsWith("GITHUB_") || k.startsWith("RUNNER_") || k.startsWith("INPUT_") || k.startsWith("STATE_")) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "local";
+  }
+}

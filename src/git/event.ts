@@ -1,0 +1,459 @@
+// Builds the event a workflow runs for (`github.event` and the ref, sha and
+// changed files that trigger filters look at) from a local Git checkout,
+// shaped like GitHub's webhook payloads.
+//
+// The "workflow repository" is the directory that holds `.github/workflows`.
+// It may be a subdirectory of a git repository (a monorepo example, say):
+// then `prefix` is its path inside the git toplevel, changed files are
+// reported relative to it, and files outside it are left out.
+import { readFileSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { git, GitError, tryGit } from "./git.js";
+
+/** The all-zero sha GitHub uses for "no commit" (a new branch or tag, a first push). */
+export const ZERO_SHA = "0000000000000000000000000000000000000000";
+
+export interface EventInfo {
+  /** "push" | "pull_request" | "workflow_dispatch" | "schedule" | "workflow_call" | any other event name. */
+  name: string;
+  /** refs/heads/main, refs/tags/v1, refs/pull/<n>/merge for pull_request; the commit sha when HEAD is detached. */
+  ref: string;
+  /**
+   * The commit the workflow runs on. For pull_request this is the head commit:
+   * GitHub runs on a merge commit of head into base, which a local run does not create.
+   */
+  sha: string;
+  /** main, v1, <n>/merge; the sha when HEAD is detached. */
+  refName: string;
+  refType: "branch" | "tag";
+  /** The branch name, for events on a branch (not for pull_request, not when detached). */
+  branch?: string;
+  tag?: string;
+  /** pull_request: the base branch name. */
+  baseRef?: string;
+  /** pull_request: the head branch name (the sha when HEAD is detached). */
+  headRef?: string;
+  /** Paths relative to the workflow repository; undefined when unknown (the event has no diff). */
+  changedFiles?: string[];
+  /** `github.event`. */
+  payload: Record<string, unknown>;
+}
+
+export interface RepoInfo {
+  /** The git toplevel (absolute). */
+  root: string;
+  /** Path of the workflow repository inside root, "" or e.g. "examples/hello" (forward slashes, no trailing slash). */
+  prefix: string;
+  /** The workflow repository directory (absolute): root joined with prefix. */
+  dir: string;
+  /** HEAD's commit. */
+  sha: string;
+  /** The checked-out branch; undefined when HEAD is detached. */
+  branch?: string;
+  defaultBranch: string;
+  /** From the origin remote URL; "local" when there is none. */
+  owner: string;
+  /** From the origin remote URL; the basename of dir when there is none. */
+  name: string;
+}
+
+export interface BuildEventOptions {
+  eventName: string;
+  /**
+   * The ref the event is about: a branch or tag name, refs/heads/…, refs/tags/…
+   * or a commit. Default: HEAD (the checked-out branch, or the commit when
+   * detached). For pull_request it is the head. A bare name is looked up as a
+   * branch first, then as a tag (write refs/tags/x to mean the tag).
+   */
+  ref?: string;
+  /** pull_request: the base branch; default the repository's default branch. */
+  base?: string;
+  /** workflow_dispatch / workflow_call: `github.event.inputs`. */
+  inputs?: Record<string, string>;
+  /** A JSON file merged (deeply) over the generated payload, like act's -e/--eventpath. */
+  payloadFile?: string;
+  /** The activity type (`github.event.action`) for pull_request and other typed events; pull_request defaults to "opened". */
+  action?: string;
+  /** schedule: the cron expression that fired (`github.event.schedule`). */
+  schedule?: string;
+}
+
+/** Reads what buildEvent needs about the checkout containing `dir`. Throws GitError. */
+export async function readRepo(dir: string): Promise<RepoInfo> {
+  const abs = resolve(dir);
+  let isDir = false;
+  try {
+    isDir = statSync(abs).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new GitError("no-such-directory", `'${abs}' is not a directory`);
+
+  const root = (await git(abs, ["rev-parse", "--show-toplevel"])).trim();
+  // --show-prefix is "examples/hello/" (or empty at the toplevel); unlike a
+  // path.relative() of root and dir it is not confused by symbolic links.
+  const prefix = (await git(abs, ["rev-parse", "--show-prefix"])).trim().replace(/\/+$/, "");
+  const sha = (await tryGit(abs, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]))?.trim();
+  if (!sha) {
+    throw new GitError("no-commits", `the git repository at '${root}' has no commits yet; commit your files first (git add -A && git commit -m init)`);
+  }
+  const branch = (await tryGit(abs, ["symbolic-ref", "--quiet", "--short", "HEAD"]))?.trim() || undefined;
+  const defaultBranch = await detectDefaultBranch(abs, branch);
+  const url = (await tryGit(abs, ["config", "--get", "remote.origin.url"]))?.trim();
+  const fromUrl = url ? parseRemoteUrl(url) : undefined;
+  const repoDir = prefix ? join(root, prefix) : root;
+  return {
+    root,
+    prefix,
+    dir: repoDir,
+    sha,
+    ...(branch ? { branch } : {}),
+    defaultBranch,
+    owner: fromUrl?.owner ?? "local",
+    name: fromUrl?.name ?? basename(repoDir),
+  };
+}
+
+async function branchExists(cwd: string, name: string): Promise<boolean> {
+  return (await tryGit(cwd, ["rev-parse", "--verify", "--quiet", `refs/heads/${name}^{commit}`])) !== undefined;
+}
+
+/**
+ * The default branch: origin's HEAD when the repository was cloned; else
+ * init.defaultBranch when that branch exists here (a configured name that
+ * does not exist in this repository is skipped); else main, else master,
+ * when they exist; else the current branch; else "main".
+ */
+async function detectDefaultBranch(cwd: string, current: string | undefined): Promise<string> {
+  const originHead = (await tryGit(cwd, ["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"]))?.trim();
+  if (originHead) return originHead.replace(/^origin\//, "");
+  const configured = (await tryGit(cwd, ["config", "--get", "init.defaultBranch"]))?.trim();
+  if (configured && (await branchExists(cwd, configured))) return configured;
+  for (const candidate of ["main", "master"]) {
+    if (await branchExists(cwd, candidate)) return candidate;
+  }
+  return current ?? "main";
+}
+
+/**
+ * Owner and name from a remote URL: https://host/owner/name(.git),
+ * ssh://git@host/owner/name, git@host:owner/name.git, or a local path
+ * (/srv/git/owner/name.git). Owner is "local" when the URL has one segment.
+ */
+export function parseRemoteUrl(url: string): { owner: string; name: string } | undefined {
+  const u = url.trim();
+  let path: string;
+  const withScheme = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(u);
+  if (withScheme) {
+    const scheme = (withScheme[1] ?? "").toLowerCase();
+    const rest = withScheme[2] ?? "";
+    // Drop the host (and user@) except for file:// URLs, which are paths.
+    path = scheme === "file" ? rest : rest.slice(rest.indexOf("/") + 1 || rest.length);
+  } else {
+    // scp-like syntax: [user@]host:path (a path with no ':' before the first '/').
+    const scp = /^(?:[^@/]+@)?[^/:]+:(.*)$/.exec(u);
+    path = scp ? (scp[1] ?? "") : u;
+  }
+  const segments = path
+    .replace(/\/+$/, "")
+    .replace(/\.git$/, "")
+    .split("/")
+    .filter((s) => s !== "" && s !== "." && s !== "..");
+  const name = segments.at(-1);
+  if (!name) return undefined;
+  return { owner: segments.at(-2) ?? "local", name };
+}
+
+interface ResolvedRef {
+  ref: string;
+  refName: string;
+  refType: "branch" | "tag";
+  sha: string;
+  branch?: string;
+  tag?: string;
+}
+
+async function revParse(cwd: string, rev: string): Promise<string | undefined> {
+  // A revision starting with '-' would be read as an option.
+  if (rev.startsWith("-")) return undefined;
+  return (await tryGit(cwd, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]))?.trim() || undefined;
+}
+
+/** Resolves BuildEventOptions.ref (see there); undefined means HEAD. */
+async function resolveRef(repo: RepoInfo, ref: string | undefined): Promise<ResolvedRef> {
+  const cwd = repo.root;
+  if (ref === undefined || ref === "HEAD") {
+    const sha = ref === undefined ? repo.sha : ((await revParse(cwd, "HEAD")) ?? repo.sha);
+    // Detached HEAD: there is no ref, so the ref and its name are the commit sha.
+    if (!repo.branch) return { ref: sha, refName: sha, refType: "branch", sha };
+    return { ref: `refs/heads/${repo.branch}`, refName: repo.branch, refType: "branch", sha, branch: repo.branch };
+  }
+  const notFound = () =>
+    new GitError("bad-ref", `ref '${ref}' does not name a branch, tag or commit in '${repo.root}'; list them with 'git branch' and 'git tag'`);
+  const branchOf = async (name: string): Promise<ResolvedRef | undefined> => {
+    const sha = await revParse(cwd, `refs/heads/${name}`);
+    return sha ? { ref: `refs/heads/${name}`, refName: name, refType: "branch", sha, branch: name } : undefined;
+  };
+  const tagOf = async (name: string): Promise<ResolvedRef | undefined> => {
+    // ^{commit} peels an annotated tag to the commit it points at.
+    const sha = await revParse(cwd, `refs/tags/${name}`);
+    return sha ? { ref: `refs/tags/${name}`, refName: name, refType: "tag", sha, tag: name } : undefined;
+  };
+  if (ref.startsWith("refs/heads/") || ref.startsWith("refs/tags/")) {
+    const found = ref.startsWith("refs/heads/") ? await branchOf(ref.slice("refs/heads/".length)) : await tagOf(ref.slice("refs/tags/".length));
+    if (!found) throw notFound();
+    return found;
+  }
+  if (ref.startsWith("refs/")) {
+    // Another kind of ref (refs/remotes/origin/x, refs/pull/1/head): keep it, name it without the first two parts.
+    const sha = await revParse(cwd, ref);
+    if (!sha) throw notFound();
+    return { ref, refName: ref.split("/").slice(2).join("/"), refType: "branch", sha };
+  }
+  const found = (await branchOf(ref)) ?? (await tagOf(ref));
+  if (found) return found;
+  const sha = await revParse(cwd, ref);
+  if (!sha) throw notFound();
+  return { ref: sha, refName: sha, refType: "branch", sha };
+}
+
+interface CommitInfo {
+  id: string;
+  tree_id: string;
+  message: string;
+  timestamp: string;
+  author: { name: string; email: string };
+  committer: { name: string; email: string };
+}
+
+async function readCommit(cwd: string, sha: string): Promise<CommitInfo> {
+  // Fields separated by NUL; the message (%B) last since it may hold anything else.
+  const out = await git(cwd, ["show", "-s", "--no-show-signature", "--format=%H%x00%T%x00%aI%x00%an%x00%ae%x00%cn%x00%ce%x00%B", sha]);
+  const [id = sha, tree = "", timestamp = "", an = "", ae = "", cn = "", ce = "", ...message] = out.split("\0");
+  return {
+    id,
+    tree_id: tree,
+    message: message.join("\0").replace(/\n+$/, ""),
+    timestamp,
+    author: { name: an, email: ae },
+    committer: { name: cn, email: ce },
+  };
+}
+
+interface Changes {
+  added: string[];
+  modified: string[];
+  removed: string[];
+  /** All changed paths in git's order (a rename appears as its old and its new path). */
+  all: string[];
+}
+
+/**
+ * Runs a name-status diff (`revs` select what to compare) and keeps the
+ * files inside the workflow repository, relative to it. Renames are off so
+ * that a renamed file counts as its old path removed and its new path added,
+ * and path filters see both names.
+ */
+async function diffChanges(repo: RepoInfo, command: "diff" | "diff-tree", revs: string[]): Promise<Changes> {
+  // Run at the toplevel: paths are then relative to it whatever diff.relative says.
+  const out = await git(repo.root, [command, "--name-status", "--no-renames", "-z", ...revs]);
+  const tokens = out.split("\0").filter((t) => t !== "");
+  const changes: Changes = { added: [], modified: [], removed: [], all: [] };
+  const inside = repo.prefix ? `${repo.prefix}/` : "";
+  for (let i = 0; i + 1 < tokens.length; i += 2) {
+    const status = tokens[i] as string;
+    const full = tokens[i + 1] as string;
+    if (!full.startsWith(inside)) continue;
+    const path = full.slice(inside.length);
+    if (status.startsWith("A")) changes.added.push(path);
+    else if (status.startsWith("D")) changes.removed.push(path);
+    else changes.modified.push(path);
+    changes.all.push(path);
+  }
+  return changes;
+}
+
+/** The changes a commit made: against its first parent, or everything it holds when it is a root commit. */
+async function commitChanges(repo: RepoInfo, sha: string, parent: string | undefined): Promise<Changes> {
+  return parent ? diffChanges(repo, "diff", [parent, sha]) : diffChanges(repo, "diff-tree", ["--root", "-r", "--no-commit-id", sha]);
+}
+
+function repositoryPayload(repo: RepoInfo): Record<string, unknown> {
+  return {
+    name: repo.name,
+    full_name: `${repo.owner}/${repo.name}`,
+    default_branch: repo.defaultBranch,
+    owner: { login: repo.owner },
+  };
+}
+
+function headCommitPayload(commit: CommitInfo, changes: Changes): Record<string, unknown> {
+  return { ...commit, distinct: true, added: changes.added, modified: changes.modified, removed: changes.removed };
+}
+
+/** Builds the event for `opts.eventName` from the checkout described by `repo`. Throws GitError. */
+export async function buildEvent(repo: RepoInfo, opts: BuildEventOptions): Promise<EventInfo> {
+  const common = { repository: repositoryPayload(repo), sender: { login: repo.owner } };
+  let event: EventInfo;
+  switch (opts.eventName) {
+    case "push":
+      event = await pushEvent(repo, opts, common);
+      break;
+    case "pull_request":
+    case "pull_request_target":
+      event = await pullRequestEvent(repo, opts, common);
+      break;
+    case "schedule": {
+      // Scheduled workflows run on the latest commit of the default branch
+      // (HEAD if that branch does not exist here).
+      const fallback = (await revParse(repo.root, `refs/heads/${repo.defaultBranch}`)) ? `refs/heads/${repo.defaultBranch}` : undefined;
+      const r = await resolveRef(repo, opts.ref ?? fallback);
+      event = { name: opts.eventName, ...r, payload: { ...(opts.schedule !== undefined ? { schedule: opts.schedule } : {}), ...common } };
+      break;
+    }
+    case "workflow_dispatch": {
+      const r = await resolveRef(repo, opts.ref);
+      event = { name: opts.eventName, ...r, payload: { inputs: opts.inputs ?? {}, ref: r.ref, ...common } };
+      break;
+    }
+    default: {
+      // workflow_call and any other event: the ref and commit, no diff.
+      const r = await resolveRef(repo, opts.ref);
+      const payload: Record<string, unknown> = { ...common };
+      if (opts.action !== undefined) payload.action = opts.action;
+      if (opts.inputs !== undefined) payload.inputs = opts.inputs;
+      event = { name: opts.eventName, ...r, payload };
+    }
+  }
+  if (opts.payloadFile !== undefined) applyPayloadFile(event, opts.payloadFile);
+  return event;
+}
+
+async function pushEvent(repo: RepoInfo, opts: BuildEventOptions, common: Record<string, unknown>): Promise<EventInfo> {
+  const r = await resolveRef(repo, opts.ref);
+  const parent = await revParse(repo.root, `${r.sha}^1`);
+  const [commit, changes] = await Promise.all([readCommit(repo.root, r.sha), commitChanges(repo, r.sha, parent)]);
+  const headCommit = headCommitPayload(commit, changes);
+  // A branch push is taken to be the push of its last commit, so `before` is
+  // that commit's parent (all zeros for a root commit: the branch is new). A
+  // tag push creates the tag, so `before` is all zeros and `commits` empty,
+  // as on GitHub; path filters do not apply to tags.
+  const isTag = r.refType === "tag";
+  const before = isTag ? ZERO_SHA : (parent ?? ZERO_SHA);
+  return {
+    name: "push",
+    ...r,
+    changedFiles: changes.all,
+    payload: {
+      ref: r.ref,
+      before,
+      after: r.sha,
+      base_ref: null,
+      created: before === ZERO_SHA,
+      deleted: false,
+      forced: false,
+      commits: isTag ? [] : [headCommit],
+      head_commit: headCommit,
+      pusher: { name: commit.author.name, email: commit.author.email },
+      ...common,
+    },
+  };
+}
+
+async function pullRequestEvent(repo: RepoInfo, opts: BuildEventOptions, common: Record<string, unknown>): Promise<EventInfo> {
+  const base = (opts.base ?? repo.defaultBranch).replace(/^refs\/heads\//, "");
+  const baseSha = (await revParse(repo.root, `refs/heads/${base}`)) ?? (await revParse(repo.root, base));
+  if (!baseSha) {
+    throw new GitError("bad-ref", `base branch '${base}' of the pull request does not exist in '${repo.root}'; pass an existing branch as the base`);
+  }
+  const head = await resolveRef(repo, opts.ref);
+  const headRef = head.branch ?? head.refName;
+  // Three dots: the changes on head since it forked from base (the merge
+  // base), which is what GitHub's pull request diff shows.
+  let changes: Changes;
+  try {
+    changes = await diffChanges(repo, "diff", [`${baseSha}...${head.sha}`]);
+  } catch (err) {
+    if (err instanceof GitError && /no merge base/i.test(err.stderr)) {
+      throw new GitError("bad-ref", `'${headRef}' and the base branch '${base}' share no history (no merge base); pick another base`, err.args, err.stderr);
+    }
+    throw err;
+  }
+  const commit = await readCommit(repo.root, head.sha);
+  const [title = "", ...rest] = commit.message.split("\n");
+  const body = rest.join("\n").trim();
+  // A local pull request has no number; it is always #1 (refs/pull/1/merge).
+  const number = 1;
+  const side = (ref: string, sha: string) => ({ ref, sha, label: `${repo.owner}:${ref}`, repo: common.repository });
+  return {
+    name: opts.eventName,
+    ref: `refs/pull/${number}/merge`,
+    refName: `${number}/merge`,
+    refType: "branch",
+    sha: head.sha,
+    baseRef: base,
+    headRef,
+    changedFiles: changes.all,
+    payload: {
+      action: opts.action ?? "opened",
+      number,
+      pull_request: {
+        number,
+        state: "open",
+        title,
+        body: body === "" ? null : body,
+        user: { login: repo.owner },
+        head: side(headRef, head.sha),
+        base: side(base, baseSha),
+        draft: false,
+        merged: false,
+        changed_files: changes.all.length,
+      },
+      ...common,
+    },
+  };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Merges `over` into `base`: objects merge key by key, anything else (arrays too) replaces. */
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const existing = out[k];
+    out[k] = isPlainObject(existing) && isPlainObject(v) ? deepMerge(existing, v) : v;
+  }
+  return out;
+}
+
+/**
+ * Merges a JSON payload file over the generated payload. Only `github.event`
+ * changes, except that for pull requests the base and head branch names and
+ * the number are read back, so that trigger filters see what the file says.
+ */
+function applyPayloadFile(event: EventInfo, file: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new GitError("bad-input", `cannot read the event payload file '${file}': ${(err as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw new GitError("bad-input", `the event payload file '${file}' must hold a JSON object`);
+  event.payload = deepMerge(event.payload, parsed);
+  if (event.name === "pull_request" || event.name === "pull_request_target") {
+    const pr = event.payload.pull_request;
+    if (isPlainObject(pr)) {
+      const baseRef = isPlainObject(pr.base) ? pr.base.ref : undefined;
+      const headRef = isPlainObject(pr.head) ? pr.head.ref : undefined;
+      if (typeof baseRef === "string") event.baseRef = baseRef;
+      if (typeof headRef === "string") event.headRef = headRef;
+    }
+    const number = event.payload.number ?? (isPlainObject(pr) ? pr.number : undefined);
+    if (typeof number === "number") {
+      event.ref = `refs/pull/${number}/merge`;
+      event.refName = `${number}/merge`;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { runJob, JobRunner, type JobRunInput, type JobRunResult, type JobReporter, type Annotation } from "./job-runner.js";
+export { shellCommand } from "./shell.js";

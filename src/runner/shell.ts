@@ -1,0 +1,79 @@
+// Turns a `run:` step's shell into a command line, as GitHub's runner does
+// on Linux (https://docs.github.com/en/actions/writing-workflows/workflow-syntax-for-github-actions#jobsjob_idstepsshell).
+import { execFileSync } from "node:child_process";
+
+export interface ShellCommand {
+  command: string;
+  args: string[];
+  /** File extension the script needs (python wants .py). */
+  extension: string;
+}
+
+const whichCache = new Map<string, string | undefined>();
+function which(name: string, path: string): string | undefined {
+  const key = `${name}\0${path}`;
+  if (!whichCache.has(key)) {
+    let found: string | undefined;
+    try {
+      found = execFileSync("/bin/sh", ["-c", `command -v "$1"`, "sh", name], { env: { PATH: path }, encoding: "utf8" }).trim() || undefined;
+    } catch {
+      found = undefined;
+    }
+    whichCache.set(key, found);
+  }
+  return whichCache.get(key);
+}
+
+function split(template: string): string[] {
+  // Custom shells are split on whitespace, as the runner does; `{0}` is the script path.
+  return template.trim().split(/\s+/);
+}
+
+/**
+ * `shell` unset: `bash -e {0}` (sh when bash is missing). `bash`: `bash --noprofile --norc -eo pipefail {0}`.
+ * `sh`: `sh -e {0}`. `python`: `python {0}` (python3 when `python` is missing). `pwsh`: `pwsh -command ". '{0}'"`.
+ * Anything else must contain `{0}`.
+ */
+export function shellCommand(shell: string | undefined, scriptPath: string, path: string): ShellCommand {
+  let template: string;
+  let extension = ".sh";
+  switch (shell ?? "") {
+    case "":
+      template = which("bash", path) ? "bash -e {0}" : "sh -e {0}";
+      break;
+    case "bash":
+      template = "bash --noprofile --norc -eo pipefail {0}";
+      break;
+    case "sh":
+      template = "sh -e {0}";
+      break;
+    case "python":
+      template = which("python", path) ? "python {0}" : "python3 {0}";
+      extension = ".py";
+      break;
+    case "pwsh":
+      extension = ".ps1";
+      return { command: "pwsh", args: ["-command", `. '${scriptPath}'`], extension };
+    case "powershell":
+      throw new Error("shell 'powershell' (Windows PowerShell) is not available on Linux; use 'pwsh'");
+    case "cmd":
+      throw new Error("shell 'cmd' is Windows-only; use bash or sh");
+    default: {
+      const s = shell as string;
+      if (!s.includes("{0}")) {
+        throw new Error(`custom shell '${s}' must contain {0} where the script path goes, e.g. 'perl {0}'`);
+      }
+      template = s;
+      if (/^python3?\b/.test(s)) extension = ".py";
+    }
+  }
+  const parts = split(template).map((p) => p.replace("{0}", scriptPath));
+  const [command, ...args] = parts;
+  return { command: command ?? "sh", args, extension };
+}
+
+export function scriptExtension(shell: string | undefined): string {
+  if (shell === "python" || (shell && /^python3?\b/.test(shell))) return ".py";
+  if (shell === "pwsh") return ".ps1";
+  return ".sh";
+}

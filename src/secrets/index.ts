@@ -1,0 +1,14 @@
+export {
+  ENVELOPE_VERSION,
+  MASTER_KEY_ENV,
+  SecretsError,
+  type SecretsErrorCode,
+  decryptSecret,
+  encryptSecret,
+  loadMasterKey,
+  masterKeyId,
+  masterKeyPath,
+  parseMasterKey,
+} from "./crypto.js";
+export { MAX_SECRET_BYTES, type SecretInfo, SecretStore, type SecretStoreOptions, normalizeSecretName } from "./secret-store.js";
+export { MASK, MIN_LINE_LENGTH, type MaskStream, Masker, maskForms } from "./masker.js";

@@ -1,0 +1,13 @@
+// The SQLite schema, as numbered migrations applied in order. Each file
+// exports its SQL text (a .ts module, so the esbuild bundle embeds it).
+// Never edit an applied migration: add the next number instead.
+import init from "./001-init.sql.js";
+
+export interface Migration {
+  /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [{ version: 1, name: "init", sql: init }];

@@ -1,0 +1,495 @@
+// The embedded Store: one SQLite file, `<dataDir>/slipway.db`, in WAL mode.
+// Every operation is one prepared statement (SQL below, in plain sight);
+// recoverInterrupted runs its three updates in one transaction.
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { migrations as allMigrations, type Migration } from "./migrations/index.js";
+import {
+  StoreError,
+  type Conclusion,
+  type Finish,
+  type JobRecord,
+  type NewJob,
+  type NewRun,
+  type RunRecord,
+  type RunStatus,
+  type SecretRecord,
+  type StepRecord,
+  type Store,
+  type VariableRecord,
+} from "./store.js";
+
+export const DATABASE_FILE = "slipway.db";
+/** How long a writer waits for another connection's lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+export interface SqliteStoreOptions {
+  /** Clock for timestamps; tests pass a fixed one. */
+  now?: () => Date;
+  /** Migrations to apply (tests only); defaults to the real ones. */
+  migrations?: readonly Migration[];
+}
+
+/** Opens (creating if needed) `<dataDir>/slipway.db` and applies pending migrations. */
+export function openStore(dataDir: string, options: SqliteStoreOptions = {}): SqliteStore {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, DATABASE_FILE);
+  // Create the file ourselves so it is private from the start; SQLite gives
+  // the -wal and -shm files the same permissions as the database.
+  fs.closeSync(fs.openSync(file, "a", 0o600));
+  return new SqliteStore(file, options);
+}
+
+// ---- SQL ------------------------------------------------------------------
+
+const SQL = {
+  createMigrationsTable: `
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at TEXT NOT NULL
+    ) STRICT`,
+  appliedVersions: `SELECT version FROM schema_migrations ORDER BY version`,
+  isApplied: `SELECT 1 FROM schema_migrations WHERE version = ?`,
+  recordMigration: `INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)`,
+
+  createRun: `
+    INSERT INTO runs (workflow_path, workflow_name, event, ref, sha, status, created_at)
+    VALUES (@workflowPath, @workflowName, @event, @ref, @sha, 'queued', @now)
+    RETURNING *`,
+  startRun: `
+    UPDATE runs SET status = 'in_progress', started_at = COALESCE(started_at, @now)
+    WHERE id = @id AND status <> 'completed'`,
+  finishRun: `
+    UPDATE runs SET status = 'completed', conclusion = @conclusion, reason = @reason, completed_at = @now
+    WHERE id = @id AND status <> 'completed'`,
+  getRun: `SELECT * FROM runs WHERE id = ?`,
+  listRuns: `SELECT * FROM runs ORDER BY id DESC LIMIT ?`,
+
+  createJob: `
+    INSERT INTO jobs (run_id, job_key, name, matrix, attempt, environment, status)
+    VALUES (@runId, @jobKey, @name, @matrix, @attempt, @environment, 'queued')
+    RETURNING *`,
+  startJob: `
+    UPDATE jobs SET status = 'in_progress', log_path = @logPath, started_at = COALESCE(started_at, @now)
+    WHERE id = @id AND status <> 'completed'`,
+  finishJob: `
+    UPDATE jobs SET status = 'completed', conclusion = @conclusion, reason = @reason,
+      outputs = COALESCE(@outputs, outputs), completed_at = @now
+    WHERE id = @id AND status <> 'completed'`,
+  getJob: `SELECT * FROM jobs WHERE id = ?`,
+  listJobs: `SELECT * FROM jobs WHERE run_id = ? ORDER BY id`,
+
+  createStep: `
+    INSERT INTO steps (job_id, number, name, log_path, status, started_at)
+    VALUES (@jobId, @number, @name, @logPath, 'in_progress', @now)
+    RETURNING *`,
+  finishStep: `
+    UPDATE steps SET status = 'completed', outcome = @outcome, conclusion = @conclusion, completed_at = @now
+    WHERE id = @id AND status <> 'completed'`,
+  getStep: `SELECT * FROM steps WHERE id = ?`,
+  listSteps: `SELECT * FROM steps WHERE job_id = ? ORDER BY number, id`,
+
+  recoverSteps: `
+    UPDATE steps SET status = 'completed', outcome = 'cancelled', conclusion = 'cancelled', completed_at = @now
+    WHERE status <> 'completed'`,
+  recoverJobs: `
+    UPDATE jobs SET status = 'completed', conclusion = 'cancelled', reason = @reason, completed_at = @now
+    WHERE status <> 'completed'`,
+  recoverRuns: `
+    UPDATE runs SET status = 'completed', conclusion = 'cancelled', reason = @reason, completed_at = @now
+    WHERE status <> 'completed'`,
+
+  putSecret: `
+    INSERT INTO secrets (environment, name, ciphertext, updated_at) VALUES (@environment, @name, @ciphertext, @now)
+    ON CONFLICT (environment, name) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
+  getSecret: `SELECT name, environment, ciphertext, updated_at FROM secrets WHERE environment = ? AND name = ?`,
+  listSecrets: `SELECT name, environment, updated_at FROM secrets ORDER BY environment, name`,
+  listSecretsIn: `SELECT name, environment, updated_at FROM secrets WHERE environment = ? ORDER BY name`,
+  deleteSecret: `DELETE FROM secrets WHERE environment = ? AND name = ?`,
+
+  putVariable: `
+    INSERT INTO variables (environment, name, value, updated_at) VALUES (@environment, @name, @value, @now)
+    ON CONFLICT (environment, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+  listVariables: `SELECT name, environment, value, updated_at FROM variables ORDER BY environment, name`,
+  listVariablesIn: `SELECT name, environment, value, updated_at FROM variables WHERE environment = ? ORDER BY name`,
+  deleteVariable: `DELETE FROM variables WHERE environment = ? AND name = ?`,
+} as const;
+
+// ---- rows -----------------------------------------------------------------
+
+interface RunRow {
+  id: number;
+  workflow_path: string;
+  workflow_name: string;
+  event: string;
+  ref: string;
+  sha: string;
+  status: RunStatus;
+  conclusion: Conclusion | null;
+  reason: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+interface JobRow {
+  id: number;
+  run_id: number;
+  job_key: string;
+  name: string;
+  matrix: string | null;
+  attempt: number;
+  status: RunStatus;
+  conclusion: Conclusion | null;
+  reason: string | null;
+  environment: string | null;
+  outputs: string | null;
+  log_path: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+interface StepRow {
+  id: number;
+  job_id: number;
+  number: number;
+  name: string;
+  status: RunStatus;
+  outcome: Conclusion | null;
+  conclusion: Conclusion | null;
+  log_path: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+interface SecretRow {
+  name: string;
+  environment: string;
+  ciphertext: Buffer;
+  updated_at: string;
+}
+
+interface VariableRow {
+  name: string;
+  environment: string;
+  value: string;
+  updated_at: string;
+}
+
+function toRun(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    workflowPath: r.workflow_path,
+    workflowName: r.workflow_name,
+    event: r.event,
+    ref: r.ref,
+    sha: r.sha,
+    status: r.status,
+    conclusion: r.conclusion,
+    reason: r.reason,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+  };
+}
+
+function toJob(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    jobKey: r.job_key,
+    name: r.name,
+    matrix: r.matrix,
+    attempt: r.attempt,
+    status: r.status,
+    conclusion: r.conclusion,
+    reason: r.reason,
+    environment: r.environment,
+    outputs: r.outputs,
+    logPath: r.log_path,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+  };
+}
+
+function toStep(r: StepRow): StepRecord {
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    number: r.number,
+    name: r.name,
+    status: r.status,
+    outcome: r.outcome,
+    conclusion: r.conclusion,
+    logPath: r.log_path,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+  };
+}
+
+// ---- store ----------------------------------------------------------------
+
+type Statements = { [K in keyof typeof SQL]: Database.Statement };
+
+export class SqliteStore implements Store {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly now: () => Date;
+  private readonly sql: Statements;
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.file = file;
+    this.now = options.now ?? (() => new Date());
+    this.db = new Database(file);
+    try {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      const mode = this.db.pragma("journal_mode = WAL", { simple: true });
+      if (mode !== "wal") {
+        throw new StoreError("schema", `${file}: SQLite could not switch to WAL mode (got "${String(mode)}"); use a local file system`);
+      }
+      // FULL: a committed transaction survives power loss, not only a crash.
+      this.db.pragma("synchronous = FULL");
+      this.db.pragma("foreign_keys = ON");
+      this.migrate(options.migrations ?? allMigrations);
+      this.sql = Object.fromEntries(
+        Object.entries(SQL).map(([k, text]) => [k, this.db.prepare(text)]),
+      ) as Statements;
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  /** The connection's settings, for diagnostics and tests. */
+  settings(): { journalMode: string; busyTimeoutMs: number; foreignKeys: boolean; synchronous: string } {
+    const synchronous = ["off", "normal", "full", "extra"];
+    return {
+      journalMode: String(this.db.pragma("journal_mode", { simple: true })),
+      busyTimeoutMs: Number(this.db.pragma("busy_timeout", { simple: true })),
+      foreignKeys: this.db.pragma("foreign_keys", { simple: true }) === 1,
+      synchronous: synchronous[Number(this.db.pragma("synchronous", { simple: true }))] ?? "unknown",
+    };
+  }
+
+  /** Versions recorded in schema_migrations, ascending. */
+  appliedMigrations(): number[] {
+    return this.db
+      .prepare(SQL.appliedVersions)
+      .all()
+      .map((r) => (r as { version: number }).version);
+  }
+
+  private migrate(migrations: readonly Migration[]): void {
+    this.db.exec(SQL.createMigrationsTable);
+    const known = migrations.at(-1)?.version ?? 0;
+    const newest = this.appliedMigrations().at(-1) ?? 0;
+    if (newest > known) {
+      throw new StoreError(
+        "schema",
+        `${this.file} has schema version ${newest}, but this Slipway knows only up to ${known}: ` +
+          `upgrade Slipway (or use a data directory made by this version)`,
+      );
+    }
+    for (const m of migrations) {
+      // IMMEDIATE takes the write lock first, so two processes opening a new
+      // database at once cannot both apply the same migration.
+      this.db
+        .transaction(() => {
+          const applied = this.db.prepare(SQL.isApplied).get(m.version);
+          if (applied) return;
+          try {
+            this.db.exec(m.sql);
+          } catch (err) {
+            throw new StoreError(
+              "schema",
+              `migration ${String(m.version).padStart(3, "0")}-${m.name} failed on ${this.file}: ${(err as Error).message}`,
+            );
+          }
+          this.db.prepare(SQL.recordMigration).run({ version: m.version, name: m.name, now: this.timestamp() });
+        })
+        .immediate();
+    }
+  }
+
+  private timestamp(): string {
+    return this.now().toISOString();
+  }
+
+  /** Turns "0 rows changed" into not_found or conflict. */
+  private requireChange(
+    changes: number,
+    kind: "run" | "job" | "step",
+    id: number,
+    action: string,
+  ): void {
+    if (changes > 0) return;
+    const get = kind === "run" ? this.sql.getRun : kind === "job" ? this.sql.getJob : this.sql.getStep;
+    if (!get.get(id)) throw new StoreError("not_found", `${kind} ${id} does not exist`);
+    throw new StoreError("conflict", `cannot ${action} ${kind} ${id}: it is already completed`);
+  }
+
+  createRun(run: NewRun): RunRecord {
+    const row = this.sql.createRun.get({
+      workflowPath: run.workflowPath,
+      workflowName: run.workflowName,
+      event: run.event,
+      ref: run.ref,
+      sha: run.sha,
+      now: this.timestamp(),
+    }) as RunRow;
+    return toRun(row);
+  }
+
+  startRun(id: number): void {
+    const { changes } = this.sql.startRun.run({ id, now: this.timestamp() });
+    this.requireChange(changes, "run", id, "start");
+  }
+
+  finishRun(id: number, finish: Finish): void {
+    const { changes } = this.sql.finishRun.run({
+      id,
+      conclusion: finish.conclusion,
+      reason: finish.reason ?? null,
+      now: this.timestamp(),
+    });
+    this.requireChange(changes, "run", id, "finish");
+  }
+
+  getRun(id: number): RunRecord | undefined {
+    const row = this.sql.getRun.get(id) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  listRuns(opts: { limit?: number } = {}): RunRecord[] {
+    const { limit } = opts;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+      throw new RangeError(`listRuns: limit must be a non-negative integer, got ${limit}`);
+    }
+    // SQLite treats a negative LIMIT as "no limit".
+    return (this.sql.listRuns.all(limit ?? -1) as RunRow[]).map(toRun);
+  }
+
+  createJob(job: NewJob): JobRecord {
+    try {
+      const row = this.sql.createJob.get({
+        runId: job.runId,
+        jobKey: job.jobKey,
+        name: job.name,
+        matrix: job.matrix,
+        attempt: job.attempt,
+        environment: job.environment,
+      }) as JobRow;
+      return toJob(row);
+    } catch (err) {
+      if (isForeignKeyError(err)) throw new StoreError("not_found", `run ${job.runId} does not exist`);
+      throw err;
+    }
+  }
+
+  startJob(id: number, logPath: string): void {
+    const { changes } = this.sql.startJob.run({ id, logPath, now: this.timestamp() });
+    this.requireChange(changes, "job", id, "start");
+  }
+
+  finishJob(id: number, finish: Finish & { outputs?: Record<string, string> }): void {
+    const { changes } = this.sql.finishJob.run({
+      id,
+      conclusion: finish.conclusion,
+      reason: finish.reason ?? null,
+      outputs: finish.outputs === undefined ? null : JSON.stringify(finish.outputs),
+      now: this.timestamp(),
+    });
+    this.requireChange(changes, "job", id, "finish");
+  }
+
+  getJob(id: number): JobRecord | undefined {
+    const row = this.sql.getJob.get(id) as JobRow | undefined;
+    return row && toJob(row);
+  }
+
+  listJobs(runId: number): JobRecord[] {
+    return (this.sql.listJobs.all(runId) as JobRow[]).map(toJob);
+  }
+
+  createStep(jobId: number, number: number, name: string, logPath: string | null): StepRecord {
+    try {
+      const row = this.sql.createStep.get({ jobId, number, name, logPath, now: this.timestamp() }) as StepRow;
+      return toStep(row);
+    } catch (err) {
+      if (isForeignKeyError(err)) throw new StoreError("not_found", `job ${jobId} does not exist`);
+      if (isUniqueError(err)) throw new StoreError("conflict", `job ${jobId} already has a step number ${number}`);
+      throw err;
+    }
+  }
+
+  finishStep(id: number, outcome: Conclusion, conclusion: Conclusion): void {
+    const { changes } = this.sql.finishStep.run({ id, outcome, conclusion, now: this.timestamp() });
+    this.requireChange(changes, "step", id, "finish");
+  }
+
+  listSteps(jobId: number): StepRecord[] {
+    return (this.sql.listSteps.all(jobId) as StepRow[]).map(toStep);
+  }
+
+  recoverInterrupted(reason: string): number {
+    return this.db.transaction(() => {
+      const now = this.timestamp();
+      this.sql.recoverSteps.run({ now });
+      this.sql.recoverJobs.run({ reason, now });
+      return this.sql.recoverRuns.run({ reason, now }).changes;
+    })();
+  }
+
+  putSecret(name: string, environment: string, ciphertext: Buffer): void {
+    this.sql.putSecret.run({ name, environment, ciphertext, now: this.timestamp() });
+  }
+
+  getSecret(name: string, environment: string): SecretRecord | undefined {
+    const row = this.sql.getSecret.get(environment, name) as SecretRow | undefined;
+    return row && { name: row.name, environment: row.environment, ciphertext: row.ciphertext, updatedAt: row.updated_at };
+  }
+
+  listSecrets(environment?: string): Omit<SecretRecord, "ciphertext">[] {
+    const rows = (
+      environment === undefined ? this.sql.listSecrets.all() : this.sql.listSecretsIn.all(environment)
+    ) as Omit<SecretRow, "ciphertext">[];
+    return rows.map((r) => ({ name: r.name, environment: r.environment, updatedAt: r.updated_at }));
+  }
+
+  deleteSecret(name: string, environment: string): boolean {
+    return this.sql.deleteSecret.run(environment, name).changes > 0;
+  }
+
+  putVariable(name: string, environment: string, value: string): void {
+    this.sql.putVariable.run({ name, environment, value, now: this.timestamp() });
+  }
+
+  listVariables(environment?: string): VariableRecord[] {
+    const rows = (
+      environment === undefined ? this.sql.listVariables.all() : this.sql.listVariablesIn.all(environment)
+    ) as VariableRow[];
+    return rows.map((r) => ({ name: r.name, environment: r.environment, value: r.value, updatedAt: r.updated_at }));
+  }
+
+  deleteVariable(name: string, environment: string): boolean {
+    return this.sql.deleteVariable.run(environment, name).changes > 0;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Database.SqliteError ? err.code : undefined;
+}
+
+function isForeignKeyError(err: unknown): boolean {
+  return sqliteCode(err) === "SQLITE_CONSTRAINT_FOREIGNKEY";
+}
+
+function isUniqueError(err: unknown): boolean {
+  return sqliteCode(err) === "SQLITE_CONSTRAINT_UNIQUE";
+}

@@ -1,0 +1,421 @@
+// The shared Store test suite. Every implementation runs it:
+//
+//   describeStore("SqliteStore", () => openStore(tempDir()));
+//
+// The factory must return a fresh, empty store each time; the suite closes it.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StoreError, type Store, type StoreErrorCode } from "./store.js";
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+const newRun = {
+  workflowPath: ".github/workflows/ci.yml",
+  workflowName: "CI",
+  event: "push",
+  ref: "refs/heads/main",
+  sha: "0123456789abcdef0123456789abcdef01234567",
+};
+
+function expectStoreError(fn: () => unknown, code: StoreErrorCode, message?: RegExp): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, "expected a StoreError").toBeInstanceOf(StoreError);
+  expect((caught as StoreError).code).toBe(code);
+  if (message) expect((caught as StoreError).message).toMatch(message);
+}
+
+export function describeStore(name: string, factory: () => Store): void {
+  describe(`Store: ${name}`, () => {
+    let store: Store;
+    beforeEach(() => {
+      store = factory();
+    });
+    afterEach(() => {
+      store.close();
+    });
+
+    describe("runs", () => {
+      it("creates a queued run with every field", () => {
+        const run = store.createRun(newRun);
+        expect(run).toEqual({
+          id: expect.any(Number),
+          ...newRun,
+          status: "queued",
+          conclusion: null,
+          reason: null,
+          createdAt: expect.stringMatching(ISO_UTC),
+          startedAt: null,
+          completedAt: null,
+        });
+        expect(store.getRun(run.id)).toEqual(run);
+      });
+
+      it("gives each run a new, increasing id", () => {
+        const a = store.createRun(newRun);
+        const b = store.createRun(newRun);
+        expect(b.id).toBeGreaterThan(a.id);
+      });
+
+      it("returns undefined for an unknown run", () => {
+        expect(store.getRun(987654)).toBeUndefined();
+      });
+
+      it("keeps text exactly, including unicode and quotes", () => {
+        const odd = { ...newRun, workflowName: `Déploiement 🚀 "prod" 'x'; DROP TABLE runs; --`, ref: "refs/tags/v1.0.0-ß" };
+        const run = store.createRun(odd);
+        expect(store.getRun(run.id)).toMatchObject(odd);
+      });
+
+      it("starts a run: in_progress with startedAt, idempotent while running", () => {
+        const run = store.createRun(newRun);
+        store.startRun(run.id);
+        const started = store.getRun(run.id)!;
+        expect(started.status).toBe("in_progress");
+        expect(started.startedAt).toMatch(ISO_UTC);
+        expect(started.startedAt! >= started.createdAt).toBe(true);
+        store.startRun(run.id);
+        expect(store.getRun(run.id)!.startedAt).toBe(started.startedAt);
+      });
+
+      it("finishes a run with conclusion, reason and completedAt", () => {
+        const run = store.createRun(newRun);
+        store.startRun(run.id);
+        store.finishRun(run.id, { conclusion: "failure", reason: "job 'test' failed" });
+        const done = store.getRun(run.id)!;
+        expect(done).toMatchObject({ status: "completed", conclusion: "failure", reason: "job 'test' failed" });
+        expect(done.completedAt).toMatch(ISO_UTC);
+        expect(done.completedAt! >= done.startedAt!).toBe(true);
+      });
+
+      it("finishes a run that never started (skipped), reason defaulting to null", () => {
+        const run = store.createRun(newRun);
+        store.finishRun(run.id, { conclusion: "skipped" });
+        expect(store.getRun(run.id)).toMatchObject({
+          status: "completed",
+          conclusion: "skipped",
+          reason: null,
+          startedAt: null,
+        });
+      });
+
+      it("refuses to start or finish a completed run, leaving it unchanged", () => {
+        const run = store.createRun(newRun);
+        store.finishRun(run.id, { conclusion: "success" });
+        const before = store.getRun(run.id);
+        expectStoreError(() => store.finishRun(run.id, { conclusion: "failure" }), "conflict", new RegExp(`run ${run.id}`));
+        expectStoreError(() => store.startRun(run.id), "conflict");
+        expect(store.getRun(run.id)).toEqual(before);
+      });
+
+      it("reports unknown run ids as not_found", () => {
+        expectStoreError(() => store.startRun(424242), "not_found", /run 424242/);
+        expectStoreError(() => store.finishRun(424242, { conclusion: "success" }), "not_found");
+      });
+
+      it("lists runs newest first, with an optional limit", () => {
+        expect(store.listRuns()).toEqual([]);
+        const ids = [1, 2, 3, 4].map((i) => store.createRun({ ...newRun, sha: String(i).repeat(40) }).id);
+        expect(store.listRuns().map((r) => r.id)).toEqual([...ids].reverse());
+        expect(store.listRuns({ limit: 2 }).map((r) => r.id)).toEqual([ids[3], ids[2]]);
+        expect(store.listRuns({ limit: 0 })).toEqual([]);
+        expect(store.listRuns({ limit: 100 })).toHaveLength(4);
+      });
+    });
+
+    describe("jobs", () => {
+      it("creates a queued job with every field", () => {
+        const run = store.createRun(newRun);
+        const matrix = JSON.stringify({ node: 20, os: "linux" });
+        const job = store.createJob({
+          runId: run.id,
+          jobKey: "build",
+          name: "build (20, linux)",
+          matrix,
+          attempt: 1,
+          environment: "production",
+        });
+        expect(job).toEqual({
+          id: expect.any(Number),
+          runId: run.id,
+          jobKey: "build",
+          name: "build (20, linux)",
+          matrix,
+          attempt: 1,
+          status: "queued",
+          conclusion: null,
+          reason: null,
+          environment: "production",
+          outputs: null,
+          logPath: null,
+          startedAt: null,
+          completedAt: null,
+        });
+        expect(store.getJob(job.id)).toEqual(job);
+        expect(JSON.parse(store.getJob(job.id)!.matrix!)).toEqual({ node: 20, os: "linux" });
+      });
+
+      it("returns undefined for an unknown job", () => {
+        expect(store.getJob(987654)).toBeUndefined();
+      });
+
+      it("refuses a job for an unknown run", () => {
+        expectStoreError(
+          () => store.createJob({ runId: 99999, jobKey: "a", name: "a", matrix: null, attempt: 1, environment: null }),
+          "not_found",
+          /run 99999/,
+        );
+      });
+
+      it("starts a job with its log path and finishes it with outputs as JSON text", () => {
+        const run = store.createRun(newRun);
+        const job = store.createJob({ runId: run.id, jobKey: "a", name: "a", matrix: null, attempt: 2, environment: null });
+        store.startJob(job.id, "logs/1/a.log");
+        expect(store.getJob(job.id)).toMatchObject({ status: "in_progress", logPath: "logs/1/a.log", attempt: 2 });
+        expect(store.getJob(job.id)!.startedAt).toMatch(ISO_UTC);
+
+        const outputs = { version: "1.2.3", "multi-line": "a\nb", quote: `"'` };
+        store.finishJob(job.id, { conclusion: "success", outputs });
+        const done = store.getJob(job.id)!;
+        expect(done).toMatchObject({ status: "completed", conclusion: "success", reason: null });
+        expect(done.completedAt).toMatch(ISO_UTC);
+        expect(typeof done.outputs).toBe("string");
+        expect(JSON.parse(done.outputs!)).toEqual(outputs);
+      });
+
+      it("finishes a job without outputs (null) and with empty outputs ({})", () => {
+        const run = store.createRun(newRun);
+        const a = store.createJob({ runId: run.id, jobKey: "a", name: "a", matrix: null, attempt: 1, environment: null });
+        const b = store.createJob({ runId: run.id, jobKey: "b", name: "b", matrix: null, attempt: 1, environment: null });
+        store.finishJob(a.id, { conclusion: "skipped", reason: "if: false" });
+        store.finishJob(b.id, { conclusion: "success", outputs: {} });
+        expect(store.getJob(a.id)).toMatchObject({ conclusion: "skipped", reason: "if: false", outputs: null });
+        expect(JSON.parse(store.getJob(b.id)!.outputs!)).toEqual({});
+      });
+
+      it("refuses to start or finish a completed job; unknown ids are not_found", () => {
+        const run = store.createRun(newRun);
+        const job = store.createJob({ runId: run.id, jobKey: "a", name: "a", matrix: null, attempt: 1, environment: null });
+        store.finishJob(job.id, { conclusion: "cancelled", reason: "run cancelled" });
+        expectStoreError(() => store.startJob(job.id, "x.log"), "conflict", new RegExp(`job ${job.id}`));
+        expectStoreError(() => store.finishJob(job.id, { conclusion: "success" }), "conflict");
+        expect(store.getJob(job.id)).toMatchObject({ conclusion: "cancelled", logPath: null });
+        expectStoreError(() => store.startJob(55555, "x.log"), "not_found", /job 55555/);
+        expectStoreError(() => store.finishJob(55555, { conclusion: "success" }), "not_found");
+      });
+
+      it("lists the jobs of one run in creation order", () => {
+        const r1 = store.createRun(newRun);
+        const r2 = store.createRun(newRun);
+        const mk = (runId: number, key: string) =>
+          store.createJob({ runId, jobKey: key, name: key, matrix: null, attempt: 1, environment: null }).id;
+        const a = mk(r1.id, "lint");
+        mk(r2.id, "other");
+        const b = mk(r1.id, "build");
+        expect(store.listJobs(r1.id).map((j) => j.id)).toEqual([a, b]);
+        expect(store.listJobs(r1.id).map((j) => j.jobKey)).toEqual(["lint", "build"]);
+        expect(store.listJobs(123456)).toEqual([]);
+      });
+    });
+
+    describe("steps", () => {
+      function job(): number {
+        const run = store.createRun(newRun);
+        return store.createJob({ runId: run.id, jobKey: "a", name: "a", matrix: null, attempt: 1, environment: null }).id;
+      }
+
+      it("creates a step in progress and finishes it with outcome and conclusion", () => {
+        const jobId = job();
+        const step = store.createStep(jobId, 1, "Run npm test", "logs/a/1.log");
+        expect(step).toEqual({
+          id: expect.any(Number),
+          jobId,
+          number: 1,
+          name: "Run npm test",
+          status: "in_progress",
+          outcome: null,
+          conclusion: null,
+          logPath: "logs/a/1.log",
+          startedAt: expect.stringMatching(ISO_UTC),
+          completedAt: null,
+        });
+        // continue-on-error: the outcome failed, the conclusion is success.
+        store.finishStep(step.id, "failure", "success");
+        const [done] = store.listSteps(jobId);
+        expect(done).toMatchObject({ status: "completed", outcome: "failure", conclusion: "success" });
+        expect(done!.completedAt).toMatch(ISO_UTC);
+      });
+
+      it("accepts a step without a log path", () => {
+        const step = store.createStep(job(), 1, "Set up job", null);
+        expect(step.logPath).toBeNull();
+      });
+
+      it("lists steps of one job by number", () => {
+        const j1 = job();
+        const j2 = job();
+        store.createStep(j1, 2, "second", null);
+        store.createStep(j2, 1, "elsewhere", null);
+        store.createStep(j1, 1, "first", null);
+        store.createStep(j1, 3, "third", null);
+        expect(store.listSteps(j1).map((s) => [s.number, s.name])).toEqual([
+          [1, "first"],
+          [2, "second"],
+          [3, "third"],
+        ]);
+        expect(store.listSteps(99999)).toEqual([]);
+      });
+
+      it("refuses a duplicate step number, an unknown job and finishing twice", () => {
+        const jobId = job();
+        const step = store.createStep(jobId, 1, "a", null);
+        expectStoreError(() => store.createStep(jobId, 1, "again", null), "conflict", /step number 1/);
+        expectStoreError(() => store.createStep(77777, 1, "a", null), "not_found", /job 77777/);
+        store.finishStep(step.id, "success", "success");
+        expectStoreError(() => store.finishStep(step.id, "failure", "failure"), "conflict");
+        expect(store.listSteps(jobId)[0]).toMatchObject({ outcome: "success", conclusion: "success" });
+        expectStoreError(() => store.finishStep(77777, "success", "success"), "not_found", /step 77777/);
+      });
+    });
+
+    describe("recoverInterrupted", () => {
+      it("cancels everything queued or in progress with the reason, and nothing else", () => {
+        const done = store.createRun(newRun);
+        const doneJob = store.createJob({ runId: done.id, jobKey: "a", name: "a", matrix: null, attempt: 1, environment: null });
+        const doneStep = store.createStep(doneJob.id, 1, "s", null);
+        store.finishStep(doneStep.id, "success", "success");
+        store.finishJob(doneJob.id, { conclusion: "success" });
+        store.finishRun(done.id, { conclusion: "success" });
+
+        const queued = store.createRun(newRun);
+        const queuedJob = store.createJob({ runId: queued.id, jobKey: "q", name: "q", matrix: null, attempt: 1, environment: null });
+
+        const running = store.createRun(newRun);
+        store.startRun(running.id);
+        const finishedJob = store.createJob({ runId: running.id, jobKey: "lint", name: "lint", matrix: null, attempt: 1, environment: null });
+        store.finishJob(finishedJob.id, { conclusion: "failure", reason: "lint failed" });
+        const runningJob = store.createJob({ runId: running.id, jobKey: "b", name: "b", matrix: null, attempt: 1, environment: null });
+        store.startJob(runningJob.id, "b.log");
+        const okStep = store.createStep(runningJob.id, 1, "ok", null);
+        store.finishStep(okStep.id, "success", "success");
+        store.createStep(runningJob.id, 2, "hung", null);
+
+        const reason = "Slipway restarted while this was running";
+        expect(store.recoverInterrupted(reason)).toBe(2);
+
+        expect(store.getRun(done.id)).toMatchObject({ conclusion: "success", reason: null });
+        expect(store.getJob(doneJob.id)).toMatchObject({ conclusion: "success", reason: null });
+        expect(store.listSteps(doneJob.id)[0]).toMatchObject({ conclusion: "success" });
+
+        for (const id of [queued.id, running.id]) {
+          const r = store.getRun(id)!;
+          expect(r).toMatchObject({ status: "completed", conclusion: "cancelled", reason });
+          expect(r.completedAt).toMatch(ISO_UTC);
+        }
+        expect(store.getJob(queuedJob.id)).toMatchObject({ status: "completed", conclusion: "cancelled", reason });
+        expect(store.getJob(runningJob.id)).toMatchObject({ status: "completed", conclusion: "cancelled", reason });
+        expect(store.getJob(finishedJob.id)).toMatchObject({ conclusion: "failure", reason: "lint failed" });
+        const steps = store.listSteps(runningJob.id);
+        expect(steps[0]).toMatchObject({ outcome: "success", conclusion: "success" });
+        expect(steps[1]).toMatchObject({ status: "completed", outcome: "cancelled", conclusion: "cancelled" });
+        expect(steps[1]!.completedAt).toMatch(ISO_UTC);
+
+        expect(store.recoverInterrupted(reason)).toBe(0);
+      });
+
+      it("returns 0 on an empty store", () => {
+        expect(store.recoverInterrupted("restart")).toBe(0);
+      });
+    });
+
+    describe("secrets (ciphertext only)", () => {
+      const blob = Buffer.from([0x01, 0x00, 0xff, 0x10, 0x00, 0x7f, 0x80]);
+
+      it("puts and gets the exact bytes", () => {
+        store.putSecret("TOKEN", "", blob);
+        const rec = store.getSecret("TOKEN", "")!;
+        expect(rec.name).toBe("TOKEN");
+        expect(rec.environment).toBe("");
+        expect(Buffer.isBuffer(rec.ciphertext)).toBe(true);
+        expect(rec.ciphertext.equals(blob)).toBe(true);
+        expect(rec.updatedAt).toMatch(ISO_UTC);
+      });
+
+      it("keeps repository-level and environment-level secrets apart", () => {
+        store.putSecret("TOKEN", "", Buffer.from("repo"));
+        store.putSecret("TOKEN", "production", Buffer.from("prod"));
+        expect(store.getSecret("TOKEN", "")!.ciphertext.toString()).toBe("repo");
+        expect(store.getSecret("TOKEN", "production")!.ciphertext.toString()).toBe("prod");
+        expect(store.getSecret("TOKEN", "staging")).toBeUndefined();
+        expect(store.getSecret("OTHER", "")).toBeUndefined();
+      });
+
+      it("replaces a secret on put", () => {
+        store.putSecret("TOKEN", "", Buffer.from("one"));
+        const first = store.getSecret("TOKEN", "")!.updatedAt;
+        store.putSecret("TOKEN", "", Buffer.from("two"));
+        const rec = store.getSecret("TOKEN", "")!;
+        expect(rec.ciphertext.toString()).toBe("two");
+        expect(rec.updatedAt >= first).toBe(true);
+        expect(store.listSecrets()).toHaveLength(1);
+      });
+
+      it("lists names without ciphertext, all or per environment", () => {
+        store.putSecret("B", "", blob);
+        store.putSecret("A", "", blob);
+        store.putSecret("A", "production", blob);
+        const all = store.listSecrets();
+        expect(all.map((s) => [s.environment, s.name])).toEqual([
+          ["", "A"],
+          ["", "B"],
+          ["production", "A"],
+        ]);
+        for (const s of all) {
+          expect(Object.keys(s).sort()).toEqual(["environment", "name", "updatedAt"]);
+        }
+        expect(store.listSecrets("").map((s) => s.name)).toEqual(["A", "B"]);
+        expect(store.listSecrets("production").map((s) => s.name)).toEqual(["A"]);
+        expect(store.listSecrets("nowhere")).toEqual([]);
+      });
+
+      it("deletes one secret and says whether it existed", () => {
+        store.putSecret("A", "", blob);
+        store.putSecret("A", "production", blob);
+        expect(store.deleteSecret("A", "production")).toBe(true);
+        expect(store.deleteSecret("A", "production")).toBe(false);
+        expect(store.getSecret("A", "")).toBeDefined();
+        expect(store.deleteSecret("MISSING", "")).toBe(false);
+      });
+    });
+
+    describe("variables", () => {
+      it("puts, replaces, lists and deletes variables per environment", () => {
+        store.putVariable("REGION", "", "eu-west-1");
+        store.putVariable("REGION", "production", "us-east-1");
+        store.putVariable("DEBUG", "", "");
+        store.putVariable("REGION", "", "eu-central-1");
+        const all = store.listVariables();
+        expect(all.map((v) => [v.environment, v.name, v.value])).toEqual([
+          ["", "DEBUG", ""],
+          ["", "REGION", "eu-central-1"],
+          ["production", "REGION", "us-east-1"],
+        ]);
+        for (const v of all) expect(v.updatedAt).toMatch(ISO_UTC);
+        expect(store.listVariables("production").map((v) => v.value)).toEqual(["us-east-1"]);
+        expect(store.listVariables("none")).toEqual([]);
+        expect(store.deleteVariable("REGION", "production")).toBe(true);
+        expect(store.deleteVariable("REGION", "production")).toBe(false);
+        expect(store.listVariables().map((v) => v.name)).toEqual(["DEBUG", "REGION"]);
+      });
+
+      it("keeps multi-line and unicode values exactly", () => {
+        const value = "line 1\nline 2\r\n\ttabbed ✓ \u0000 end";
+        store.putVariable("TEXT", "", value);
+        expect(store.listVariables("")[0]!.value).toBe(value);
+      });
+    });
+  });
+}
