@@ -1,13 +1,13 @@
 // `slipway run [EVENT]`: what GitHub would have done for this event, here.
-import { existsSync, readdirSync } from "node:fs";
-import { availableParallelism, userInfo } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir, userInfo } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { builtinActions, parseActionSource } from "../actions/index.js";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics/index.js";
 import type { JobResult } from "../engine/index.js";
 import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
 import { buildEvent, readRepo } from "../git/index.js";
-import { ConcurrencyGroups, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
+import { ConcurrencyGroups, ownerAlive, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { Masker, SecretStore } from "../secrets/index.js";
 import { openStore } from "../store/index.js";
 import { loadWorkflowFile, matchTrigger, type Workflow } from "../workflow/index.js";
@@ -101,7 +101,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
 
   const dataDir = dataDirFor(opts, repo.dir);
   const store = openStore(dataDir);
-  const interrupted = store.recoverInterrupted("Slipway stopped while this was running");
+  const interrupted = store.recoverInterrupted("Slipway stopped while this was running", ownerAlive);
   const vars: Record<string, string> = {};
   for (const v of store.listVariables("")) vars[v.name] = v.value;
   Object.assign(vars, cliVars);
@@ -132,6 +132,9 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   }
   for (const v of Object.values(secrets)) masker.add(v);
 
+  // Job workspaces live outside the data directory (see JobRunInput.workRoot).
+  const workRoot = mkdtempSync(join(tmpdir(), "slipway-work-"));
+  const baseEnv = hostEnv();
   let executor: Executor = createHostExecutor();
   if (opts.sandbox) {
     const ok = await sandboxAvailable();
@@ -139,7 +142,18 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
       store.close();
       throw new UsageError(`--sandbox: bubblewrap is not usable here: ${ok.reason ?? "unknown reason"} (install it with apt-get install bubblewrap)`);
     }
-    executor = createSandboxExecutor({ workspace: join(dataDir, "work"), writable: [dataDir], network: opts.network === true });
+    // Jobs see the host read-only, write only their workspace and a HOME of
+    // their own, cannot read Slipway's keys, database, blobs or logs, and
+    // have no network unless --network.
+    const home = join(workRoot, "home");
+    mkdirSync(home, { recursive: true });
+    baseEnv.HOME = home;
+    executor = createSandboxExecutor({
+      workspace: workRoot,
+      writable: [],
+      hidden: ["keys", "slipway.db", "slipway.db-wal", "slipway.db-shm", "blobs", "logs", "cache", "artifacts"].map((p) => join(dataDir, p)),
+      network: opts.network === true,
+    });
   }
 
   const mode = json ? "json" : process.stdout.isTTY ? "live" : "plain";
@@ -175,7 +189,6 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
 
   const slots = new Semaphore(parallel);
   const concurrency = new ConcurrencyGroups();
-  const baseEnv = hostEnv();
   const source = parseActionSource(opts.actionSource ?? process.env.SLIPWAY_ACTION_SOURCE ?? "https://github.com");
   let summaries: RunSummary[];
   try {
@@ -201,12 +214,15 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
             actions: { source, cacheDir: join(dataDir, "actions"), builtins: builtinActions, useBuiltins: true },
             ...(opts.job ? { onlyJob: opts.job } : {}),
             ...(opts.keepWorkspace ? { keepWorkspace: true } : {}),
+            workRoot,
             baseEnv,
             actor: safeUser(),
           }),
         ),
     );
   } finally {
+    if (!opts.keepWorkspace) rmSync(workRoot, { recursive: true, force: true });
+    else if (!json) process.stdout.write(`workspaces kept in ${workRoot}\n`);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     reporter.finish();

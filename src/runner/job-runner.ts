@@ -78,6 +78,12 @@ export interface JobRunInput {
   executor: Executor;
   store: Store;
   dataDir: string;
+  /**
+   * Where job workspaces and temp files go: outside the data directory, so
+   * the scripts of `run:` steps (which may hold interpolated secrets) never
+   * land in it.
+   */
+  workRoot: string;
   /** Directory for this job's logs. */
   logDir: string;
   /** Path of the event payload file (GITHUB_EVENT_PATH). */
@@ -149,7 +155,7 @@ export class JobRunner {
   private readonly summaryPath: string;
 
   constructor(private readonly input: JobRunInput) {
-    this.jobRoot = join(input.dataDir, "work", String(input.runId), String(input.jobId));
+    this.jobRoot = join(input.workRoot, String(input.runId), String(input.jobId));
     this.workspace = join(this.jobRoot, "workspace");
     this.temp = join(this.jobRoot, "temp");
     this.toolCache = join(input.dataDir, "tool-cache");

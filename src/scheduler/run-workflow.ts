@@ -4,6 +4,7 @@
 // fail-fast, max-parallel, concurrency groups and cancellation, and records
 // everything in the store.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import {
   aggregateResults,
@@ -58,6 +59,8 @@ export interface RunWorkflowOptions {
   /** Only this job and the jobs it needs (act's -j). */
   onlyJob?: string;
   keepWorkspace?: boolean;
+  /** Parent of job workspaces (outside the data directory). */
+  workRoot: string;
   baseEnv: Record<string, string>;
   actor: string;
 }
@@ -102,6 +105,7 @@ export class WorkflowRun {
       event: event.name,
       ref: event.ref,
       sha: event.sha,
+      owner: processOwner(),
     });
     this.runId = run.id;
     this.runNumber = store.listRuns({ limit: 100_000 }).filter((r) => r.workflowPath === workflow.path).length;
@@ -409,6 +413,7 @@ export class WorkflowRun {
           executor: opts.executor,
           store: opts.store,
           dataDir: opts.dataDir,
+          workRoot: opts.workRoot,
           logDir,
           eventPath: this.eventPath,
           reporter,
@@ -507,6 +512,27 @@ export class WorkflowRun {
     r.line(`Error: ${opts.masker.mask(reason)}`);
     r.annotation({ level: "error", message: opts.masker.mask(reason), job: name });
     r.finished("failure", opts.masker.mask(reason));
+  }
+}
+
+/** `<host>:<pid>` of this process, recorded on each run it owns. */
+export function processOwner(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+/** Whether the process that owns a run is still alive (a different host counts as alive: we cannot tell). */
+export function ownerAlive(owner: string | null): boolean {
+  if (!owner) return false;
+  const i = owner.lastIndexOf(":");
+  const host = owner.slice(0, i);
+  const pid = Number(owner.slice(i + 1));
+  if (host !== hostname()) return true;
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -242,9 +242,10 @@ describe("SqliteStore on disk", () => {
     store.startRun(run.id);
     store.finishRun(run.id, { conclusion: "success" });
     expect(store.getRun(run.id)).toMatchObject({
-      createdAt: "2031-05-06T07:08:11.000Z",
-      startedAt: "2031-05-06T07:08:12.000Z",
-      completedAt: "2031-05-06T07:08:13.000Z",
+      // Two ticks went to recording the two migrations.
+      createdAt: "2031-05-06T07:08:12.000Z",
+      startedAt: "2031-05-06T07:08:13.000Z",
+      completedAt: "2031-05-06T07:08:14.000Z",
     });
   });
 });

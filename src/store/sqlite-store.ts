@@ -55,8 +55,8 @@ const SQL = {
   recordMigration: `INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)`,
 
   createRun: `
-    INSERT INTO runs (workflow_path, workflow_name, event, ref, sha, status, created_at)
-    VALUES (@workflowPath, @workflowName, @event, @ref, @sha, 'queued', @now)
+    INSERT INTO runs (workflow_path, workflow_name, event, ref, sha, status, created_at, owner)
+    VALUES (@workflowPath, @workflowName, @event, @ref, @sha, 'queued', @now, @owner)
     RETURNING *`,
   startRun: `
     UPDATE runs SET status = 'in_progress', started_at = COALESCE(started_at, @now)
@@ -91,15 +91,16 @@ const SQL = {
   getStep: `SELECT * FROM steps WHERE id = ?`,
   listSteps: `SELECT * FROM steps WHERE job_id = ? ORDER BY number, id`,
 
+  unfinishedRuns: `SELECT id, owner FROM runs WHERE status <> 'completed'`,
   recoverSteps: `
     UPDATE steps SET status = 'completed', outcome = 'cancelled', conclusion = 'cancelled', completed_at = @now
-    WHERE status <> 'completed'`,
+    WHERE status <> 'completed' AND job_id IN (SELECT id FROM jobs WHERE run_id = @runId)`,
   recoverJobs: `
     UPDATE jobs SET status = 'completed', conclusion = 'cancelled', reason = @reason, completed_at = @now
-    WHERE status <> 'completed'`,
-  recoverRuns: `
+    WHERE status <> 'completed' AND run_id = @runId`,
+  recoverRun: `
     UPDATE runs SET status = 'completed', conclusion = 'cancelled', reason = @reason, completed_at = @now
-    WHERE status <> 'completed'`,
+    WHERE status <> 'completed' AND id = @runId`,
 
   putSecret: `
     INSERT INTO secrets (environment, name, ciphertext, updated_at) VALUES (@environment, @name, @ciphertext, @now)
@@ -132,6 +133,7 @@ interface RunRow {
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
+  owner: string | null;
 }
 
 interface JobRow {
@@ -192,6 +194,7 @@ function toRun(r: RunRow): RunRecord {
     createdAt: r.created_at,
     startedAt: r.started_at,
     completedAt: r.completed_at,
+    owner: r.owner ?? null,
   };
 }
 
@@ -337,6 +340,7 @@ export class SqliteStore implements Store {
       event: run.event,
       ref: run.ref,
       sha: run.sha,
+      owner: run.owner ?? null,
       now: this.timestamp(),
     }) as RunRow;
     return toRun(row);
@@ -433,12 +437,17 @@ export class SqliteStore implements Store {
     return (this.sql.listSteps.all(jobId) as StepRow[]).map(toStep);
   }
 
-  recoverInterrupted(reason: string): number {
+  recoverInterrupted(reason: string, isOwnerAlive: (owner: string | null) => boolean = () => false): number {
     return this.db.transaction(() => {
       const now = this.timestamp();
-      this.sql.recoverSteps.run({ now });
-      this.sql.recoverJobs.run({ reason, now });
-      return this.sql.recoverRuns.run({ reason, now }).changes;
+      let marked = 0;
+      for (const run of this.sql.unfinishedRuns.all() as Array<{ id: number; owner: string | null }>) {
+        if (isOwnerAlive(run.owner)) continue;
+        this.sql.recoverSteps.run({ now, runId: run.id });
+        this.sql.recoverJobs.run({ reason, now, runId: run.id });
+        marked += this.sql.recoverRun.run({ reason, now, runId: run.id }).changes;
+      }
+      return marked;
     })();
   }
 

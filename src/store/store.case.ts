@@ -50,6 +50,7 @@ export function describeStore(name: string, factory: () => Store): void {
           createdAt: expect.stringMatching(ISO_UTC),
           startedAt: null,
           completedAt: null,
+          owner: null,
         });
         expect(store.getRun(run.id)).toEqual(run);
       });
@@ -324,6 +325,17 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(steps[1]!.completedAt).toMatch(ISO_UTC);
 
         expect(store.recoverInterrupted(reason)).toBe(0);
+      });
+
+      it("leaves the runs of a live owner alone", () => {
+        const mine = store.createRun({ ...newRun, owner: "host-a:1" });
+        const theirs = store.createRun({ ...newRun, owner: "host-a:2" });
+        const job = store.createJob({ runId: theirs.id, jobKey: "j", name: "j", matrix: null, attempt: 1, environment: null });
+        expect(store.getRun(mine.id)?.owner).toBe("host-a:1");
+        expect(store.recoverInterrupted("restart", (owner) => owner === "host-a:2")).toBe(1);
+        expect(store.getRun(mine.id)).toMatchObject({ status: "completed", conclusion: "cancelled", reason: "restart" });
+        expect(store.getRun(theirs.id)).toMatchObject({ status: "queued", conclusion: null });
+        expect(store.getJob(job.id)).toMatchObject({ status: "queued", conclusion: null });
       });
 
       it("returns 0 on an empty store", () => {

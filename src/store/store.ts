@@ -24,6 +24,7 @@ export interface RunRecord {
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
+  owner: string | null;
 }
 
 export interface JobRecord {
@@ -63,6 +64,8 @@ export interface StepRecord {
 }
 
 export interface NewRun {
+  /** The process running it, `<host>:<pid>`; see recoverInterrupted. */
+  owner?: string;
   workflowPath: string;
   workflowName: string;
   event: string;
@@ -138,7 +141,7 @@ export interface Store {
    * completed/cancelled (after a crash); runs and jobs get `reason`.
    * Returns the number of runs marked.
    */
-  recoverInterrupted(reason: string): number;
+  recoverInterrupted(reason: string, isOwnerAlive?: (owner: string | null) => boolean): number;
 
   putSecret(name: string, environment: string, ciphertext: Buffer): void;
   getSecret(name: string, environment: string): SecretRecord | undefined;

@@ -312,6 +312,19 @@ describe("actions/checkout (offline)", () => {
     await expect(checkoutAction.main(notRepo.ctx)).rejects.toThrow(/does not exist/);
   });
 
+  it("applies sparse-checkout patterns (non-cone mode)", async () => {
+    const repo = shared;
+    const { ctx } = makeCtx(repo, { "sparse-checkout": "/src/\n", "sparse-checkout-cone-mode": "false" });
+    await checkoutAction.main(ctx);
+    expect(existsSync(join(ctx.workspace, "src", "index.ts"))).toBe(true);
+    expect(existsSync(join(ctx.workspace, "README.md"))).toBe(false);
+
+    // A later checkout without sparse-checkout gets every file back.
+    const full = makeCtx(repo);
+    await checkoutAction.main(full.ctx);
+    expect(existsSync(join(full.ctx.workspace, "README.md"))).toBe(true);
+  });
+
   it("refuses bad inputs with clear errors", async () => {
     const repo = shared;
     await expect(checkoutAction.main(makeCtx(repo, { "fetch-depth": "-1" }).ctx)).rejects.toThrow(/fetch-depth must be a whole number/);

@@ -25,7 +25,8 @@
 // repository cannot be checked out offline.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { ActionError, type BuiltinAction, type BuiltinContext } from "./builtin-action.js";
 
 const KNOWN_INPUTS = new Set([
@@ -223,7 +224,7 @@ function readSettings(ctx: BuiltinContext): CheckoutSettings {
 
 function isInside(parent: string, child: string): boolean {
   const rel = relative(parent, child);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** Resolves `path` inside the workspace, refusing anything (including through symlinks) outside it. */
@@ -249,8 +250,8 @@ function resolveSource(ctx: BuiltinContext, repository: string): Source {
   if (repository === "" || (current !== "" && repository.toLowerCase() === current.toLowerCase())) {
     return { dir: ctx.repo.root, isWorkflowRepo: true };
   }
-  const looksLikePath = isAbsolute(repository) || repository.startsWith("./") || repository.startsWith("../") || repository.startsWith("~");
-  const dir = resolve(ctx.workspace, repository);
+  const looksLikePath = isAbsolute(repository) || repository.startsWith("./") || repository.startsWith("../") || repository.startsWith("~/");
+  const dir = repository.startsWith("~/") ? join(homedir(), repository.slice(2)) : resolve(ctx.workspace, repository);
   if (looksLikePath || (!/^[\w.-]+\/[\w.-]+$/.test(repository) && existsSync(dir))) {
     if (!existsSync(dir)) throw new ActionError(`actions/checkout: repository '${repository}' is a path, but '${dir}' does not exist`);
     if (!existsSync(join(dir, ".git")) && !existsSync(join(dir, "HEAD"))) {
@@ -262,7 +263,7 @@ function resolveSource(ctx: BuiltinContext, repository: string): Source {
   throw new ActionError(
     `actions/checkout: repository '${repository}' cannot be checked out offline: Slipway only checks out the local repository` +
       `${current ? ` (${current})` : ""}. To check out another repository, clone it on this machine and give its path, ` +
-      "e.g. `repository: /srv/git/other-repo` (an absolute path or one relative to the workspace).",
+      "e.g. `repository: /srv/git/other-repo` (an absolute path, or one relative to the workspace starting with ./).",
   );
 }
 

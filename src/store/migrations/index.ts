@@ -2,6 +2,7 @@
 // exports its SQL text (a .ts module, so the esbuild bundle embeds it).
 // Never edit an applied migration: add the next number instead.
 import init from "./001-init.sql.js";
+import runOwner from "./002-run-owner.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -10,4 +11,7 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: "init", sql: init }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: "init", sql: init },
+  { version: 2, name: "run-owner", sql: runOwner },
+];
