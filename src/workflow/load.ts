@@ -27,8 +27,9 @@ const LOCATED = /^(.*?) \(Line: (\d+), Col: (\d+)\): ([\s\S]*)$/;
 function codeFor(message: string): string {
   if (/depends on unknown job/.test(message)) return "unknown-need";
   if (/cycle/i.test(message)) return "needs-cycle";
+  if (/at least one job with no dependencies/.test(message)) return "no-root-job";
   if (/Unexpected value/.test(message)) return "unknown-key";
-  if (/expression/i.test(message)) return "bad-expression";
+  if (/expression|Unexpected symbol|Unrecognized (named-value|function)|Too (few|many) parameters/i.test(message)) return "bad-expression";
   if (/Required property is missing/.test(message)) return "missing-key";
   return "workflow-syntax";
 }
@@ -45,6 +46,11 @@ function fixFor(code: string, message: string): string | undefined {
     }
     case "missing-key":
       return "add the required key";
+    case "no-root-job":
+      return "give at least one job no `needs:` so the run has somewhere to start";
+    case "bad-expression":
+      if (/named-value/.test(message)) return "use a known context: github, env, vars, secrets, job, jobs, steps, runner, strategy, matrix, needs, inputs";
+      return "correct the expression inside ${{ }} (operators: == != < <= > >= && || !, functions such as contains(), fromJSON(), format())";
     default:
       return undefined;
   }
@@ -52,6 +58,20 @@ function fixFor(code: string, message: string): string | undefined {
 
 /** Turns a parser message (`ci.yml (Line: 3, Col: 5): text`) into a diagnostic. */
 export function diagnosticFromMessage(file: string, message: string, fallback?: { line: number; column: number }): Diagnostic {
+  // YAML syntax errors come as `file: text at line N, column M:` and a code frame.
+  if (message.startsWith(`${file}: `)) {
+    const first = (message.slice(file.length + 2).split("\n")[0] ?? "").replace(/:$/, "");
+    const at = / at line (\d+), column (\d+)$/.exec(first);
+    return {
+      code: "yaml-syntax",
+      severity: "error",
+      message: at ? first.slice(0, at.index) : first,
+      file,
+      line: at ? Number(at[1]) : (fallback?.line ?? 0),
+      column: at ? Number(at[2]) : (fallback?.column ?? 0),
+      fix: "fix the YAML syntax at this position (indentation, quotes, brackets); `${{ }}` inside a flow mapping `{ }` must be quoted",
+    };
+  }
   const m = LOCATED.exec(message);
   const text = m ? (m[4] ?? message) : message;
   const line = m ? Number(m[2]) : (fallback?.line ?? 0);
@@ -160,6 +180,9 @@ function readJob(file: string, job: Job | ReusableWorkflowJob, raw: TemplateToke
 /** Parses workflow text. `file` is the path shown in diagnostics (relative to the repository). */
 export async function parseWorkflowText(file: string, content: string): Promise<LoadResult> {
   const diagnostics: Diagnostic[] = [];
+  if (content.trim() === "") {
+    return { diagnostics: [{ code: "empty-workflow", severity: "error", message: "the file is empty", file, line: 0, column: 0, fix: "a workflow needs `on:` and `jobs:`" }] };
+  }
   let parsed;
   try {
     parsed = parseWorkflow({ name: file, content }, new NoOperationTraceWriter());
@@ -169,6 +192,8 @@ export async function parseWorkflowText(file: string, content: string): Promise<
   const seen = new Set<string>();
   const add = (d: Diagnostic) => {
     const key = `${d.line}:${d.column}:${d.message}`;
+    // After the first YAML syntax error the rest are mostly its echoes.
+    if (d.code === "yaml-syntax" && diagnostics.some((x) => x.code === "yaml-syntax")) return;
     if (!seen.has(key)) {
       seen.add(key);
       diagnostics.push(d);
