@@ -130,8 +130,11 @@ export class ConsoleReporter implements RunReporter {
     const now = Date.now();
     for (const v of this.jobs.values()) {
       const elapsed = v.startedAt ? `${(((v.finishedAt ?? now) - v.startedAt) / 1000).toFixed(1)}s` : "";
-      const step = v.state === "running" && v.step ? this.p.dim(` › ${v.step}`) : "";
-      lines.push(`  ${this.icon(v.state)} ${v.name} ${this.p.dim(elapsed)}${step}`.slice(0, (this.out.columns ?? 120) + 40));
+      // Truncate the plain text, never the colour codes, so a line fits the terminal.
+      const room = Math.max(0, (this.out.columns || 100) - v.name.length - elapsed.length - 9);
+      const stepText = v.state === "running" && v.step ? ` › ${v.step.split("\n")[0]}` : "";
+      const step = stepText ? this.p.dim(stepText.length > room ? `${stepText.slice(0, Math.max(0, room - 1))}…` : stepText) : "";
+      lines.push(`  ${this.icon(v.state)} ${v.name} ${this.p.dim(elapsed)}${step}`);
     }
     let s = "";
     if (this.drawnLines > 0) s += `\x1b[${this.drawnLines}F\x1b[J`;
