@@ -1,6 +1,9 @@
 // The `slipway` command line. Exit codes: 0 success, 1 the run failed,
 // 2 invalid input or usage.
 import { Command, CommanderError, Option } from "commander";
+import { GitError } from "../git/index.js";
+import { SecretsError } from "../secrets/index.js";
+import { StoreError } from "../store/index.js";
 import { EXIT, UsageError, collect } from "./common.js";
 import { lintCommand } from "./lint.js";
 import { logsCommand } from "./logs.js";
@@ -40,7 +43,7 @@ export function buildProgram(): Command {
       .option("--ref <ref>", "ref to run for (default: HEAD), e.g. refs/tags/v1.2.0")
       .option("--base <branch>", "pull_request: the base branch (default: the default branch)")
       .option("--action-source <url|dir>", "where remote actions are fetched from (default https://github.com; $SLIPWAY_ACTION_SOURCE)")
-      .option("--keep-workspace", "keep each job's workspace under the data directory")
+      .option("--keep-workspace", "keep each job's workspace (under the system temp directory) after the run")
       .option("--json", "print a JSON result instead of the live view"),
   ).action(async (event: string | undefined, opts) => {
     process.exitCode = await runCommand(event, opts);
@@ -97,6 +100,15 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Errors caused by input a user can fix: printed without a stack, exit 2. */
+function isUserError(err: unknown): err is Error {
+  return (
+    err instanceof GitError ||
+    err instanceof SecretsError ||
+    (err instanceof StoreError && (err.code === "open" || err.code === "schema"))
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -107,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
       return EXIT.usage;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || isUserError(err)) {
       process.stderr.write(`slipway: ${err.message}\n`);
       return EXIT.usage;
     }

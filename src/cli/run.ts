@@ -273,6 +273,8 @@ function hostEnv(): Record<string, string> {
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
     if (k === "SLIPWAY_MASTER_KEY" || k.startsWith("GITHUB_") || k.startsWith("RUNNER_") || k.startsWith("INPUT_") || k.startsWith("STATE_")) continue;
+    // Set by an npm script that started Slipway; they would steer the jobs' own npm.
+    if (/^npm_/i.test(k)) continue;
     env[k] = v;
   }
   return env;

@@ -114,6 +114,14 @@ export const KNOWN_CONTEXTS = [
 export function parseExpression(expression: string) {
   try {
     const lexed = new Lexer(expression).lex();
+    // @actions/expressions 0.3.61 un-escapes only the first '' of a string
+    // literal (value.replace("''", "'")); a run: script becomes one format()
+    // literal, so every later quote would stay doubled. Un-escape them all.
+    for (const t of lexed.tokens as Array<{ lexeme: string; value?: unknown }>) {
+      if (typeof t.value === "string" && t.lexeme.startsWith("'") && t.lexeme.endsWith("'") && t.lexeme.length >= 2) {
+        t.value = t.lexeme.slice(1, -1).replaceAll("''", "'");
+      }
+    }
     return new Parser(lexed.tokens, KNOWN_CONTEXTS, hostFunctionInfo).parse();
   } catch (err) {
     throw new ExpressionFailure(`invalid expression \`${expression}\`: ${(err as Error).message}`, expression);

@@ -33,12 +33,23 @@ export interface SqliteStoreOptions {
 
 /** Opens (creating if needed) `<dataDir>/slipway.db` and applies pending migrations. */
 export function openStore(dataDir: string, options: SqliteStoreOptions = {}): SqliteStore {
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, DATABASE_FILE);
-  // Create the file ourselves so it is private from the start; SQLite gives
-  // the -wal and -shm files the same permissions as the database.
-  fs.closeSync(fs.openSync(file, "a", 0o600));
-  return new SqliteStore(file, options);
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // Create the file ourselves so it is private from the start; SQLite gives
+    // the -wal and -shm files the same permissions as the database.
+    fs.closeSync(fs.openSync(file, "a", 0o600));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === "EEXIST" || e.code === "ENOTDIR" ? "it is not a directory" : e.message;
+    throw new StoreError("open", `cannot use data directory ${dataDir}: ${why} (choose another with --data-dir or SLIPWAY_DATA_DIR)`);
+  }
+  try {
+    return new SqliteStore(file, options);
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new StoreError("open", `cannot open ${file}: ${(err as Error).message} (move the file away or choose another --data-dir)`);
+  }
 }
 
 // ---- SQL ------------------------------------------------------------------

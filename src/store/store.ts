@@ -104,7 +104,8 @@ export interface VariableRecord {
   updatedAt: string;
 }
 
-export type StoreErrorCode = "not_found" | "conflict" | "schema";
+/** `open`: the data directory or database cannot be opened (a user can fix it). */
+export type StoreErrorCode = "not_found" | "conflict" | "schema" | "open";
 
 /** A store operation that cannot be applied; never carries secret values. */
 export class StoreError extends Error {

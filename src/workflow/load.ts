@@ -15,12 +15,16 @@ import {
 import { ErrorPolicy } from "@actions/workflow-parser/model/convert";
 import type { Job, ReusableWorkflowJob, Step } from "@actions/workflow-parser/model/workflow-template";
 import type { Diagnostic } from "../diagnostics/index.js";
+import { checkYamlFeatures } from "./yaml-check.js";
 import type { JobSpec, MappingToken, RunDefaults, StepSpec, TemplateToken, Workflow } from "./model.js";
 
 export interface LoadResult {
   workflow?: Workflow;
   diagnostics: Diagnostic[];
 }
+
+/** `./local`, `docker://image`, or `owner/repo[/path]@ref`. */
+const USES = /^(\.{1,2}(\/.*)?|docker:\/\/\S+|[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(\/[^@\s]+)*@[^@\s]+)$/;
 
 const LOCATED = /^(.*?) \(Line: (\d+), Col: (\d+)\): ([\s\S]*)$/;
 
@@ -183,6 +187,8 @@ export async function parseWorkflowText(file: string, content: string): Promise<
   if (content.trim() === "") {
     return { diagnostics: [{ code: "empty-workflow", severity: "error", message: "the file is empty", file, line: 0, column: 0, fix: "a workflow needs `on:` and `jobs:`" }] };
   }
+  const yamlProblems = checkYamlFeatures(file, content);
+  if (yamlProblems.length > 0) return { diagnostics: yamlProblems };
   let parsed;
   try {
     parsed = parseWorkflow({ name: file, content }, new NoOperationTraceWriter());
@@ -224,6 +230,22 @@ export async function parseWorkflowText(file: string, content: string): Promise<
 
   const rawJobs = mappingGet(root, "jobs");
   const jobs = template.jobs.map((job) => readJob(file, job, mappingGet(rawJobs, job.id.value)));
+  for (const job of jobs) {
+    for (const step of job.steps) {
+      if (step.uses !== undefined && !USES.test(step.uses)) {
+        add({
+          code: "invalid-uses",
+          severity: "error",
+          message: `'${step.uses}' is not a valid action reference`,
+          file,
+          line: step.location.line,
+          column: step.location.column,
+          fix: "use ./path/to/action, owner/repo@ref, owner/repo/path@ref or docker://image",
+        });
+      }
+    }
+  }
+  if (diagnostics.length > 0) return { diagnostics };
   const name = stringValue(mappingGet(root, "name")) ?? file;
   const workflow: Workflow = {
     path: file,
