@@ -1,7 +1,7 @@
 // The shared test suite every BlobStore implementation runs: call
 // runBlobStoreCases from the implementation's *.test.ts with a factory.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -89,6 +89,34 @@ export function runBlobStoreCases(name: string, factory: () => Promise<BlobStore
       expect((await readAll(() => store.open(empty.digest))).length).toBe(0);
     });
 
+    it("takes a file given with move: it is stored and consumed", async () => {
+      const bytes = randomBytes(2 * 1024 * 1024 + 3);
+      const file = join(scratch, "archive.bin");
+      writeFileSync(file, bytes);
+      const info = await store.putFile(file, { move: true, durable: false });
+      expect(info).toEqual({ digest: sha256(bytes), size: bytes.length });
+      expect(existsSync(file)).toBe(false);
+      expect((await readAll(() => store.open(info.digest))).equals(bytes)).toBe(true);
+      // Moving content that is already stored just consumes the file.
+      writeFileSync(file, bytes);
+      expect(await store.putFile(file, { move: true })).toEqual(info);
+      expect(existsSync(file)).toBe(false);
+      writeFileSync(file, bytes);
+      await expect(store.putFile(file, { move: true, expectedDigest: sha256(Buffer.from("x")) })).rejects.toMatchObject({
+        code: "digest_mismatch",
+      });
+      // A digest the caller computed while writing the file.
+      const other = Buffer.from("hashed while written");
+      writeFileSync(file, other);
+      expect(await store.putFile(file, { move: true, knownDigest: sha256(other) })).toEqual({
+        digest: sha256(other),
+        size: other.length,
+      });
+      expect((await readAll(() => store.open(sha256(other)))).equals(other)).toBe(true);
+      writeFileSync(file, other);
+      await expect(store.putFile(file, { move: true, knownDigest: "sha256:nope" })).rejects.toMatchObject({ code: "invalid_digest" });
+    });
+
     it("reports absent blobs", async () => {
       const absent = sha256(Buffer.from("never stored"));
       expect(await store.has(absent)).toBe(false);
@@ -150,6 +178,15 @@ export function runBlobStoreCases(name: string, factory: () => Promise<BlobStore
       // Stored again after deletion.
       expect(await store.put(Buffer.from("to delete"))).toEqual(info);
       expect(await store.has(info.digest)).toBe(true);
+    });
+
+    it("flushes blobs written without durability", async () => {
+      const infos = [];
+      for (let i = 0; i < 20; i++) infos.push(await store.put(Buffer.from(`blob ${i}`), { durable: false }));
+      await store.flush(infos.map((i) => i.digest));
+      await store.flush(infos.slice(0, 2).map((i) => i.digest));
+      await store.flush([]);
+      for (const info of infos) expect(await store.has(info.digest)).toBe(true);
     });
 
     it("accepts concurrent writers of the same content", async () => {

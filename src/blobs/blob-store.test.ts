@@ -1,5 +1,18 @@
-import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, mkdirSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -52,6 +65,20 @@ describe("FileBlobStore on disk", () => {
     const after = statSync(store.path(info.digest));
     expect(after.ino).toBe(before.ino);
     expect(after.mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it("replaces a torn blob (wrong size) instead of trusting it", async () => {
+    const bytes = randomBytes(5000);
+    const info = await store.put(bytes, { durable: false });
+    const file = store.path(info.digest);
+    chmodSync(file, 0o644);
+    truncateSync(file, 0); // what a power loss can leave of a non-durable write
+    await store.put(Readable.from([bytes]));
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    truncateSync(file, 10);
+    await store.put(bytes);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o444);
   });
 
   it("leaves neither a blob nor a temp file when a stream fails", async () => {

@@ -3,6 +3,7 @@
 // meaning elsewhere (manifests, cache entries). FileBlobStore keeps blobs on
 // the local disk; an object-store implementation (S3) runs the same shared
 // test suite (blob-store.case.ts).
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, promises as fsp, statSync } from "node:fs";
 import { join } from "node:path";
@@ -25,16 +26,30 @@ export interface PutOptions {
   expectedDigest?: Digest;
   /**
    * Flush the blob to stable storage before it appears under its digest
-   * (default: the store's setting). Callers whose blobs can be recreated and
-   * whose readers detect corruption (caches) may trade this for speed.
+   * (default: the store's setting). Callers may trade this for speed when
+   * their blobs can be recreated and readers detect corruption (caches), or
+   * when they call `flush` before recording the digests anywhere (artifacts).
    */
   durable?: boolean;
+  /**
+   * putFile only: the store may take the file itself (a rename into place)
+   * instead of copying it. The caller gives the file up: it must not change
+   * or use it afterwards, and removes it only if putFile fails.
+   */
+  move?: boolean;
+  /**
+   * The content's digest, computed by the caller as it wrote the content
+   * (e.g. while a child process produced the file). A store may rely on it
+   * instead of reading the content again; a file store does. Unlike
+   * `expectedDigest`, it is trusted, not verified.
+   */
+  knownDigest?: Digest;
 }
 
 export interface BlobStore {
   /** Stores the bytes of a stream, iterable, buffer or file path and returns their digest. */
   put(source: BlobSource, options?: PutOptions): Promise<BlobInfo>;
-  /** Stores the content of a file (a snapshot of it; the file is not kept or moved). */
+  /** Stores the content of a file (a copy, unless `move` lets the store take the file itself). */
   putFile(path: string, options?: PutOptions): Promise<BlobInfo>;
   has(digest: Digest): Promise<boolean>;
   /** Size of a stored blob, or undefined when it is absent. */
@@ -48,6 +63,11 @@ export interface BlobStore {
   path(digest: Digest): string | undefined;
   /** Removes a blob; false when it was not there. */
   delete(digest: Digest): Promise<boolean>;
+  /**
+   * Makes blobs put with `durable: false` durable (one flush for many small
+   * blobs is much cheaper than one each). Stores that are always durable do nothing.
+   */
+  flush(digests: Digest[]): Promise<void>;
 }
 
 export type BlobErrorCode = "invalid_digest" | "not_found" | "digest_mismatch";
@@ -131,7 +151,7 @@ export class FileBlobStore implements BlobStore {
             yield chunk;
           }
         },
-        createWriteStream(tmp, { flags: "wx", mode: 0o644 }),
+        createWriteStream(tmp, { flags: "wx", mode: 0o444 }),
       );
       return await this.commit(tmp, `sha256:${hash.digest("hex")}`, size, options);
     } catch (error) {
@@ -141,6 +161,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   async putFile(path: string, options: PutOptions = {}): Promise<BlobInfo> {
+    if (options.move) return this.moveFile(path, options);
     const handle = await fsp.open(path, "r");
     let size: number;
     try {
@@ -153,6 +174,42 @@ export class FileBlobStore implements BlobStore {
       await handle.close();
     }
     return this.put(createReadStream(path), options);
+  }
+
+  /** Hashes a file, then renames it under its digest (a copy when it is on another file system). */
+  private async moveFile(path: string, options: PutOptions): Promise<BlobInfo> {
+    if (options.expectedDigest !== undefined) parseDigest(options.expectedDigest);
+    let digest: Digest;
+    let size: number;
+    if (options.knownDigest !== undefined) {
+      parseDigest(options.knownDigest);
+      digest = options.knownDigest;
+      size = (await fsp.stat(path)).size;
+    } else {
+      ({ digest, size } = await hashFile(path));
+    }
+    this.checkExpected(digest, options);
+    if ((await this.stat(digest))?.size === size) {
+      await fsp.rm(path, { force: true });
+      return { digest, size };
+    }
+    if (options.durable ?? this.durable) await fsyncFile(path);
+    await fsp.chmod(path, 0o444);
+    const final = this.path(digest);
+    await this.mkdir(join(final, ".."));
+    try {
+      await fsp.rename(path, final);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EXDEV" && code !== "ENOENT") throw error;
+      // Another file system (or our directory was swept): copy it, then drop the original.
+      this.madeDirs.delete(join(final, ".."));
+      const { knownDigest: _known, ...rest } = options;
+      const info = await this.put(createReadStream(path), { ...rest, move: false, expectedDigest: digest });
+      await fsp.rm(path, { force: true });
+      return info;
+    }
+    return { digest, size };
   }
 
   async has(digest: Digest): Promise<boolean> {
@@ -190,6 +247,14 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
+  async flush(digests: Digest[]): Promise<void> {
+    const files = [...new Set(digests)].map((d) => this.path(d));
+    // Many blobs: one syncfs(2) of the store's file system (GNU `sync -f`)
+    // beats an fsync each; without it, fsync each, a few at a time.
+    if (files.length >= 16 && (await syncFileSystem(this.root))) return;
+    for (let i = 0; i < files.length; i += 8) await Promise.all(files.slice(i, i + 8).map(fsyncFile));
+  }
+
   /** Removes temp files older than `olderThanMs` left by crashed writers; returns how many. */
   async sweepTemp(olderThanMs = 24 * 3600_000): Promise<number> {
     let names: string[];
@@ -216,10 +281,10 @@ export class FileBlobStore implements BlobStore {
     if (options.expectedDigest !== undefined) parseDigest(options.expectedDigest);
     const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
     this.checkExpected(digest, options);
-    if (await this.has(digest)) return { digest, size: bytes.length };
+    if ((await this.stat(digest))?.size === bytes.length) return { digest, size: bytes.length };
     const tmp = await this.tempPath();
     try {
-      await fsp.writeFile(tmp, bytes, { flag: "wx", mode: 0o644 });
+      await fsp.writeFile(tmp, bytes, { flag: "wx", mode: 0o444 });
       return await this.commit(tmp, digest, bytes.length, options);
     } catch (error) {
       await fsp.rm(tmp, { force: true });
@@ -231,19 +296,13 @@ export class FileBlobStore implements BlobStore {
   private async commit(tmp: string, digest: Digest, size: number, options: PutOptions): Promise<BlobInfo> {
     this.checkExpected(digest, options);
     const final = this.path(digest);
-    if (await this.has(digest)) {
+    // An existing blob is kept; one of another size can only be a torn write
+    // (a power loss before a non-durable blob reached the disk): replace it.
+    if ((await this.stat(digest))?.size === size) {
       await fsp.rm(tmp, { force: true });
       return { digest, size };
     }
-    if (options.durable ?? this.durable) {
-      const handle = await fsp.open(tmp, "r");
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    await fsp.chmod(tmp, 0o444);
+    if (options.durable ?? this.durable) await fsyncFile(tmp);
     const dir = join(final, "..");
     await this.mkdir(dir);
     // Two writers of the same content may race here: rename replaces the
@@ -267,6 +326,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   private async tempPath(): Promise<string> {
+    // Not cached: a sweep may remove the directory between two puts.
     await fsp.mkdir(this.tmpDir, { recursive: true });
     return join(this.tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}`);
   }
@@ -276,6 +336,34 @@ export class FileBlobStore implements BlobStore {
     await fsp.mkdir(dir, { recursive: true });
     this.madeDirs.add(dir);
   }
+}
+
+async function hashFile(path: string): Promise<BlobInfo> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { digest: `sha256:${hash.digest("hex")}`, size };
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await fsp.open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** syncfs(2) of the file system holding `path`, through GNU coreutils' `sync -f`; false when unavailable. */
+function syncFileSystem(path: string): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const child = spawn("sync", ["-f", path], { stdio: "ignore" });
+    child.once("error", () => resolvePromise(false));
+    child.once("close", (code) => resolvePromise(code === 0));
+  });
 }
 
 function notFound(digest: Digest): BlobError {

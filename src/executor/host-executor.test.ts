@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHostExecutor } from "./index.js";
 import { capture, runExecutorCases } from "./executor.case.js";
 
-runExecutorCases("host", ({ killGraceMs }) => createHostExecutor({ killGraceMs }));
+runExecutorCases("host", ({ killGraceMs }) => createHostExecutor({ killGraceMs }), { backgroundOutlivesStep: true });
 
 describe("host executor", () => {
   let workspace = "";

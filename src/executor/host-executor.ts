@@ -3,13 +3,16 @@
 // step started.
 //
 // End of a step: the step ends when its main process (the group leader)
-// exits. Whatever it left running in its process group (`server &`) is then
-// killed with SIGKILL, so its pipes close and every byte already written is
-// still read; a process that left the group (setsid, daemons) and keeps
-// stdout/stderr open is waited for at most DRAIN_TIMEOUT_MS, then the pipes
-// are abandoned. (The GitHub runner lets background processes live until the
-// end of the job; here they end with their step, which is also what the
-// sandbox executor's PID namespace does.)
+// exits. As on GitHub's runner, whatever it left running (`./server &`) keeps
+// running for the next steps of the job: the group is not killed. Its
+// stdout/stderr are waited for at most DRAIN_TIMEOUT_MS (a background process
+// usually keeps the pipes open); after that, output is no longer forwarded to
+// the step but the pipes are still read (so the background process does not
+// die of SIGPIPE) until they close. The job runner ends such processes when
+// the job ends (they carry the job's RUNNER_TRACKING_ID, as on GitHub). A
+// timeout or cancellation still signals the whole group. (The sandbox
+// executor keeps killing the group on leader exit: its PID namespace ends
+// with the step anyway.)
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
@@ -40,6 +43,7 @@ export function createHostExecutor(options: HostExecutorOptions = {}): Executor 
         env: spec.env,
         killGraceMs,
         signalGroup: signalProcessGroup,
+        killGroupOnExit: false,
       });
     },
   };
@@ -54,6 +58,11 @@ export interface GroupLaunch {
   killGraceMs: number;
   /** Sends `signal` to everything the step started (the leader has pid `pid`). */
   signalGroup(pid: number, signal: NodeJS.Signals): void;
+  /**
+   * Kill what is left of the group when the leader exits (default true). The
+   * host executor leaves background processes running until the job ends.
+   */
+  killGroupOnExit?: boolean;
   /** Turns the leader's exit status into the step's; `signalled` tells whether Slipway sent a signal. */
   mapExit?(code: number | null, signal: NodeJS.Signals | null, signalled: boolean): { exitCode: number | null; signal: string | null };
 }
@@ -108,8 +117,13 @@ export function runProcessGroup(spec: ProcessSpec, launch: GroupLaunch): Promise
     let killTimer: NodeJS.Timeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
 
-    child.stdout?.on("data", (chunk: Buffer) => emit(spec.onStdout, stdoutDecoder.write(chunk)));
-    child.stderr?.on("data", (chunk: Buffer) => emit(spec.onStderr, stderrDecoder.write(chunk)));
+    // After the step finished, output of processes it left behind is read and dropped.
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (!finished) emit(spec.onStdout, stdoutDecoder.write(chunk));
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      if (!finished) emit(spec.onStderr, stderrDecoder.write(chunk));
+    });
 
     const terminate = (): void => {
       if (signalled || exit !== undefined || child.pid === undefined) return;
@@ -156,10 +170,19 @@ export function runProcessGroup(spec: ProcessSpec, launch: GroupLaunch): Promise
     });
     child.on("exit", (code, sig) => {
       exit = { code, signal: sig };
-      if (child.pid !== undefined) launch.signalGroup(child.pid, "SIGKILL");
+      // A step Slipway stopped (timeout, cancellation) loses everything it started.
+      const killRest = launch.killGroupOnExit !== false || signalled;
+      if (killRest && child.pid !== undefined) launch.signalGroup(child.pid, "SIGKILL");
       drainTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
+        if (killRest) {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        } else {
+          // Background processes of the step hold the pipes: keep draining
+          // them without holding Slipway's event loop open.
+          (child.stdout as { unref?: () => void } | null)?.unref?.();
+          (child.stderr as { unref?: () => void } | null)?.unref?.();
+        }
         finish();
       }, DRAIN_TIMEOUT_MS);
     });

@@ -3,14 +3,16 @@
 // and workflow commands, masks secrets, runs post steps, and evaluates the
 // job's outputs. The scheduler decides *when* a job runs; this decides *how*.
 import { randomUUID } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
 import {
   coerceToString,
   evaluateExpression,
   evaluateString,
   evaluateToken,
   hashFiles,
+  interpolate,
   isTruthy,
   type Contexts,
   type HostFunctions,
@@ -183,9 +185,15 @@ export class JobRunner {
     } finally {
       clearTimeout(timer);
       input.signal.removeEventListener("abort", onCancel);
+      // Background processes the steps left running (`./server &`) live until
+      // the job ends, as on GitHub ("Cleaning up orphan processes").
+      killTrackedProcesses(this.trackingId);
       if (!input.keepWorkspace) rmSync(this.jobRoot, { recursive: true, force: true });
     }
   }
+
+  /** Put in every step's environment: finds the processes the job started (GitHub's runner does the same). */
+  private readonly trackingId = `github_${randomUUID()}`;
 
   private timedOut = false;
 
@@ -215,6 +223,7 @@ export class JobRunner {
       }
     }
     const scope: Scope = { steps: {}, env: this.jobEnv, inputs: input.inputs, failed: false, prefix: "" };
+    this.rootScope = scope;
     await this.runPreSteps(input.job.steps, scope);
     await this.runSteps(input.job.steps, scope);
     if (scope.failed) this.jobFailed = true;
@@ -253,11 +262,12 @@ export class JobRunner {
     return { result, outputs, ...(reason ? { reason } : {}) };
   }
 
-  private setupFailure(reason: string): JobRunResult {
-    this.stepNumber++;
-    this.input.reporter.stepStarted(this.stepNumber, "Set up job");
-    this.error(reason);
-    this.input.reporter.stepFinished(this.stepNumber, "Set up job", "failure");
+  /** A job that cannot start: a failed "Set up job" step, recorded with its log like any step (conformance 060). */
+  private async setupFailure(reason: string): Promise<JobRunResult> {
+    await this.reportStep("Set up job", async () => {
+      this.error(reason);
+      return { outcome: "failure", reason };
+    });
     return { result: "failure", outputs: {}, reason };
   }
 
@@ -307,8 +317,12 @@ export class JobRunner {
     };
   }
 
+  /** The job's own steps scope, so that `job.status` sees a failed step before the job ends. */
+  private rootScope: Scope | undefined;
+
   private jobStatus(): string {
-    return this.cancelled ? "cancelled" : this.jobFailed ? "failure" : "success";
+    // A failed step of the job makes job.status `failure` for the steps after it (conformance 027).
+    return this.cancelled ? "cancelled" : this.jobFailed || this.rootScope?.failed ? "failure" : "success";
   }
 
   private hostFunctions(scope: Scope): HostFunctions {
@@ -326,6 +340,16 @@ export class JobRunner {
     const out: Record<string, string> = {};
     if (value && typeof value === "object" && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) out[k] = coerceToString(v);
+    }
+    // Multi-line values with expressions (`path: |` of actions/cache, a
+    // composite's env): the parser's format() is wrong, see evaluateTemplateString.
+    const mapping = token as { count?: unknown; get?: unknown } | undefined;
+    if (mapping && typeof mapping.count === "number" && typeof mapping.get === "function") {
+      for (let i = 0; i < mapping.count; i++) {
+        const pair = (mapping.get as (i: number) => { key: TemplateToken; value: TemplateToken })(i);
+        const fixed = recoveredTemplateString(pair.value, ctx, fns);
+        if (fixed !== undefined) out[coerceToString(evaluateToken(pair.key, ctx, fns))] = fixed;
+      }
     }
     return out;
   }
@@ -347,21 +371,27 @@ export class JobRunner {
     this.input.reporter.line(this.input.masker.mask(text));
   }
 
+  // Errors and warnings go to the step's stored log too, as GitHub's `##[error]` lines do.
   private error(message: string, step?: string): void {
     const masked = this.input.masker.mask(message);
-    this.input.reporter.line(`Error: ${masked}`);
+    this.emit(`Error: ${masked}`);
     this.input.reporter.annotation({ level: "error", message: masked, job: this.input.name, ...(step ? { step } : {}) });
   }
 
   private warn(message: string): void {
     const masked = this.input.masker.mask(message);
-    this.input.reporter.line(`Warning: ${masked}`);
+    this.emit(`Warning: ${masked}`);
     this.input.reporter.annotation({ level: "warning", message: masked, job: this.input.name });
   }
 
   // ---- steps ----------------------------------------------------------------
 
+  /** The step's name, masked: a `run:` script or a `name:` may hold a secret (conformance 042). */
   private stepDisplayName(step: StepSpec, scope: Scope, ctx: Contexts): string {
+    return this.input.masker.mask(this.rawStepDisplayName(step, scope, ctx));
+  }
+
+  private rawStepDisplayName(step: StepSpec, scope: Scope, ctx: Contexts): string {
     if (step.name) {
       try {
         return evaluateString(step.name, ctx);
@@ -372,7 +402,7 @@ export class JobRunner {
     if (step.uses) return `${scope.prefix}Run ${step.uses}`;
     let run = "";
     try {
-      run = step.run ? evaluateString(step.run, ctx) : "";
+      run = step.run ? evaluateTemplateString(step.run, ctx) : "";
     } catch {
       run = "";
     }
@@ -511,7 +541,7 @@ export class JobRunner {
     name: string,
   ): Promise<StepOutcome> {
     if (step.run) {
-      const script = evaluateString(step.run, ctx, this.hostFunctions(scope));
+      const script = evaluateTemplateString(step.run, ctx, this.hostFunctions(scope));
       const shell = step.shell ? evaluateString(step.shell, ctx) : this.input.job.defaults.shell ?? this.input.workflow.defaults.shell;
       const wd = step.workingDirectory
         ? evaluateString(step.workingDirectory, ctx)
@@ -679,6 +709,7 @@ export class JobRunner {
       RUNNER_ENVIRONMENT: "self-hosted",
       RUNNER_TEMP: this.temp,
       RUNNER_TOOL_CACHE: this.toolCache,
+      RUNNER_TRACKING_ID: this.trackingId,
       ...scope.env,
       ...this.addedEnv,
       ...stepEnv,
@@ -832,9 +863,11 @@ export class JobRunner {
     return { outcome: "success" };
   }
 
-  private processOutcome(result: ProcessResult, timeoutMinutes: number): StepOutcome {
+  private processOutcome(result: StepProcessResult, timeoutMinutes: number): StepOutcome {
     if (result.cancelled) return { outcome: this.timedOut ? "failure" : "cancelled", reason: this.timedOut ? this.failureReason : "cancelled" };
     if (result.timedOut) return { outcome: "failure", reason: `the step exceeded its timeout of ${timeoutMinutes} minutes` };
+    // A refused workflow command (::set-env, a weak stop-commands token) fails the step, as on GitHub (conformance 080).
+    if (result.exitCode === 0 && result.commandError) return { outcome: "failure", reason: result.commandError };
     if (result.exitCode === 0) return { outcome: "success" };
     const reason = result.exitCode !== null ? `Process completed with exit code ${result.exitCode}.` : `Process was killed by ${result.signal}.`;
     this.error(reason);
@@ -850,17 +883,27 @@ export class JobRunner {
     outputs: Record<string, string>,
     state: Record<string, string>,
     stepName: string,
-  ): Promise<ProcessResult> {
-    const processor = new CommandProcessor();
-    const handle = (cmd: WorkflowCommand) => this.applyCommand(cmd, outputs, state, stepName);
+  ): Promise<StepProcessResult> {
+    // The runner's options: annotation paths relative to the workspace, the insecure commands only when allowed.
+    const processor = new CommandProcessor({
+      workspace: this.workspace,
+      allowUnsecureCommands: env.ACTIONS_ALLOW_UNSECURE_COMMANDS === "true",
+      debug: env.ACTIONS_STEP_DEBUG === "true",
+    });
+    let commandError: string | undefined;
+    const handle = (cmd: WorkflowCommand) => {
+      if (cmd.kind === "invalid" && cmd.failsStep) commandError ??= cmd.message;
+      this.applyCommand(cmd, outputs, state, stepName);
+    };
     const out = new LineSplitter((line) => this.processLine(processor, line, handle));
     const err = new LineSplitter((line) => this.processLine(processor, line, handle));
     const stepAbort = new AbortController();
     const onAbort = () => stepAbort.abort();
     // A step started after cancellation (an always() step) runs to its end.
     if (!this.jobAbort.signal.aborted) this.jobAbort.signal.addEventListener("abort", onAbort, { once: true });
+    let result: ProcessResult;
     try {
-      return await this.input.executor.run({
+      result = await this.input.executor.run({
         command,
         args,
         cwd,
@@ -875,6 +918,7 @@ export class JobRunner {
       out.end();
       err.end();
     }
+    return commandError !== undefined ? { ...result, commandError } : result;
   }
 
   private processLine(processor: CommandProcessor, line: string, handle: (c: WorkflowCommand) => void): void {
@@ -900,6 +944,13 @@ export class JobRunner {
       case "save-state":
         state[cmd.name] = cmd.value;
         break;
+      // Only produced with ACTIONS_ALLOW_UNSECURE_COMMANDS=true.
+      case "set-env":
+        this.addedEnv[cmd.name] = cmd.value;
+        break;
+      case "add-path":
+        this.addedPath.unshift(cmd.path);
+        break;
       case "error":
       case "warning":
       case "notice":
@@ -919,6 +970,9 @@ export class JobRunner {
     }
   }
 }
+
+/** A step process's result, plus the first workflow command that was refused and fails the step. */
+type StepProcessResult = ProcessResult & { commandError?: string };
 
 interface FileCommandPaths {
   env: string;
@@ -945,6 +999,72 @@ class LineSplitter {
     if (this.buffer !== "") this.onLine(this.buffer);
     this.buffer = "";
   }
+}
+
+type TemplateToken = NonNullable<StepSpec["run"]>;
+
+/**
+ * Evaluates a string field (a `run:` script) to its text.
+ *
+ * Works around two bugs of the pinned GitHub libraries (conformance 042, 089,
+ * 090): @actions/workflow-parser 0.3.61 turns a string with `${{ }}` into
+ * `format('<text>', args)`, but for a multi-line scalar <text> is the raw YAML
+ * source — a block scalar keeps its indentation (so a heredoc terminator or a
+ * Python script breaks), a quoted scalar keeps its quotes and escapes, a
+ * folded one its line breaks; and @actions/expressions 0.3.61 unescapes only
+ * the first `''` of a string literal (`'a' 'b'` in a script came out as
+ * `'a'' 'b''`). For such generated tokens the scalar's value is recovered
+ * (from the YAML source when it spans lines) and each `${{ }}` in it is
+ * evaluated on its own.
+ */
+export function evaluateTemplateString(token: TemplateToken | undefined, ctx: Contexts, fns?: HostFunctions): string {
+  return recoveredTemplateString(token, ctx, fns) ?? evaluateString(token, ctx, fns);
+}
+
+function recoveredTemplateString(token: TemplateToken | undefined, ctx: Contexts, fns?: HostFunctions): string | undefined {
+  const t = token as
+    | { expression?: unknown; originalExpressions?: unknown; source?: unknown; blockScalarHeader?: unknown; range?: { start: { line: number }; end: { line: number } } }
+    | undefined;
+  // Only the parser's generated format() (it keeps the embedded expressions); not a user's own `${{ format(...) }}`.
+  if (!t || typeof t.expression !== "string" || !Array.isArray(t.originalExpressions) || typeof t.source !== "string") return undefined;
+  const multiLine = t.range ? t.range.start.line !== t.range.end.line : t.source.includes("\n");
+  let text: unknown = t.source; // a single-line scalar's source is its value
+  if (multiLine) {
+    try {
+      text = parseYaml(typeof t.blockScalarHeader === "string" ? `${t.blockScalarHeader}\n${t.source}` : t.source);
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof text === "string" ? interpolate(text, ctx, fns) : undefined;
+}
+
+/**
+ * Kills every process whose environment holds RUNNER_TRACKING_ID=<id>: what
+ * the job's steps left running. Processes that cleared their environment
+ * escape, as they do on GitHub. Linux only (/proc); elsewhere a no-op.
+ */
+export function killTrackedProcesses(id: string): number {
+  if (!existsSync("/proc")) return 0;
+  const needle = Buffer.from(`RUNNER_TRACKING_ID=${id}\0`);
+  let killed = 0;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return 0;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${name}/environ`).includes(needle)) continue;
+      process.kill(Number(name), "SIGKILL");
+      killed++;
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return killed;
 }
 
 export async function runJob(input: JobRunInput): Promise<JobRunResult> {

@@ -306,7 +306,7 @@ export class WorkflowRun {
       combinations.map(async (matrix, index) => {
         await local.acquire();
         try {
-          const name = matrix ? matrixJobName(displayBase, matrix) : displayBase;
+          const name = matrix ? this.instanceName(g, spec, ctx, matrix, displayBase) : displayBase;
           const strategy = { "fail-fast": failFast, "job-index": index, "job-total": total, "max-parallel": maxParallel ?? total };
           const r = await this.runInstance(g, spec, name, matrix, strategy, needs, workflowEnv, siblingsAbort.signal);
           results[index] = r.result;
@@ -322,6 +322,19 @@ export class WorkflowRun {
     );
     g.signal.removeEventListener("abort", cancelSiblings);
     markDone(state, spec.id, aggregateResults(results), aggregateResults(effective), outputs);
+  }
+
+  /**
+   * A matrix instance's display name. GitHub appends the matrix values to the
+   * job's name — unless `name:` uses the matrix context, which then names each
+   * instance itself (`name: Test on node ${{ matrix.node }}`, conformance 084).
+   */
+  private instanceName(g: GraphContext, spec: JobSpec, ctx: Contexts, matrix: Record<string, Json>, displayBase: string): string {
+    const expression = (spec.name as { expression?: unknown } | undefined)?.expression;
+    if (typeof expression === "string" && /\bmatrix\b/.test(expression)) {
+      return `${g.namePrefix}${safeString(() => evaluateString(spec.name, { ...ctx, matrix }), spec.id)}`;
+    }
+    return matrixJobName(displayBase, matrix);
   }
 
   private async runInstance(

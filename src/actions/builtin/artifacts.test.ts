@@ -175,6 +175,27 @@ describe("actions/upload-artifact and actions/download-artifact", () => {
     expect((await readArtifact(dataDir, 2, "dup"))?.files).toHaveLength(3);
   });
 
+  it("lets one of two concurrent uploads of a name win", async () => {
+    const a = step({ name: "same", path: "dist" });
+    const b = step({ name: "same", path: "dist" });
+    buildOutput(a.workspace);
+    buildOutput(b.workspace);
+    const results = await Promise.allSettled([uploadArtifactAction.main(a.ctx), uploadArtifactAction.main(b.ctx)]);
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(await listArtifacts(dataDir, 1)).toHaveLength(1);
+  });
+
+  it("refuses to write outside the download path", async () => {
+    await upload({ name: "evil", path: "dist" }, buildOutput);
+    const file = join(dataDir, "artifacts", "1", "evil.json");
+    const manifest = JSON.parse(readFileSync(file, "utf8"));
+    manifest.files[0].path = "../../escaped.txt";
+    writeFileSync(file, JSON.stringify(manifest));
+    const s = step({ name: "evil", path: "in" });
+    await expect(downloadArtifactAction.main(s.ctx)).rejects.toThrow(/holds a path outside its root: \.\.\/\.\.\/escaped\.txt/);
+    expect(existsSync(join(s.workspace, "..", "escaped.txt"))).toBe(false);
+  });
+
   it("handles if-no-files-found: warn, error, ignore", async () => {
     const warned = await upload({ name: "none", path: "missing/**" }, () => {});
     expect(warned.warnings).toEqual(["No files were found with the provided path: missing/**. No artifacts will be uploaded."]);

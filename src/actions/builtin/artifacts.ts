@@ -18,7 +18,7 @@
 // semantics of @actions/glob: one pattern a line, `#` comments, `!`
 // exclusions evaluated in order, `~` for HOME, `*`, `?`, `[...]`, `**`).
 import { createHash, randomBytes } from "node:crypto";
-import { constants as fsConstants, createWriteStream, promises as fsp } from "node:fs";
+import { constants as fsConstants, createWriteStream, promises as fsp, type Dirent } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -186,6 +186,8 @@ export async function findPaths(patternLines: string[], options: FindPathsOption
     path: string;
     segments: string[];
     level: number;
+    /** A regular file, as readdir said (no stat needed); otherwise stat tells. */
+    file?: boolean;
   }
   const matches: FoundPath[] = [];
   const stack: Item[] = [];
@@ -204,6 +206,10 @@ export async function findPaths(patternLines: string[], options: FindPathsOption
     if (options.excludeHiddenFiles && basename(item.path).startsWith(".")) continue;
     const match = matchKind(item.segments);
     if (match === MATCH_NONE && !includes.some((p) => p.partialMatch(item.segments))) continue;
+    if (item.file) {
+      if (match & MATCH_FILE) matches.push({ path: item.path, isDirectory: false });
+      continue;
+    }
     let stats;
     try {
       stats = await fsp.stat(item.path);
@@ -220,10 +226,15 @@ export async function findPaths(patternLines: string[], options: FindPathsOption
         matches.push({ path: item.path, isDirectory: true });
         if (options.stopAtMatchedDirectories) continue;
       }
-      const children = (await fsp.readdir(item.path)).sort();
+      const children = (await fsp.readdir(item.path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (let i = children.length - 1; i >= 0; i--) {
-        const name = children[i] as string;
-        stack.push({ path: join(item.path, name), segments: [...item.segments, name], level: item.level + 1 });
+        const child = children[i] as Dirent;
+        stack.push({
+          path: join(item.path, child.name),
+          segments: [...item.segments, child.name],
+          level: item.level + 1,
+          file: child.isFile(),
+        });
       }
     } else if (match & MATCH_FILE) {
       matches.push({ path: item.path, isDirectory: false });
@@ -287,6 +298,8 @@ export interface ArtifactManifest {
 }
 
 export const DEFAULT_RETENTION_DAYS = 90;
+/** Files below this size are read whole; larger ones are streamed. */
+const SMALL_FILE = 1 << 20;
 const INVALID_NAME_CHARACTERS: [string, string][] = [
   ['"', ' Double quote "'],
   [":", " Colon :"],
@@ -439,11 +452,25 @@ export async function uploadArtifact(options: UploadArtifactOptions): Promise<Ar
     validateFilePath(path);
     return { file, path };
   });
+  // Blobs are written without an fsync each, then flushed together before the
+  // manifest (itself fsynced) names them: an artifact that exists is on disk.
   const files = await mapLimit(entries, 8, async ({ file, path }): Promise<ArtifactFile> => {
-    const stats = await fsp.stat(file);
-    const blob = await store.putFile(file);
-    return { path, digest: blob.digest, size: blob.size, mode: stats.mode & 0o777 };
+    const handle = await fsp.open(file, "r");
+    let mode: number;
+    let blob: { digest: Digest; size: number };
+    try {
+      const stats = await handle.stat();
+      mode = stats.mode & 0o777;
+      blob =
+        stats.size < SMALL_FILE
+          ? await store.put(await handle.readFile(), { durable: false })
+          : await store.put(handle.createReadStream({ autoClose: false }), { durable: false });
+    } finally {
+      await handle.close();
+    }
+    return { path, digest: blob.digest, size: blob.size, mode };
   });
+  await store.flush(files.map((f) => f.digest));
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const now = options.now ?? new Date();
   const retention = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
@@ -512,12 +539,18 @@ export async function downloadArtifact(
       await fsp.mkdir(dir, { recursive: true });
       made.add(dir);
     }
-    await fsp.rm(target, { force: true });
     const local = store.path(file.digest);
-    if (local !== undefined) {
-      await fsp.copyFile(local, target, fsConstants.COPYFILE_FICLONE);
-    } else {
-      await pipeline(store.open(file.digest), createWriteStream(target, { flags: "wx" }));
+    const copy = () =>
+      local !== undefined
+        ? fsp.copyFile(local, target, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+        : pipeline(store.open(file.digest), createWriteStream(target, { flags: "wx" }));
+    try {
+      await copy();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      // Replace what is there (it may be read-only, or a link we must not write through).
+      await fsp.rm(target, { force: true });
+      await copy();
     }
     await fsp.chmod(target, file.mode);
   });

@@ -25,6 +25,7 @@ import {
   deleteCacheEntry,
   findCacheEntry,
   listCacheEntries,
+  saveCache,
 } from "./cache.js";
 
 let root: string;
@@ -187,6 +188,20 @@ describe("actions/cache", () => {
     expect(await listCacheEntries(dataDir)).toHaveLength(1);
   });
 
+  it("lets exactly one of two concurrent saves of a key win", async () => {
+    const a = step({ key: "race", path: "deps" });
+    const b = step({ key: "race", path: "deps" });
+    fillDeps("a")(a.workspace);
+    fillDeps("b")(b.workspace);
+    const results = await Promise.all([
+      saveCache({ dataDir, workspace: a.workspace, home, paths: ["deps"], key: "race", scope: "refs/heads/main" }),
+      saveCache({ dataDir, workspace: b.workspace, home, paths: ["deps"], key: "race", scope: "refs/heads/main" }),
+    ]);
+    expect(results.filter((r) => r.saved)).toHaveLength(1);
+    expect(results.filter((r) => !r.saved && r.reason === "exists")).toHaveLength(1);
+    expect(await listCacheEntries(dataDir)).toHaveLength(1);
+  });
+
   it("with lookup-only reports a hit without restoring anything", async () => {
     await cacheStep({ key: "look", path: "deps" }, { fill: fillDeps("x") });
     const s = step({ key: "look", path: "deps", "lookup-only": "true" });
@@ -254,6 +269,18 @@ describe("actions/cache", () => {
     expect(existsSync(join(s.workspace, "out", "b.txt"))).toBe(true);
     expect(existsSync(join(s.workspace, "out", "skip.txt"))).toBe(false);
     expect(existsSync(join(s.workspace, "out", "c.log"))).toBe(false);
+
+    // Another job with another HOME (and a workspace at another depth) gets ~/.npm in its own HOME.
+    const otherHome = join(root, "other home");
+    mkdirSync(otherHome);
+    const elsewhere = step(
+      { key: "globs", path: "~/.npm\nout/*.txt\n!out/skip.txt" },
+      { env: { HOME: otherHome }, workspace: join(root, "deeper", "and", "deeper") },
+    );
+    await cacheAction.main(elsewhere.ctx);
+    expect(elsewhere.outputs["cache-hit"]).toBe("true");
+    expect(readFileSync(join(otherHome, ".npm", "pkg.tgz"), "utf8")).toBe("tarball");
+    expect(readFileSync(join(elsewhere.workspace, "out", "a.txt"), "utf8")).toBe("a");
   });
 
   it("warns instead of saving when no path exists", async () => {
