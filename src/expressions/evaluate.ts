@@ -2,6 +2,7 @@
 // Values cross this boundary as plain JSON-like JS values; the library's
 // ExpressionData types stay inside this module.
 import { Evaluator, Lexer, Parser, data } from "@actions/expressions";
+import { parse as parseYaml } from "yaml";
 import type { TemplateToken } from "@actions/workflow-parser/templates/tokens/template-token";
 import {
   isBasicExpression,
@@ -173,7 +174,10 @@ export function evaluateExpression(expression: string, contexts: Contexts, fns: 
 /** Evaluates a template token tree (strings with `${{ }}`, mappings, sequences) to a JS value. */
 export function evaluateToken(token: TemplateToken | undefined, contexts: Contexts, fns: HostFunctions = {}): Json {
   if (token === undefined) return null;
-  if (isBasicExpression(token)) return evaluateExpression(token.expression, contexts, fns);
+  if (isBasicExpression(token)) {
+    const recovered = recoveredTemplateString(token, contexts, fns);
+    return recovered !== undefined ? recovered : evaluateExpression(token.expression, contexts, fns);
+  }
   if (isString(token)) return token.value;
   if (isNumber(token)) return token.value;
   if (isBoolean(token)) return token.value;
@@ -193,6 +197,34 @@ export function evaluateToken(token: TemplateToken | undefined, contexts: Contex
     return out;
   }
   throw new ExpressionFailure(`unsupported template token ${token.typeName()}`, "");
+}
+
+/**
+ * Works around @actions/workflow-parser 0.3.61: a string with `${{ }}`
+ * becomes `format('<text>', args)`, but for a multi-line scalar <text> is the
+ * raw YAML source — a block scalar keeps its indentation (a heredoc
+ * terminator or a Python script breaks), a quoted scalar keeps its quotes and
+ * escapes, a folded one its line breaks. For such generated tokens the
+ * scalar's value is recovered from its source and each `${{ }}` in it is
+ * evaluated on its own. A user's own `${{ format(...) }}` is left alone.
+ */
+function recoveredTemplateString(token: TemplateToken, ctx: Contexts, fns: HostFunctions): string | undefined {
+  const t = token as unknown as {
+    originalExpressions?: unknown;
+    source?: unknown;
+    blockScalarHeader?: unknown;
+    range?: { start: { line: number }; end: { line: number } };
+  };
+  if (!Array.isArray(t.originalExpressions) || typeof t.source !== "string") return undefined;
+  const multiLine = t.range ? t.range.start.line !== t.range.end.line : t.source.includes("\n");
+  if (!multiLine) return undefined;
+  let text: unknown;
+  try {
+    text = parseYaml(typeof t.blockScalarHeader === "string" ? `${t.blockScalarHeader}\n${t.source}` : t.source);
+  } catch {
+    return undefined;
+  }
+  return typeof text === "string" ? interpolate(text, ctx, fns) : undefined;
 }
 
 /** Evaluates a token and converts the result to a string (for run scripts, env values, inputs). */

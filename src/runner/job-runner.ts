@@ -5,14 +5,12 @@
 import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import {
   coerceToString,
   evaluateExpression,
   evaluateString,
   evaluateToken,
   hashFiles,
-  interpolate,
   isTruthy,
   type Contexts,
   type HostFunctions,
@@ -341,16 +339,6 @@ export class JobRunner {
     if (value && typeof value === "object" && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) out[k] = coerceToString(v);
     }
-    // Multi-line values with expressions (`path: |` of actions/cache, a
-    // composite's env): the parser's format() is wrong, see evaluateTemplateString.
-    const mapping = token as { count?: unknown; get?: unknown } | undefined;
-    if (mapping && typeof mapping.count === "number" && typeof mapping.get === "function") {
-      for (let i = 0; i < mapping.count; i++) {
-        const pair = (mapping.get as (i: number) => { key: TemplateToken; value: TemplateToken })(i);
-        const fixed = recoveredTemplateString(pair.value, ctx, fns);
-        if (fixed !== undefined) out[coerceToString(evaluateToken(pair.key, ctx, fns))] = fixed;
-      }
-    }
     return out;
   }
 
@@ -402,7 +390,7 @@ export class JobRunner {
     if (step.uses) return `${scope.prefix}Run ${step.uses}`;
     let run = "";
     try {
-      run = step.run ? evaluateTemplateString(step.run, ctx) : "";
+      run = step.run ? evaluateString(step.run, ctx) : "";
     } catch {
       run = "";
     }
@@ -541,7 +529,7 @@ export class JobRunner {
     name: string,
   ): Promise<StepOutcome> {
     if (step.run) {
-      const script = evaluateTemplateString(step.run, ctx, this.hostFunctions(scope));
+      const script = evaluateString(step.run, ctx, this.hostFunctions(scope));
       const shell = step.shell ? evaluateString(step.shell, ctx) : this.input.job.defaults.shell ?? this.input.workflow.defaults.shell;
       const wd = step.workingDirectory
         ? evaluateString(step.workingDirectory, ctx)
@@ -999,44 +987,6 @@ class LineSplitter {
     if (this.buffer !== "") this.onLine(this.buffer);
     this.buffer = "";
   }
-}
-
-type TemplateToken = NonNullable<StepSpec["run"]>;
-
-/**
- * Evaluates a string field (a `run:` script) to its text.
- *
- * Works around two bugs of the pinned GitHub libraries (conformance 042, 089,
- * 090): @actions/workflow-parser 0.3.61 turns a string with `${{ }}` into
- * `format('<text>', args)`, but for a multi-line scalar <text> is the raw YAML
- * source — a block scalar keeps its indentation (so a heredoc terminator or a
- * Python script breaks), a quoted scalar keeps its quotes and escapes, a
- * folded one its line breaks; and @actions/expressions 0.3.61 unescapes only
- * the first `''` of a string literal (`'a' 'b'` in a script came out as
- * `'a'' 'b''`). For such generated tokens the scalar's value is recovered
- * (from the YAML source when it spans lines) and each `${{ }}` in it is
- * evaluated on its own.
- */
-export function evaluateTemplateString(token: TemplateToken | undefined, ctx: Contexts, fns?: HostFunctions): string {
-  return recoveredTemplateString(token, ctx, fns) ?? evaluateString(token, ctx, fns);
-}
-
-function recoveredTemplateString(token: TemplateToken | undefined, ctx: Contexts, fns?: HostFunctions): string | undefined {
-  const t = token as
-    | { expression?: unknown; originalExpressions?: unknown; source?: unknown; blockScalarHeader?: unknown; range?: { start: { line: number }; end: { line: number } } }
-    | undefined;
-  // Only the parser's generated format() (it keeps the embedded expressions); not a user's own `${{ format(...) }}`.
-  if (!t || typeof t.expression !== "string" || !Array.isArray(t.originalExpressions) || typeof t.source !== "string") return undefined;
-  const multiLine = t.range ? t.range.start.line !== t.range.end.line : t.source.includes("\n");
-  let text: unknown = t.source; // a single-line scalar's source is its value
-  if (multiLine) {
-    try {
-      text = parseYaml(typeof t.blockScalarHeader === "string" ? `${t.blockScalarHeader}\n${t.source}` : t.source);
-    } catch {
-      return undefined;
-    }
-  }
-  return typeof text === "string" ? interpolate(text, ctx, fns) : undefined;
 }
 
 /**
