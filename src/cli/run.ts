@@ -10,7 +10,7 @@ import { buildEvent, readRepo } from "../git/index.js";
 import { ConcurrencyGroups, ownerAlive, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { Masker, SecretStore } from "../secrets/index.js";
 import { openStore } from "../store/index.js";
-import { loadWorkflowFile, matchTrigger, type Workflow } from "../workflow/index.js";
+import { loadWorkflowFile, matchTrigger, resolveInputs, type Workflow } from "../workflow/index.js";
 import { dataDirFor, EXIT, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { ConsoleReporter } from "./reporter.js";
 import { paint } from "./style.js";
@@ -182,6 +182,12 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
     return m.matched;
   });
   if (!json) for (const s of skipped) process.stdout.write(`${p.dim(`↷ ${s.workflow}: skipped — ${s.reason}`)}\n`);
+  // Inputs are checked before anything runs: GitHub refuses to start a run with bad inputs.
+  const inputErrors = selected.flatMap((w) => (eventName === "workflow_dispatch" || eventName === "workflow_call" ? resolveInputs(w, eventName, inputs).errors : []));
+  if (inputErrors.length > 0) {
+    store.close();
+    throw new UsageError(inputErrors.join("\n"));
+  }
   if (opts.job && !selected.some((w) => w.jobs.some((j) => j.id === opts.job))) {
     store.close();
     throw new UsageError(`no job '${opts.job}' in the workflows that run for '${eventName}'`);

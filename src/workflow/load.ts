@@ -181,6 +181,37 @@ function readJob(file: string, job: Job | ReusableWorkflowJob, raw: TemplateToke
   };
 }
 
+/**
+ * GitHub's parser (0.3.61) drops `type: number` inputs of workflow_dispatch
+ * and workflow_call (its input types lack number), losing their default.
+ * Their type and default are read back from the tokens.
+ */
+function restoreInputDefinitions(events: Workflow["events"], on: TemplateToken | undefined): void {
+  for (const event of ["workflow_dispatch", "workflow_call"]) {
+    const inputs = mappingGet(mappingGet(on, event), "inputs");
+    if (!inputs || !isMapping(inputs)) continue;
+    const target = events as Record<string, { inputs?: Record<string, Record<string, unknown>> } | undefined>;
+    for (let i = 0; i < inputs.count; i++) {
+      const pair = inputs.get(i);
+      if (!isString(pair.key)) continue;
+      const type = stringValue(mappingGet(pair.value, "type"));
+      if (type !== "number") continue;
+      const def = mappingGet(pair.value, "default");
+      const slot = (target[event] ??= {});
+      slot.inputs ??= {};
+      slot.inputs[pair.key.value] = {
+        ...(slot.inputs[pair.key.value] ?? {}),
+        type: "number",
+        ...(def && isLiteralValue(def) ? { default: (def as unknown as { value: unknown }).value } : {}),
+      };
+    }
+  }
+}
+
+function isLiteralValue(token: TemplateToken): boolean {
+  return token.isLiteral && "value" in (token as object);
+}
+
 /** Parses workflow text. `file` is the path shown in diagnostics (relative to the repository). */
 export async function parseWorkflowText(file: string, content: string): Promise<LoadResult> {
   const diagnostics: Diagnostic[] = [];
@@ -228,6 +259,7 @@ export async function parseWorkflowText(file: string, content: string): Promise<
   }
   if (diagnostics.length > 0 || !template.jobs) return { diagnostics };
 
+  restoreInputDefinitions(template.events, mappingGet(root, "on"));
   const rawJobs = mappingGet(root, "jobs");
   const jobs = template.jobs.map((job) => readJob(file, job, mappingGet(rawJobs, job.id.value)));
   for (const job of jobs) {
