@@ -394,16 +394,14 @@ describe.concurrent("known bugs", () => {
     await usage(["runs", "--data-dir", dir], dir, /slipway\.db/);
   });
 
-  // src/runner/job-runner.ts runStepBody: resolveAction() for a local action is not prefixed with the
-  // step's location, unlike the remote actions resolved in "Set up job".
-  it.fails("a missing local action's reason names the workflow file:line:column", async () => {
+  // Run-time step errors point at the step in the workflow.
+  it("a missing local action's reason names the workflow file:line:column", async () => {
     const repo = repoWith("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: ./.github/actions/missing\n");
     const res = await runCli(["run", "--json", "--data-dir", tempDir("slipway-bad-data-")], { cwd: repo });
     expect(JSON.parse(res.stdout).runs[0].jobs[0].reason).toContain(`${WF}:7:9:`);
   });
 
-  // Same place: an expression that fails at run time in `run:` has no location (an `if:` one has).
-  it.fails("a run-time expression error names the step's file:line:column", async () => {
+  it("a run-time expression error names the step's file:line:column", async () => {
     const repo = repoWith("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ fromJSON('{') }}\"\n");
     const res = await runCli(["run", "--json", "--data-dir", tempDir("slipway-bad-data-")], { cwd: repo });
     expect(res.code).toBe(1);

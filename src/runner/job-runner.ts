@@ -31,7 +31,7 @@ import {
   type ResolveOptions,
   type ResolvedAction,
 } from "../actions/index.js";
-import { parseKeyValueFile, parsePathFile } from "./file-commands.js";
+import { parseEnvFile, parseKeyValueFile, parsePathFile } from "./file-commands.js";
 import { CommandProcessor, type WorkflowCommand } from "./workflow-commands.js";
 import { scriptExtension, shellCommand } from "./shell.js";
 
@@ -508,7 +508,12 @@ export class JobRunner {
       const outputs: Record<string, string> = {};
       const result = await this.reportStep(
         name,
-        () => this.runStepBody(step, scope, ctx, stepEnv, outputs, timeoutMinutes, name),
+        () =>
+          this.runStepBody(step, scope, ctx, stepEnv, outputs, timeoutMinutes, name).catch((err: unknown) => {
+            // Point at the step in the workflow, unless the message already points somewhere.
+            const message = (err as Error).message;
+            throw new Error(/^[^\s:]+:\d+:\d+: /.test(message) ? message : `${where}: ${message}`);
+          }),
         continueOnError,
       );
       if (step.hasUserId) scope.steps[step.id] = { outputs, outcome: result.outcome, conclusion: result.conclusion };
@@ -726,8 +731,9 @@ export class JobRunner {
   private applyFileCommands(files: FileCommandPaths, outputs: Record<string, string>, state: Record<string, string>): string[] {
     const errors: string[] = [];
     const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
-    const env = parseKeyValueFile(read(files.env), "GITHUB_ENV");
+    const env = parseEnvFile(read(files.env), "GITHUB_ENV");
     errors.push(...env.errors);
+    for (const w of env.warnings) this.warn(w);
     for (const { name, value } of env.values) this.addedEnv[name] = value;
     const out = parseKeyValueFile(read(files.output), "GITHUB_OUTPUT");
     errors.push(...out.errors);
@@ -820,6 +826,7 @@ export class JobRunner {
       run: { id: this.input.runId, attempt: this.input.attempt, jobKey: this.input.job.id },
       dataDir: this.input.dataDir,
       log: (line) => this.emit(this.input.masker.mask(line)),
+      warning: (message: string) => this.warn(message),
       setOutput: (k, v) => {
         outputs[k] = v;
       },
