@@ -108,28 +108,36 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   const masker = new Masker();
   const secretStore = new SecretStore(store, dataDir);
   const secrets: Record<string, string> = {};
+  const cliSecrets: Record<string, string> = {};
   try {
-    for (const s of secretStore.list("")) {
-      const v = secretStore.get(s.name);
-      if (v !== undefined) secrets[s.name] = v;
-    }
+    Object.assign(secrets, secretStore.getAll(""));
     for (const spec of opts.secret ?? []) {
       const i = spec.indexOf("=");
       if (i > 0) {
-        secrets[spec.slice(0, i)] = spec.slice(i + 1);
+        cliSecrets[spec.slice(0, i)] = spec.slice(i + 1);
         continue;
       }
-      const fromStore = secretStore.get(spec);
-      const value = fromStore ?? process.env[spec];
+      const value = secretStore.get(spec) ?? process.env[spec];
       if (value === undefined) {
         throw new UsageError(`secret '${spec}' is neither in the secret store nor in the environment; set it with \`slipway secrets set ${spec}\` or pass -s ${spec}=VALUE`);
       }
-      secrets[spec] = value;
+      cliSecrets[spec] = value;
+    }
+    Object.assign(secrets, cliSecrets);
+    // Every stored secret of every environment is masked, whichever job uses it.
+    for (const s of secretStore.list()) {
+      const v = secretStore.get(s.name, s.environment);
+      if (v !== undefined) masker.add(v);
     }
   } catch (err) {
     store.close();
     throw err instanceof UsageError ? err : new UsageError((err as Error).message);
   }
+  const environmentScope = (environment: string) => {
+    const envVars: Record<string, string> = {};
+    for (const v of store.listVariables(environment)) envVars[v.name] = v.value;
+    return { secrets: { ...secretStore.getAll(environment), ...cliSecrets }, vars: { ...envVars, ...cliVars } };
+  };
   for (const v of Object.values(secrets)) masker.add(v);
 
   // Job workspaces live outside the data directory (see JobRunInput.workRoot).
@@ -223,6 +231,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
             workRoot,
             baseEnv,
             actor: safeUser(),
+            environmentScope,
           }),
         ),
     );
@@ -249,6 +258,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
           key: j.jobKey,
           name: j.name,
           matrix: j.matrix ? JSON.parse(j.matrix) : null,
+          environment: j.environment,
           conclusion: j.conclusion,
           reason: j.reason,
           outputs: j.outputs ? JSON.parse(j.outputs) : {},

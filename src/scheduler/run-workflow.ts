@@ -63,6 +63,11 @@ export interface RunWorkflowOptions {
   workRoot: string;
   baseEnv: Record<string, string>;
   actor: string;
+  /**
+   * Secrets and variables of a job that names an `environment:`: the
+   * environment's own override the repository's, as on GitHub.
+   */
+  environmentScope?: (environment: string) => { secrets: Record<string, string>; vars: Record<string, string> };
 }
 
 export interface RunSummary {
@@ -418,8 +423,7 @@ export class WorkflowRun {
             owner: opts.repo.owner,
             name: opts.repo.name,
           },
-          vars: opts.vars,
-          secrets: g.secrets,
+          ...this.scoped(g, environment),
           inputs: g.inputs,
           workflowEnv,
           masker: opts.masker,
@@ -446,6 +450,15 @@ export class WorkflowRun {
       releaseGroup?.();
       signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /** The vars and secrets a job sees: repository-level, or its environment's over them (top-level jobs). */
+  private scoped(g: GraphContext, environment: string | null): { vars: Record<string, string>; secrets: Record<string, string> } {
+    const { opts } = this;
+    if (!environment || !opts.environmentScope) return { vars: opts.vars, secrets: g.secrets };
+    const scope = opts.environmentScope(environment);
+    // A reusable workflow's jobs see the secrets passed to it, plus their environment's.
+    return { vars: { ...opts.vars, ...scope.vars }, secrets: { ...g.secrets, ...scope.secrets } };
   }
 
   /** `jobs.<id>.uses: ./.github/workflows/x.yml`: runs the called workflow's jobs as part of this run. */
