@@ -1,4 +1,5 @@
 // `slipway run [EVENT]`: what GitHub would have done for this event, here.
+import { setMaxListeners } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir, userInfo } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -170,6 +171,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   if (interrupted > 0 && !json) process.stdout.write(p.dim(`(${interrupted} interrupted records from an earlier crash were marked cancelled)\n`));
 
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;

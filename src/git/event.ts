@@ -89,17 +89,39 @@ export async function readRepo(dir: string): Promise<RepoInfo> {
   }
   if (!isDir) throw new GitError("no-such-directory", `'${abs}' is not a directory`);
 
-  const root = (await git(abs, ["rev-parse", "--show-toplevel"])).trim();
+  // Three git processes in all: each spawn costs a Node process 10–20 ms of
+  // blocked CPU, and start-up time is mostly these.
   // --show-prefix is "examples/hello/" (or empty at the toplevel); unlike a
   // path.relative() of root and dir it is not confused by symbolic links.
-  const prefix = (await git(abs, ["rev-parse", "--show-prefix"])).trim().replace(/\/+$/, "");
-  const sha = (await tryGit(abs, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]))?.trim();
-  if (!sha) {
+  const located = await tryGit(abs, ["rev-parse", "--show-toplevel", "--show-prefix", "HEAD^{commit}", "--symbolic-full-name", "HEAD"]);
+  const [rootLine = "", prefixLine = "", shaLine = "", headLine = ""] = (located ?? "").split("\n");
+  if (!located || !/^[0-9a-f]{40,64}$/.test(shaLine.trim())) {
+    // Not a repository, or no commits: ask again one by one for the precise error.
+    const root = (await git(abs, ["rev-parse", "--show-toplevel"])).trim();
     throw new GitError("no-commits", `the git repository at '${root}' has no commits yet; commit your files first (git add -A && git commit -m init)`);
   }
-  const branch = (await tryGit(abs, ["symbolic-ref", "--quiet", "--short", "HEAD"]))?.trim() || undefined;
-  const defaultBranch = await detectDefaultBranch(abs, branch);
-  const url = (await tryGit(abs, ["config", "--get", "remote.origin.url"]))?.trim();
+  const root = rootLine.trim();
+  const prefix = prefixLine.trim().replace(/\/+$/, "");
+  const sha = shaLine.trim();
+  const branch = headLine.trim().startsWith("refs/heads/") ? headLine.trim().slice("refs/heads/".length) : undefined;
+  const [configOut, refsOut] = await Promise.all([
+    tryGit(abs, ["config", "--get-regexp", "^(init\\.defaultbranch|remote\\.origin\\.url)$"]),
+    tryGit(abs, ["for-each-ref", "--format=%(refname) %(symref)", "refs/heads/", "refs/remotes/origin/HEAD"]),
+  ]);
+  const config = new Map<string, string>();
+  for (const line of (configOut ?? "").split("\n")) {
+    const i = line.indexOf(" ");
+    if (i > 0) config.set(line.slice(0, i).toLowerCase(), line.slice(i + 1).trim());
+  }
+  const heads = new Set<string>();
+  let originHead: string | undefined;
+  for (const line of (refsOut ?? "").split("\n")) {
+    const [ref = "", target = ""] = line.trim().split(" ");
+    if (ref === "refs/remotes/origin/HEAD" && target) originHead = target.replace(/^refs\/remotes\//, "");
+    else if (ref.startsWith("refs/heads/")) heads.add(ref.slice("refs/heads/".length));
+  }
+  const defaultBranch = chooseDefaultBranch(originHead, config.get("init.defaultbranch"), heads, branch);
+  const url = config.get("remote.origin.url");
   const fromUrl = url ? parseRemoteUrl(url) : undefined;
   const repoDir = prefix ? join(root, prefix) : root;
   return {
@@ -114,23 +136,17 @@ export async function readRepo(dir: string): Promise<RepoInfo> {
   };
 }
 
-async function branchExists(cwd: string, name: string): Promise<boolean> {
-  return (await tryGit(cwd, ["rev-parse", "--verify", "--quiet", `refs/heads/${name}^{commit}`])) !== undefined;
-}
-
 /**
  * The default branch: origin's HEAD when the repository was cloned; else
  * init.defaultBranch when that branch exists here (a configured name that
  * does not exist in this repository is skipped); else main, else master,
  * when they exist; else the current branch; else "main".
  */
-async function detectDefaultBranch(cwd: string, current: string | undefined): Promise<string> {
-  const originHead = (await tryGit(cwd, ["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"]))?.trim();
+function chooseDefaultBranch(originHead: string | undefined, configured: string | undefined, heads: Set<string>, current: string | undefined): string {
   if (originHead) return originHead.replace(/^origin\//, "");
-  const configured = (await tryGit(cwd, ["config", "--get", "init.defaultBranch"]))?.trim();
-  if (configured && (await branchExists(cwd, configured))) return configured;
+  if (configured && heads.has(configured)) return configured;
   for (const candidate of ["main", "master"]) {
-    if (await branchExists(cwd, candidate)) return candidate;
+    if (heads.has(candidate)) return candidate;
   }
   return current ?? "main";
 }

@@ -4,6 +4,7 @@
 // job's outputs. The scheduler decides *when* a job runs; this decides *how*.
 import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import {
   coerceToString,
@@ -186,7 +187,8 @@ export class JobRunner {
       // Background processes the steps left running (`./server &`) live until
       // the job ends, as on GitHub ("Cleaning up orphan processes").
       killTrackedProcesses(this.trackingId);
-      if (!input.keepWorkspace) rmSync(this.jobRoot, { recursive: true, force: true });
+      // Asynchronous: a big workspace takes seconds to delete, and other jobs go on meanwhile.
+      if (!input.keepWorkspace) await rm(this.jobRoot, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
@@ -712,8 +714,11 @@ export class JobRunner {
     return env;
   }
 
+  private fileCommandsDir: string | undefined;
+
+  /** Fresh, empty file-command files for one step (the directory is made once per job). */
   private makeFileCommands(): FileCommandPaths {
-    const dir = join(this.temp, "_runner_file_commands");
+    const dir = (this.fileCommandsDir ??= join(this.temp, "_runner_file_commands"));
     mkdirSync(dir, { recursive: true });
     const id = randomUUID();
     const paths = {
@@ -748,7 +753,7 @@ export class JobRunner {
       writeSync(fd, this.input.masker.mask(summary) + (summary.endsWith("\n") ? "" : "\n"));
       closeSync(fd);
     }
-    rmSync(join(files.env, ".."), { recursive: true, force: true });
+    for (const p of Object.values(files)) rmSync(p, { force: true });
     return errors;
   }
 
@@ -816,7 +821,7 @@ export class JobRunner {
   ): Promise<StepOutcome> {
     const files = this.makeFileCommands();
     const env = this.stepEnvironment(scope, stepEnv, files, {});
-    rmSync(join(files.env, ".."), { recursive: true, force: true });
+    for (const p of Object.values(files)) rmSync(p, { force: true });
     const state: Record<string, string> = {};
     const makeCtx = (): BuiltinContext => ({
       inputs,

@@ -1,6 +1,7 @@
 // Turns a `run:` step's shell into a command line, as GitHub's runner does
 // on Linux (https://docs.github.com/en/actions/writing-workflows/workflow-syntax-for-github-actions#jobsjob_idstepsshell).
-import { execFileSync } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 
 export interface ShellCommand {
   command: string;
@@ -10,14 +11,23 @@ export interface ShellCommand {
 }
 
 const whichCache = new Map<string, string | undefined>();
+/** The executable `name` on `path`, found without starting a process. */
 function which(name: string, path: string): string | undefined {
   const key = `${name}\0${path}`;
   if (!whichCache.has(key)) {
     let found: string | undefined;
-    try {
-      found = execFileSync("/bin/sh", ["-c", `command -v "$1"`, "sh", name], { env: { PATH: path }, encoding: "utf8" }).trim() || undefined;
-    } catch {
-      found = undefined;
+    for (const dir of path.split(delimiter)) {
+      if (!dir) continue;
+      const candidate = join(dir, name);
+      try {
+        accessSync(candidate, constants.X_OK);
+        if (statSync(candidate).isFile()) {
+          found = candidate;
+          break;
+        }
+      } catch {
+        // not here
+      }
     }
     whichCache.set(key, found);
   }

@@ -4,6 +4,7 @@
 // fail-fast, max-parallel, concurrency groups and cancellation, and records
 // everything in the store.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import {
@@ -130,6 +131,8 @@ export class WorkflowRun {
 
     // Workflow-level concurrency.
     const runAbort = new AbortController();
+    // Every waiting job listens on the run's signal: no listener limit warning.
+    setMaxListeners(0, runAbort.signal);
     const onAbort = () => runAbort.abort("the run was cancelled");
     if (opts.signal.aborted) runAbort.abort("the run was cancelled");
     else opts.signal.addEventListener("abort", onAbort, { once: true });
@@ -300,6 +303,7 @@ export class WorkflowRun {
       maxParallel = expanded.maxParallel;
     }
     const siblingsAbort = new AbortController();
+    setMaxListeners(0, siblingsAbort.signal);
     const cancelSiblings = () => siblingsAbort.abort(g.signal.reason);
     g.signal.addEventListener("abort", cancelSiblings, { once: true });
     const local = new Semaphore(maxParallel ?? combinations.length);

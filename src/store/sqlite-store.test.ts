@@ -129,7 +129,7 @@ describe("SqliteStore on disk", () => {
       journalMode: "wal",
       busyTimeoutMs: BUSY_TIMEOUT_MS,
       foreignKeys: true,
-      synchronous: "full",
+      synchronous: "normal",
     });
     const holdMs = 400;
     const signal = new Int32Array(new SharedArrayBuffer(4));
