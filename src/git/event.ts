@@ -242,9 +242,21 @@ interface CommitInfo {
   committer: { name: string; email: string };
 }
 
+/** The commit and its first parent (undefined for a root commit), in one git process. */
+async function readCommitAndParent(cwd: string, sha: string): Promise<{ commit: CommitInfo; parent: string | undefined }> {
+  const out = await git(cwd, ["show", "-s", "--no-show-signature", "--format=%P%x00%H%x00%T%x00%aI%x00%an%x00%ae%x00%cn%x00%ce%x00%B", sha]);
+  const i = out.indexOf("\0");
+  const parent = out.slice(0, i).trim().split(" ")[0] || undefined;
+  return { commit: parseCommit(out.slice(i + 1), sha), parent };
+}
+
 async function readCommit(cwd: string, sha: string): Promise<CommitInfo> {
   // Fields separated by NUL; the message (%B) last since it may hold anything else.
   const out = await git(cwd, ["show", "-s", "--no-show-signature", "--format=%H%x00%T%x00%aI%x00%an%x00%ae%x00%cn%x00%ce%x00%B", sha]);
+  return parseCommit(out, sha);
+}
+
+function parseCommit(out: string, sha: string): CommitInfo {
   const [id = sha, tree = "", timestamp = "", an = "", ae = "", cn = "", ce = "", ...message] = out.split("\0");
   return {
     id,
@@ -347,8 +359,8 @@ export async function buildEvent(repo: RepoInfo, opts: BuildEventOptions): Promi
 
 async function pushEvent(repo: RepoInfo, opts: BuildEventOptions, common: Record<string, unknown>): Promise<EventInfo> {
   const r = await resolveRef(repo, opts.ref);
-  const parent = await revParse(repo.root, `${r.sha}^1`);
-  const [commit, changes] = await Promise.all([readCommit(repo.root, r.sha), commitChanges(repo, r.sha, parent)]);
+  const { commit, parent } = await readCommitAndParent(repo.root, r.sha);
+  const changes = await commitChanges(repo, r.sha, parent);
   const headCommit = headCommitPayload(commit, changes);
   // A branch push is taken to be the push of its last commit, so `before` is
   // that commit's parent (all zeros for a root commit: the branch is new). A
