@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need and runs the whole check (build, types, lint, tests).
-# This is the README's test command; .ci/run calls it.
+# Installs what the tests need: Debian packages (as root) and the npm packages.
+# The README's test command is `./scripts/install-test-deps.sh && npm run check`;
+# .ci/run runs exactly that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -17,4 +18,3 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 npm ci --no-audit --no-fund
-npm run check
