@@ -357,10 +357,6 @@ export class JobRunner {
 
   // ---- output ---------------------------------------------------------------
 
-  private print(text: string): void {
-    this.input.reporter.line(this.input.masker.mask(text));
-  }
-
   // Errors and warnings go to the step's stored log too, as GitHub's `##[error]` lines do.
   private error(message: string, step?: string): void {
     const masked = this.input.masker.mask(message);
@@ -413,7 +409,7 @@ export class JobRunner {
       const name = `Pre ${step.uses}`;
       await this.reportStep(name, async () => {
         const inputs = this.actionInputs(meta, step, scope, ctx);
-        return this.runNode(meta, runs.pre as string, inputs, {}, step, scope, ctx, {});
+        return this.runNode(meta, runs.pre as string, inputs, {}, step, scope, {});
       });
     }
   }
@@ -549,27 +545,27 @@ export class JobRunner {
     if (!step.uses) throw new Error("step has neither run nor uses");
     let resolved = this.resolved.get(step.uses);
     if (!resolved) {
-      const base = scope.actionPath && isLocalUses(step.uses) ? this.workspace : this.workspace;
-      resolved = await resolveAction(step.uses, { ...this.input.actions, workspace: base });
+      // Local actions are resolved against the workspace, inside composites too, as on GitHub.
+      resolved = await resolveAction(step.uses, { ...this.input.actions, workspace: this.workspace });
       if (!isLocalUses(step.uses)) this.resolved.set(step.uses, resolved);
     }
     const withValues = this.evalEnv(step.with, ctx, this.hostFunctions(scope));
-    if (resolved.kind === "builtin") return this.runBuiltin(resolved.builtin, step, withValues, stepEnv, outputs, scope, name);
+    if (resolved.kind === "builtin") return this.runBuiltin(resolved.builtin, withValues, stepEnv, outputs, scope, name);
     const meta = resolved.meta;
     const inputs = this.actionInputs(meta, step, scope, ctx, withValues);
     if (meta.runs.using === "composite") {
-      return this.runComposite(meta, inputs, stepEnv, outputs, scope, step, resolved.sha);
+      return this.runComposite(meta, inputs, stepEnv, outputs, scope, step);
     }
     if (meta.runs.using === "node") {
       const runs = meta.runs;
       const state: Record<string, string> = {};
-      const r = await this.runNode(meta, runs.main, inputs, stepEnv, step, scope, ctx, outputs, state, timeoutMinutes);
+      const r = await this.runNode(meta, runs.main, inputs, stepEnv, step, scope, outputs, state, timeoutMinutes);
       if (runs.post) {
         const post = runs.post;
         this.posts.push({
           name: `Post ${name}`,
           condition: runs.postIf ?? "always()",
-          run: () => this.runNode(meta, post, inputs, stepEnv, step, scope, ctx, {}, state, 0, state),
+          run: () => this.runNode(meta, post, inputs, stepEnv, step, scope, {}, state, 0, state),
         });
       }
       return r;
@@ -611,7 +607,6 @@ export class JobRunner {
     outputs: Record<string, string>,
     parent: Scope,
     step: StepSpec,
-    sha?: string,
   ): Promise<StepOutcome> {
     if (meta.runs.using !== "composite") throw new Error("not a composite action");
     const scope: Scope = {
@@ -623,7 +618,6 @@ export class JobRunner {
       failed: false,
       prefix: "",
     };
-    void sha;
     // Composite steps log into the same step; they do not create store steps.
     for (const inner of meta.runs.steps) {
       const innerEnvCtx = this.contexts(scope);
@@ -718,18 +712,23 @@ export class JobRunner {
 
   /** Fresh, empty file-command files for one step (the directory is made once per job). */
   private makeFileCommands(): FileCommandPaths {
+    const paths = this.fileCommandPaths();
+    for (const p of Object.values(paths)) writeFileSync(p, "");
+    return paths;
+  }
+
+  /** Names of a step's file-command files, not created (built-in actions do not write them). */
+  private fileCommandPaths(): FileCommandPaths {
     const dir = (this.fileCommandsDir ??= join(this.temp, "_runner_file_commands"));
     mkdirSync(dir, { recursive: true });
     const id = randomUUID();
-    const paths = {
+    return {
       env: join(dir, `set_env_${id}`),
       output: join(dir, `set_output_${id}`),
       path: join(dir, `add_path_${id}`),
       state: join(dir, `save_state_${id}`),
       summary: join(dir, `step_summary_${id}`),
     };
-    for (const p of Object.values(paths)) writeFileSync(p, "");
-    return paths;
   }
 
   /** Applies GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STATE and GITHUB_STEP_SUMMARY after a step. */
@@ -791,7 +790,6 @@ export class JobRunner {
     stepEnv: Record<string, string>,
     step: StepSpec,
     scope: Scope,
-    _ctx: Contexts,
     outputs: Record<string, string>,
     state: Record<string, string> = {},
     timeoutMinutes = 0,
@@ -812,16 +810,13 @@ export class JobRunner {
 
   private async runBuiltin(
     builtin: BuiltinAction,
-    step: StepSpec,
     inputs: Record<string, string>,
     stepEnv: Record<string, string>,
     outputs: Record<string, string>,
     scope: Scope,
     name: string,
   ): Promise<StepOutcome> {
-    const files = this.makeFileCommands();
-    const env = this.stepEnvironment(scope, stepEnv, files, {});
-    for (const p of Object.values(files)) rmSync(p, { force: true });
+    const env = this.stepEnvironment(scope, stepEnv, this.fileCommandPaths(), {});
     const state: Record<string, string> = {};
     const makeCtx = (): BuiltinContext => ({
       inputs,
@@ -859,7 +854,6 @@ export class JobRunner {
         },
       });
     }
-    void step;
     return { outcome: "success" };
   }
 

@@ -6,8 +6,6 @@ import { delimiter, join } from "node:path";
 export interface ShellCommand {
   command: string;
   args: string[];
-  /** File extension the script needs (python wants .py). */
-  extension: string;
 }
 
 const whichCache = new Map<string, string | undefined>();
@@ -46,7 +44,6 @@ function split(template: string): string[] {
  */
 export function shellCommand(shell: string | undefined, scriptPath: string, path: string): ShellCommand {
   let template: string;
-  let extension = ".sh";
   switch (shell ?? "") {
     case "":
       template = which("bash", path) ? "bash -e {0}" : "sh -e {0}";
@@ -59,11 +56,9 @@ export function shellCommand(shell: string | undefined, scriptPath: string, path
       break;
     case "python":
       template = which("python", path) ? "python {0}" : "python3 {0}";
-      extension = ".py";
       break;
     case "pwsh":
-      extension = ".ps1";
-      return { command: "pwsh", args: ["-command", `. '${scriptPath}'`], extension };
+      return { command: "pwsh", args: ["-command", `. '${scriptPath}'`] };
     case "powershell":
       throw new Error("shell 'powershell' (Windows PowerShell) is not available on Linux; use 'pwsh'");
     case "cmd":
@@ -74,14 +69,14 @@ export function shellCommand(shell: string | undefined, scriptPath: string, path
         throw new Error(`custom shell '${s}' must contain {0} where the script path goes, e.g. 'perl {0}'`);
       }
       template = s;
-      if (/^python3?\b/.test(s)) extension = ".py";
     }
   }
   const parts = split(template).map((p) => p.replace("{0}", scriptPath));
   const [command, ...args] = parts;
-  return { command: command ?? "sh", args, extension };
+  return { command: command ?? "sh", args };
 }
 
+/** The extension a script file needs for its shell (python wants .py). */
 export function scriptExtension(shell: string | undefined): string {
   if (shell === "python" || (shell && /^python3?\b/.test(shell))) return ".py";
   if (shell === "pwsh") return ".ps1";

@@ -114,7 +114,7 @@ export class WorkflowRun {
       owner: processOwner(),
     });
     this.runId = run.id;
-    this.runNumber = store.listRuns({ limit: 100_000 }).filter((r) => r.workflowPath === workflow.path).length;
+    this.runNumber = store.countRuns(workflow.path);
     if (resolved.errors.length > 0) {
       const reason = resolved.errors.join("; ");
       store.finishRun(run.id, { conclusion: "failure", reason });

@@ -77,6 +77,7 @@ const SQL = {
     WHERE id = @id AND status <> 'completed'`,
   getRun: `SELECT * FROM runs WHERE id = ?`,
   listRuns: `SELECT * FROM runs ORDER BY id DESC LIMIT ?`,
+  countRuns: `SELECT COUNT(*) AS n FROM runs WHERE workflow_path = ?`,
 
   createJob: `
     INSERT INTO jobs (run_id, job_key, name, matrix, attempt, environment, status)
@@ -387,6 +388,10 @@ export class SqliteStore implements Store {
     }
     // SQLite treats a negative LIMIT as "no limit".
     return (this.sql.listRuns.all(limit ?? -1) as RunRow[]).map(toRun);
+  }
+
+  countRuns(workflowPath: string): number {
+    return (this.sql.countRuns.get(workflowPath) as { n: number }).n;
   }
 
   createJob(job: NewJob): JobRecord {

@@ -55,6 +55,15 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.getRun(run.id)).toEqual(run);
       });
 
+      it("counts the runs of each workflow", () => {
+        expect(store.countRuns(newRun.workflowPath)).toBe(0);
+        store.createRun(newRun);
+        store.createRun(newRun);
+        store.createRun({ ...newRun, workflowPath: ".github/workflows/other.yml" });
+        expect(store.countRuns(newRun.workflowPath)).toBe(2);
+        expect(store.countRuns(".github/workflows/other.yml")).toBe(1);
+      });
+
       it("gives each run a new, increasing id", () => {
         const a = store.createRun(newRun);
         const b = store.createRun(newRun);

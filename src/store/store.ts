@@ -125,6 +125,8 @@ export interface Store {
   getRun(id: number): RunRecord | undefined;
   /** Newest first; all runs when no limit is given. */
   listRuns(opts?: { limit?: number }): RunRecord[];
+  /** How many runs a workflow has had (its latest run's `run_number`). */
+  countRuns(workflowPath: string): number;
 
   createJob(job: NewJob): JobRecord;
   startJob(id: number, logPath: string): void;
