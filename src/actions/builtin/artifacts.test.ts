@@ -8,11 +8,11 @@ import {
   deleteArtifact,
   downloadArtifactAction,
   findFilesToUpload,
-  leastCommonAncestor,
   listArtifacts,
   readArtifact,
   uploadArtifactAction,
 } from "./artifacts.js";
+import { leastCommonAncestor } from "./paths.js";
 
 let root: string;
 let dataDir: string;

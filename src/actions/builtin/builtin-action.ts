@@ -66,3 +66,20 @@ export class ActionError extends Error {
     this.name = "ActionError";
   }
 }
+
+/** A warning of a built-in action: an annotation when the runner supports it, else a log line. */
+export function warn(ctx: BuiltinContext, message: string): void {
+  if (ctx.warning) ctx.warning(message);
+  else ctx.log(`Warning: ${message}`);
+}
+
+/** A boolean input as GitHub's getBooleanInput reads it; empty gives `fallback`. */
+export function booleanInput(ctx: BuiltinContext, name: string, fallback: boolean): boolean {
+  const value = (ctx.inputs[name] ?? "").trim();
+  if (value === "") return fallback;
+  if (/^true$/i.test(value)) return true;
+  if (/^false$/i.test(value)) return false;
+  throw new ActionError(
+    `Input does not meet YAML 1.2 "Core Schema" specification: ${name}\nSupport boolean input list: \`true | True | TRUE | false | False | FALSE\``,
+  );
+}

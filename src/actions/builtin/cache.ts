@@ -32,8 +32,9 @@ import { promises as fsp } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { FileBlobStore, type BlobStore, type Digest } from "../../blobs/index.js";
-import { ActionError, type BuiltinAction, type BuiltinContext, type BuiltinRepo } from "./builtin-action.js";
-import { findPaths, homeOf, writeJsonAtomic } from "./artifacts.js";
+import { ActionError, booleanInput, warn, type BuiltinAction, type BuiltinContext, type BuiltinRepo } from "./builtin-action.js";
+import { isNotFound, writeJsonAtomic } from "./json-file.js";
+import { findPaths, homeOf } from "./paths.js";
 
 export interface CacheEntry {
   key: string;
@@ -441,21 +442,6 @@ function exitOf(child: ReturnType<typeof spawn>, what: string): Promise<void> {
 const STATE_PRIMARY_KEY = "CACHE_KEY";
 const STATE_MATCHED_KEY = "CACHE_RESULT";
 
-function warn(ctx: BuiltinContext, message: string): void {
-  if (ctx.warning) ctx.warning(message);
-  else ctx.log(`Warning: ${message}`);
-}
-
-function booleanInput(ctx: BuiltinContext, name: string): boolean {
-  const value = (ctx.inputs[name] ?? "").trim();
-  if (value === "") return false;
-  if (/^true$/i.test(value)) return true;
-  if (/^false$/i.test(value)) return false;
-  throw new ActionError(
-    `Input does not meet YAML 1.2 "Core Schema" specification: ${name}\nSupport boolean input list: \`true | True | TRUE | false | False | FALSE\``,
-  );
-}
-
 function requiredInput(ctx: BuiltinContext, name: string): string {
   const value = (ctx.inputs[name] ?? "").trim();
   if (value === "") throw new ActionError(`Input required and not supplied: ${name}`);
@@ -470,9 +456,9 @@ async function restore(ctx: BuiltinContext): Promise<void> {
   const primaryKey = requiredInput(ctx, "key");
   const paths = cachePaths(requiredInput(ctx, "path"));
   const restoreKeys = cachePaths(ctx.inputs["restore-keys"]);
-  const failOnCacheMiss = booleanInput(ctx, "fail-on-cache-miss");
-  const lookupOnly = booleanInput(ctx, "lookup-only");
-  const enableCrossOsArchive = booleanInput(ctx, "enableCrossOsArchive");
+  const failOnCacheMiss = booleanInput(ctx, "fail-on-cache-miss", false);
+  const lookupOnly = booleanInput(ctx, "lookup-only", false);
+  const enableCrossOsArchive = booleanInput(ctx, "enableCrossOsArchive", false);
   const keys = [primaryKey, ...restoreKeys];
   validateKeys(keys);
   ctx.saveState(STATE_PRIMARY_KEY, primaryKey);
@@ -514,7 +500,7 @@ async function restore(ctx: BuiltinContext): Promise<void> {
 
 async function save(ctx: BuiltinContext, primaryKey: string): Promise<void> {
   const paths = cachePaths(requiredInput(ctx, "path"));
-  const enableCrossOsArchive = booleanInput(ctx, "enableCrossOsArchive");
+  const enableCrossOsArchive = booleanInput(ctx, "enableCrossOsArchive", false);
   validateKeys([primaryKey]);
   let result: SaveCacheResult;
   try {
@@ -579,6 +565,3 @@ export const cacheSaveAction: BuiltinAction = {
   main: (ctx) => save(ctx, requiredInput(ctx, "key")),
 };
 
-function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-}
