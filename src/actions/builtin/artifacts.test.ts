@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ActionError, type BuiltinContext } from "./builtin-action.js";
+import { ActionError } from "./builtin-action.js";
+import { testStep, type TestStep } from "./test-step.js";
 import {
   deleteArtifact,
   downloadArtifactAction,
@@ -27,42 +28,13 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-interface Step {
-  ctx: BuiltinContext;
-  outputs: Record<string, string>;
-  logs: string[];
-  warnings: string[];
-  workspace: string;
-}
+type Step = TestStep;
 
 /** One step of a job of run `runId`, with its own workspace (each job has one). */
 function step(inputs: Record<string, string>, options: { runId?: number; workspace?: string } = {}): Step {
   const job = ++jobs;
   const workspace = options.workspace ?? join(root, `job-${job}`);
-  mkdirSync(workspace, { recursive: true });
-  const outputs: Record<string, string> = {};
-  const logs: string[] = [];
-  const warnings: string[] = [];
-  const state: Record<string, string> = {};
-  const ctx: BuiltinContext = {
-    inputs,
-    workspace,
-    env: { HOME: home },
-    repo: { root: workspace, prefix: "", sha: "0".repeat(40), ref: "refs/heads/main", branch: "main", defaultBranch: "main" },
-    run: { id: options.runId ?? 1, attempt: 1, jobKey: `job${job}` },
-    dataDir,
-    log: (line) => logs.push(line),
-    warning: (message) => warnings.push(message),
-    setOutput: (name, value) => {
-      outputs[name] = value;
-    },
-    saveState: (name, value) => {
-      state[name] = value;
-    },
-    state,
-    signal: new AbortController().signal,
-  };
-  return { ctx, outputs, logs, warnings, workspace };
+  return testStep(inputs, { workspace, dataDir, home, runId: options.runId ?? 1, jobKey: `job${job}` });
 }
 
 function write(file: string, content: string, mode?: number): void {

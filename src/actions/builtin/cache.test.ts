@@ -16,7 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileBlobStore } from "../../blobs/index.js";
-import { ActionError, type BuiltinContext } from "./builtin-action.js";
+import { ActionError } from "./builtin-action.js";
+import { testStep, type TestStep } from "./test-step.js";
 import {
   cacheAction,
   cacheRestoreAction,
@@ -41,42 +42,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-interface Step {
-  ctx: BuiltinContext;
-  outputs: Record<string, string>;
-  logs: string[];
-  warnings: string[];
-  workspace: string;
-}
+type Step = TestStep;
 
 /** A fresh "run" of one step: its own workspace, outputs, logs and state. */
 function step(inputs: Record<string, string>, options: { branch?: string; defaultBranch?: string; env?: Record<string, string>; workspace?: string } = {}): Step {
-  const branch = options.branch ?? "main";
   const workspace = options.workspace ?? join(root, `ws-${++runs}`);
-  mkdirSync(workspace, { recursive: true });
-  const outputs: Record<string, string> = {};
-  const logs: string[] = [];
-  const warnings: string[] = [];
-  const state: Record<string, string> = {};
-  const ctx: BuiltinContext = {
-    inputs,
-    workspace,
-    env: { HOME: home, ...options.env },
-    repo: { root: workspace, prefix: "", sha: "0".repeat(40), ref: `refs/heads/${branch}`, branch, defaultBranch: options.defaultBranch ?? "main" },
-    run: { id: runs, attempt: 1, jobKey: "build" },
-    dataDir,
-    log: (line) => logs.push(line),
-    warning: (message) => warnings.push(message),
-    setOutput: (name, value) => {
-      outputs[name] = value;
-    },
-    saveState: (name, value) => {
-      state[name] = value;
-    },
-    state,
-    signal: new AbortController().signal,
-  };
-  return { ctx, outputs, logs, warnings, workspace };
+  return testStep(inputs, { ...options, workspace, dataDir, home, runId: runs });
 }
 
 /** Runs actions/cache's main and then its post, as a job would. */
