@@ -15,7 +15,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { git, makeRepo, removeDir, runCli, type CliResult } from "./helpers/cli.js";
+import { describeResult, git, makeRepo, removeDir, runCli, runsOf, type CliResult } from "./helpers/cli.js";
 
 const FIXTURES = resolve(import.meta.dirname, "fixtures");
 const SOURCE = join(FIXTURES, "realistic", "repo");
@@ -117,14 +117,8 @@ async function run(name: string): Promise<RunResult> {
     env: { HOME: home, npm_config_registry: NO_REGISTRY, npm_config_update_notifier: "false" },
     timeoutMs: 60_000,
   });
-  const context = `exit ${res.code}\nstdout:\n${res.stdout.slice(0, 6000)}\nstderr:\n${res.stderr.slice(0, 4000)}`;
-  let json: any = {};
-  try {
-    json = JSON.parse(res.stdout);
-  } catch {
-    json = {};
-  }
-  const runs: any[] = json.runs ?? [];
+  const context = describeResult(res);
+  const runs = runsOf(res.stdout);
   const jobs = runs.flatMap((r) => r.jobs ?? []);
   let logs = "";
   for (const r of runs) {
@@ -132,7 +126,7 @@ async function run(name: string): Promise<RunResult> {
     expect(l.code, l.stderr).toBe(0);
     for (const j of JSON.parse(l.stdout).jobs) for (const s of j.steps) logs += `\n--- ${j.name} / ${s.name}\n${s.log}`;
   }
-  return { res, json, jobs, logs, context: `${context}\nlogs:\n${logs.slice(-6000)}` };
+  return { res, json: { runs }, jobs, logs, context: `${context}\nlogs:\n${logs.slice(-6000)}` };
 }
 
 function job(r: RunResult, key: string): any {

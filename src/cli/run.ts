@@ -103,15 +103,20 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   const dataDir = dataDirFor(opts, repo.dir);
   const store = openStore(dataDir);
   const interrupted = store.recoverInterrupted("Slipway stopped while this was running", ownerAlive);
-  const vars: Record<string, string> = {};
-  for (const v of store.listVariables("")) vars[v.name] = v.value;
-  Object.assign(vars, cliVars);
+  // Variables and secrets of every environment, read (and decrypted) once:
+  // environment name → name → value, "" being the repository's.
+  const storedVars = new Map<string, Record<string, string>>();
+  for (const v of store.listVariables()) storedVars.set(v.environment, { ...storedVars.get(v.environment), [v.name]: v.value });
+  const vars = { ...storedVars.get(""), ...cliVars };
   const masker = new Masker();
   const secretStore = new SecretStore(store, dataDir);
-  const secrets: Record<string, string> = {};
+  const storedSecrets = new Map<string, Record<string, string>>();
   const cliSecrets: Record<string, string> = {};
   try {
-    Object.assign(secrets, secretStore.getAll(""));
+    for (const s of secretStore.list()) {
+      const v = secretStore.get(s.name, s.environment);
+      if (v !== undefined) storedSecrets.set(s.environment, { ...storedSecrets.get(s.environment), [s.name]: v });
+    }
     for (const spec of opts.secret ?? []) {
       const i = spec.indexOf("=");
       if (i > 0) {
@@ -124,22 +129,18 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
       }
       cliSecrets[spec] = value;
     }
-    Object.assign(secrets, cliSecrets);
-    // Every stored secret of every environment is masked, whichever job uses it.
-    for (const s of secretStore.list()) {
-      const v = secretStore.get(s.name, s.environment);
-      if (v !== undefined) masker.add(v);
-    }
   } catch (err) {
     store.close();
     throw err instanceof UsageError ? err : new UsageError((err as Error).message);
   }
-  const environmentScope = (environment: string) => {
-    const envVars: Record<string, string> = {};
-    for (const v of store.listVariables(environment)) envVars[v.name] = v.value;
-    return { secrets: { ...secretStore.getAll(environment), ...cliSecrets }, vars: { ...envVars, ...cliVars } };
-  };
-  for (const v of Object.values(secrets)) masker.add(v);
+  const secrets = { ...storedSecrets.get(""), ...cliSecrets };
+  // A job with `environment:` sees that environment's over the repository's; the command line wins.
+  const environmentScope = (environment: string) => ({
+    secrets: { ...storedSecrets.get(""), ...storedSecrets.get(environment), ...cliSecrets },
+    vars: { ...storedVars.get(""), ...storedVars.get(environment), ...cliVars },
+  });
+  // Every secret of every environment is masked, whichever job uses it.
+  for (const values of [...storedSecrets.values(), cliSecrets]) for (const v of Object.values(values)) masker.add(v);
 
   // Job workspaces live outside the data directory (see JobRunInput.workRoot).
   const workRoot = mkdtempSync(join(tmpdir(), "slipway-work-"));

@@ -43,7 +43,7 @@ import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect as globalExpect, it } from "vitest";
 import { parse } from "yaml";
-import { CLI, makeRepo, removeDir } from "../helpers/cli.js";
+import { CLI, describeResult, makeRepo, removeDir } from "../helpers/cli.js";
 
 const ROOT = resolve(import.meta.dirname, "../fixtures/conformance");
 /** Cases run this many at a time (each one spawns the CLI); CONFORMANCE_CONCURRENCY overrides. */
@@ -221,7 +221,7 @@ async function runOnce(expect: Expect, p: Paths, c: Case, args: string[], expect
     dataDir: p.dataDir,
     ...(c.signal ? { signal: c.signal } : {}),
   });
-  const context = `exit ${res.code}\nstdout:\n${res.stdout.slice(0, 6000)}\nstderr:\n${res.stderr.slice(0, 4000)}`;
+  const context = describeResult(res);
   if (c.signal) expect(res.signalled, `the text ${JSON.stringify(c.signal.after)} never showed, so no signal was sent\n${context}`).toBe(true);
   expect(res.code, context).toBe(expected.exit ?? 0);
   let json: any = {};

@@ -64,3 +64,17 @@ export function makeRepo(files: Record<string, string>, from?: string): string {
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Exit code and the start of both streams, for assertion messages. */
+export function describeResult(res: Pick<CliResult, "code" | "stdout" | "stderr">): string {
+  return `exit ${res.code}\nstdout:\n${res.stdout.slice(0, 6000)}\nstderr:\n${res.stderr.slice(0, 4000)}`;
+}
+
+/** The runs of `slipway run --json` (none when stdout is not that document). */
+export function runsOf(stdout: string): any[] {
+  try {
+    return (JSON.parse(stdout) as { runs?: any[] }).runs ?? [];
+  } catch {
+    return [];
+  }
+}
