@@ -62,6 +62,8 @@ export interface SandboxOptions {
 export interface HostExecutorOptions {
   /** Grace between SIGTERM and SIGKILL on timeout or cancellation (default {@link DEFAULT_KILL_GRACE_MS}). */
   killGraceMs?: number;
+  /** "auto" (default): started by the Perl spawner when perl is installed; "node": spawned from Node. See spawner.ts. */
+  spawner?: "auto" | "node";
 }
 
 /**
@@ -107,13 +109,8 @@ export function lookupExecutable(command: string, env: Record<string, string>, c
   }
   let notExecutable: string | undefined;
   for (const file of candidates) {
-    let isFile = false;
-    try {
-      isFile = statSync(file).isFile();
-    } catch {
-      continue;
-    }
-    if (!isFile) continue;
+    // No exception for the usual case of a missing file: this runs for every step.
+    if (statSync(file, { throwIfNoEntry: false })?.isFile() !== true) continue;
     try {
       accessSync(file, fsConstants.X_OK);
       return { ok: true, path: file };

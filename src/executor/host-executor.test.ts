@@ -6,6 +6,7 @@ import { createHostExecutor } from "./index.js";
 import { capture, runExecutorCases } from "./executor.case.js";
 
 runExecutorCases("host", ({ killGraceMs }) => createHostExecutor({ killGraceMs }), { backgroundOutlivesStep: true });
+runExecutorCases("host, spawned from Node", ({ killGraceMs }) => createHostExecutor({ killGraceMs, spawner: "node" }), { backgroundOutlivesStep: true });
 
 describe("host executor", () => {
   let workspace = "";

@@ -14,7 +14,6 @@
 // executor keeps killing the group on leader exit: its PID namespace ends
 // with the step anyway.)
 
-import { spawn, type ChildProcess } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { performance } from "node:perf_hooks";
 import {
@@ -27,9 +26,11 @@ import {
   type ProcessResult,
   type ProcessSpec,
 } from "./executor.js";
+import { defaultSpawner, spawnStep, unrefOutput, type SpawnerChoice, type StepChild } from "./spawner.js";
 
 export function createHostExecutor(options: HostExecutorOptions = {}): Executor {
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const spawner = options.spawner ?? defaultSpawner();
   return {
     name: "host",
     run(spec) {
@@ -44,6 +45,7 @@ export function createHostExecutor(options: HostExecutorOptions = {}): Executor 
         killGraceMs,
         signalGroup: signalProcessGroup,
         killGroupOnExit: false,
+        spawner,
       });
     },
   };
@@ -56,6 +58,8 @@ export interface GroupLaunch {
   cwd: string;
   env: Record<string, string>;
   killGraceMs: number;
+  /** How the process is started (see spawner.ts); default {@link defaultSpawner}. */
+  spawner?: SpawnerChoice;
   /** Sends `signal` to everything the step started (the leader has pid `pid`). */
   signalGroup(pid: number, signal: NodeJS.Signals): void;
   /**
@@ -90,15 +94,9 @@ export function runProcessGroup(spec: ProcessSpec, launch: GroupLaunch): Promise
   const started = performance.now();
   if (spec.signal?.aborted) return Promise.resolve(cancelledBeforeStart());
   return new Promise<ProcessResult>((resolvePromise) => {
-    let child: ChildProcess;
+    let child: StepChild;
     try {
-      child = spawn(launch.command, launch.args, {
-        cwd: launch.cwd,
-        env: launch.env,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-        windowsHide: true,
-      });
+      child = spawnStep({ command: launch.command, args: launch.args, cwd: launch.cwd, env: launch.env }, launch.spawner);
     } catch (error) {
       // Invalid arguments (e.g. a NUL byte in an environment value).
       resolvePromise(startFailure(spec, 1, `cannot run '${spec.command}': ${(error as Error).message}`));
@@ -180,8 +178,7 @@ export function runProcessGroup(spec: ProcessSpec, launch: GroupLaunch): Promise
         } else {
           // Background processes of the step hold the pipes: keep draining
           // them without holding Slipway's event loop open.
-          (child.stdout as { unref?: () => void } | null)?.unref?.();
-          (child.stderr as { unref?: () => void } | null)?.unref?.();
+          unrefOutput(child);
         }
         finish();
       }, DRAIN_TIMEOUT_MS);

@@ -3,8 +3,7 @@
 // and workflow commands, masks secrets, runs post steps, and evaluates the
 // job's outputs. The scheduler decides *when* a job runs; this decides *how*.
 import { randomUUID } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import {
   coerceToString,
@@ -33,6 +32,7 @@ import {
   type ResolvedAction,
 } from "../actions/index.js";
 import { parseEnvFile, parseKeyValueFile, parsePathFile } from "./file-commands.js";
+import { removeTree } from "./remove-tree.js";
 import { CommandProcessor, type WorkflowCommand } from "./workflow-commands.js";
 import { scriptExtension, shellCommand } from "./shell.js";
 
@@ -102,6 +102,11 @@ export interface JobRunResult {
   result: JobResult;
   outputs: Record<string, string>;
   reason?: string;
+  /**
+   * Deletion of the job's workspace, still going on: the job's slot is free
+   * for the next job meanwhile; the run waits for it before it ends.
+   */
+  cleanup?: Promise<void>;
 }
 
 interface StepState {
@@ -179,21 +184,25 @@ export class JobRunner {
       this.jobAbort.abort();
     }, timeoutMinutes * MINUTE);
     timer.unref();
+    let result: JobRunResult | undefined;
     try {
-      return await this.runJob();
+      result = await this.runJob();
     } finally {
       clearTimeout(timer);
       input.signal.removeEventListener("abort", onCancel);
       // Background processes the steps left running (`./server &`) live until
       // the job ends, as on GitHub ("Cleaning up orphan processes").
-      killTrackedProcesses(this.trackingId);
-      // Asynchronous: a big workspace takes seconds to delete, and other jobs go on meanwhile.
-      if (!input.keepWorkspace) await rm(this.jobRoot, { recursive: true, force: true }).catch(() => undefined);
+      killTrackedProcesses(this.trackingId, this.lastPidAtStart);
     }
+    // Asynchronous: a big workspace takes seconds to delete, and other jobs go on meanwhile.
+    if (input.keepWorkspace) return result;
+    return { ...result, cleanup: removeTree(this.jobRoot) };
   }
 
   /** Put in every step's environment: finds the processes the job started (GitHub's runner does the same). */
   private readonly trackingId = `github_${randomUUID()}`;
+  /** The last process id the kernel gave out before the job started: what the job started has higher ones. */
+  private readonly lastPidAtStart = lastPid();
 
   private timedOut = false;
 
@@ -734,7 +743,13 @@ export class JobRunner {
   /** Applies GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STATE and GITHUB_STEP_SUMMARY after a step. */
   private applyFileCommands(files: FileCommandPaths, outputs: Record<string, string>, state: Record<string, string>): string[] {
     const errors: string[] = [];
-    const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
+    const read = (p: string): string => {
+      try {
+        return readFileSync(p, "utf8");
+      } catch {
+        return ""; // the step deleted it
+      }
+    };
     const env = parseEnvFile(read(files.env), "GITHUB_ENV");
     errors.push(...env.errors);
     for (const w of env.warnings) this.warn(w);
@@ -752,7 +767,7 @@ export class JobRunner {
       writeSync(fd, this.input.masker.mask(summary) + (summary.endsWith("\n") ? "" : "\n"));
       closeSync(fd);
     }
-    for (const p of Object.values(files)) rmSync(p, { force: true });
+    for (const p of Object.values(files)) removeFile(p);
     return errors;
   }
 
@@ -778,7 +793,7 @@ export class JobRunner {
     }
     const state: Record<string, string> = {};
     const result = await this.spawn(cmd.command, cmd.args, cwd, env, timeoutMinutes, outputs, state, name);
-    rmSync(scriptPath, { force: true });
+    removeFile(scriptPath);
     for (const e of this.applyFileCommands(files, outputs, state)) this.error(e, name);
     return this.processOutcome(result, timeoutMinutes);
   }
@@ -999,28 +1014,58 @@ class LineSplitter {
  * Kills every process whose environment holds RUNNER_TRACKING_ID=<id>: what
  * the job's steps left running. Processes that cleared their environment
  * escape, as they do on GitHub. Linux only (/proc); elsewhere a no-op.
+ *
+ * `since` is {@link lastPid} when the job started: only processes created
+ * after it are read (all of them when the kernel's pid counter wrapped).
  */
-export function killTrackedProcesses(id: string): number {
+export function killTrackedProcesses(id: string, since?: number): number {
   if (!existsSync("/proc")) return 0;
+  const now = lastPid();
+  if (since !== undefined && now === since) return 0; // no process was created since
+  const floor = since !== undefined && now !== undefined && now > since ? since : 0;
   const needle = Buffer.from(`RUNNER_TRACKING_ID=${id}\0`);
   let killed = 0;
-  let entries: string[] = [];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return 0;
-  }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+  let pids: number[];
+  if (floor > 0 && now !== undefined && now - floor <= 1024) {
+    // Few processes were created since: look at just those.
+    pids = Array.from({ length: now - floor }, (_, i) => floor + 1 + i);
+  } else {
     try {
-      if (!readFileSync(`/proc/${name}/environ`).includes(needle)) continue;
-      process.kill(Number(name), "SIGKILL");
+      pids = readdirSync("/proc").map(Number);
+    } catch {
+      return 0;
+    }
+  }
+  for (const pid of pids) {
+    if (!Number.isInteger(pid) || pid <= floor || pid === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`).includes(needle)) continue;
+      process.kill(pid, "SIGKILL");
       killed++;
     } catch {
       // gone meanwhile, or not ours to read
     }
   }
   return killed;
+}
+
+/** Deletes a file that may already be gone. */
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already, or a folder the step made in its place: the job's folder is removed at its end
+  }
+}
+
+/** The last process id handed out in this PID namespace (Linux), undefined when unknown. */
+export function lastPid(): number | undefined {
+  try {
+    const value = Number(readFileSync("/proc/sys/kernel/ns_last_pid", "latin1"));
+    return Number.isInteger(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function runJob(input: JobRunInput): Promise<JobRunResult> {

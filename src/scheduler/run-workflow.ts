@@ -98,10 +98,20 @@ export class WorkflowRun {
   private runNumber = 1;
   private eventPath = "";
   private github: Record<string, Json> = {};
+  /** Job workspaces being deleted: the run ends when they are gone. */
+  private readonly cleanups: Array<Promise<void>> = [];
 
   constructor(private readonly opts: RunWorkflowOptions) {}
 
   async run(): Promise<RunSummary> {
+    try {
+      return await this.runWorkflow();
+    } finally {
+      await Promise.all(this.cleanups);
+    }
+  }
+
+  private async runWorkflow(): Promise<RunSummary> {
     const { opts } = this;
     const { workflow, event, store } = opts;
     const resolved = resolveInputs(workflow, event.name, opts.inputs);
@@ -443,6 +453,7 @@ export class WorkflowRun {
           ...(opts.keepWorkspace ? { keepWorkspace: true } : {}),
           baseEnv: opts.baseEnv,
         });
+        if (r.cleanup) this.cleanups.push(r.cleanup);
         const effective: JobResult = r.result === "failure" && continueOnError ? "success" : r.result;
         opts.store.finishJob(job.id, { conclusion: r.result, reason: r.reason ?? null, outputs: r.outputs });
         reporter.finished(r.result, r.reason);

@@ -1,0 +1,39 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { removeTree } from "./remove-tree.js";
+
+describe("removeTree", () => {
+  let base = "";
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), "slipway-remove-"));
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+  function tree(root: string, files: number): void {
+    mkdirSync(join(root, "a", "b"), { recursive: true });
+    mkdirSync(join(root, "empty"));
+    for (let i = 0; i < files; i++) writeFileSync(join(root, "a", i % 2 ? "b" : "", `f${i}`), "x");
+    symlinkSync("/etc", join(root, "link-to-outside"));
+  }
+
+  it("removes a small tree, and a symbolic link without following it", async () => {
+    const root = join(base, "small");
+    tree(root, 10);
+    await removeTree(root);
+    expect(existsSync(root)).toBe(false);
+    expect(existsSync("/etc/hostname") || existsSync("/etc/passwd")).toBe(true);
+  });
+
+  it("removes a tree larger than its budget", async () => {
+    const root = join(base, "large");
+    tree(root, 300);
+    await removeTree(root, 50);
+    expect(existsSync(root)).toBe(false);
+  });
+
+  it("is fine with a folder that does not exist", async () => {
+    await expect(removeTree(join(base, "missing"))).resolves.toBeUndefined();
+  });
+});
