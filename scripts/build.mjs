@@ -1,19 +1,100 @@
 // Bundles the CLI into dist/cli.js. Bundling is needed because
 // @actions/workflow-parser imports its JSON schema without an import
 // attribute, which Node 20 refuses; it also makes start-up fast.
+//
+// The bundle is CommonJS (dist/package.json says so, so `node dist/cli.js`
+// runs it directly): bin/slipway.js compiles it with node:vm and a V8 code
+// cache, which an ES module cannot be given on Node 20.
+//
+// The parser's workflow schema is built here, once, and bundled as a
+// snapshot (src/workflow/schema-snapshot.ts). better-sqlite3's JavaScript is
+// bundled too (its addon is loaded from node_modules, see sqlite-store.ts),
+// and the bundle is kept ASCII: V8 then holds the 1 MB source in one byte per
+// character, which reads and compiles faster.
+//
+// `node scripts/build.mjs DIR` writes DIR/cli.js instead of dist/cli.js (to
+// benchmark a variant with `npm run bench -- --cli`, say).
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { runInThisContext } from "node:vm";
 import { build } from "esbuild";
 
+const outdir = process.argv[2] ?? "dist";
+const SNAPSHOT_MODULE = resolve("src/workflow/schema-snapshot.ts");
+const SCHEMA_MODULE = /[\\/]@actions[\\/]workflow-parser[\\/]dist[\\/]workflows[\\/]workflow-schema\.js$/;
+
+const snapshot = await workflowSchemaSnapshot();
+let replaced = 0;
 await build({
   entryPoints: ["src/cli/main.ts"],
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
-  outfile: "dist/cli.js",
+  outfile: join(outdir, "cli.js"),
   sourcemap: true,
-  external: ["better-sqlite3"],
-  banner: {
-    js: "import { createRequire as __slipwayCreateRequire } from 'node:module'; const require = __slipwayCreateRequire(import.meta.url);",
-  },
+  // import.meta.url of the ES module sources, in a CommonJS bundle.
+  banner: { js: 'var __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { "import.meta.url": "__importMetaUrl" },
   logLevel: "warning",
+  plugins: [
+    {
+      name: "workflow-schema-snapshot",
+      setup(b) {
+        b.onLoad({ filter: SCHEMA_MODULE }, (args) => {
+          // The module must still be what the snapshot replaces: one function, getWorkflowSchema.
+          const original = readFileSync(args.path, "utf8");
+          if (!/^export function getWorkflowSchema\(\)/m.test(original) || (original.match(/^export /gm) ?? []).length !== 1) {
+            throw new Error(`${args.path} no longer exports just getWorkflowSchema(); update scripts/build.mjs`);
+          }
+          replaced++;
+          return {
+            contents: [
+              `import { reviveSchema } from ${JSON.stringify(SNAPSHOT_MODULE)};`,
+              "let schema;",
+              `export function getWorkflowSchema() {`,
+              `  return (schema ??= reviveSchema(${JSON.stringify(snapshot)}));`,
+              "}",
+            ].join("\n"),
+            loader: "js",
+          };
+        });
+      },
+    },
+  ],
 });
+if (replaced !== 1) throw new Error("the workflow schema module was not found in the bundle; update scripts/build.mjs");
+// esbuild escapes what is not ASCII in code, but not in the comments it keeps.
+const bundle = join(outdir, "cli.js");
+const escape = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+const lines = readFileSync(bundle, "utf8").split("\n");
+writeFileSync(bundle, lines.map((line) => (/^\s*(\/\/|\/\*|\*)/.test(line) ? line.replace(/[^\0-\x7f]/g, escape) : line)).join("\n"));
+mkdirSync(outdir, { recursive: true });
+writeFileSync(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
+
+/** Builds the parser's workflow schema and returns its snapshot, checked to revive to the same snapshot. */
+async function workflowSchemaSnapshot() {
+  const result = await build({
+    stdin: {
+      contents: [
+        `import { getWorkflowSchema } from "@actions/workflow-parser/workflows/workflow-schema";`,
+        `import { reviveSchema, snapshotSchema } from ${JSON.stringify(SNAPSHOT_MODULE)};`,
+        "const snapshot = snapshotSchema(getWorkflowSchema());",
+        `if (snapshotSchema(reviveSchema(snapshot)) !== snapshot) throw new Error("the workflow schema does not survive its snapshot");`,
+        "module.exports = snapshot;",
+      ].join("\n"),
+      resolveDir: process.cwd(),
+      loader: "ts",
+    },
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    write: false,
+    logLevel: "warning",
+  });
+  const module = { exports: {} };
+  runInThisContext(`(function (module, require) {${result.outputFiles[0].text}\n})`)(module, createRequire(import.meta.url));
+  return module.exports;
+}

@@ -378,6 +378,14 @@ describe.concurrent("known bugs", () => {
     await usage(["run", "--ref", "refs/heads/nope", "--data-dir", tempDir("slipway-bad-data-")], repoWith(workflow), /refs\/heads\/nope/);
   });
 
+  it("an invalid workflow is reported first, even with a --ref naming nothing (git builds the event meanwhile)", async () => {
+    const repo = repoWith("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    colour: blue\n    steps:\n      - run: echo hi\n");
+    const res = await cli(["run", "--ref", "refs/heads/nope", "--data-dir", tempDir("slipway-bad-data-")], repo);
+    expect(res.code, context(res)).toBe(2);
+    expect(located(res.stderr)).toEqual([expect.objectContaining({ line: 5, column: 5, message: expect.stringMatching(/colour/) })]);
+    expect(res.out).not.toMatch(/nope|Unhandled|rejection/i);
+  });
+
   it("pull_request --base naming no branch exits 2 without a stack trace", async () => {
     await usage(["run", "pull_request", "--base", "nope", "--data-dir", tempDir("slipway-bad-data-")], repoWith(workflow), /nope/);
   });

@@ -128,5 +128,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv);
-process.exitCode = code;
+// No top-level await: the bundle is CommonJS (see scripts/build.mjs).
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -85,6 +85,15 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  // git builds the event while the workflows are parsed; a workflow error is still reported first.
+  const eventBuilt = buildEvent(repo, {
+    eventName,
+    ...(opts.ref ? { ref: opts.ref } : {}),
+    ...(opts.base ? { base: opts.base } : {}),
+    inputs,
+    ...(opts.eventPath ? { payloadFile: opts.eventPath } : {}),
+  });
+  eventBuilt.catch(() => undefined); // awaited below, unless the workflows come first
   const files = workflowFiles(repo.dir, opts.workflow);
   const { workflows, diagnostics } = await loadWorkflows(repo.dir, files);
   if (hasErrors(diagnostics)) {
@@ -92,13 +101,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
     else for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
     return EXIT.usage;
   }
-  const event = await buildEvent(repo, {
-    eventName,
-    ...(opts.ref ? { ref: opts.ref } : {}),
-    ...(opts.base ? { base: opts.base } : {}),
-    inputs,
-    ...(opts.eventPath ? { payloadFile: opts.eventPath } : {}),
-  });
+  const event = await eventBuilt;
 
   const dataDir = dataDirFor(opts, repo.dir);
   const store = openStore(dataDir);

@@ -9,6 +9,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { git, GitError, tryGit } from "./git.js";
+import { readRepoFiles } from "./repo-files.js";
 
 /** The all-zero sha GitHub uses for "no commit" (a new branch or tag, a first push). */
 export const ZERO_SHA = "0000000000000000000000000000000000000000";
@@ -78,7 +79,12 @@ export interface BuildEventOptions {
   schedule?: string;
 }
 
-/** Reads what buildEvent needs about the checkout containing `dir`. Throws GitError. */
+/**
+ * Reads what buildEvent needs about the checkout containing `dir`. Throws
+ * GitError. Plain repositories are read from their .git directory
+ * (repo-files.ts); git is asked only for init.defaultBranch when it could
+ * change the default branch, and for everything when the layout is unusual.
+ */
 export async function readRepo(dir: string): Promise<RepoInfo> {
   const abs = resolve(dir);
   let isDir = false;
@@ -89,8 +95,20 @@ export async function readRepo(dir: string): Promise<RepoInfo> {
   }
   if (!isDir) throw new GitError("no-such-directory", `'${abs}' is not a directory`);
 
-  // Three git processes in all: each spawn costs a Node process 10–20 ms of
-  // blocked CPU, and start-up time is mostly these.
+  const files = readRepoFiles(abs);
+  if (!files) return readRepoWithGit(abs);
+  const branch = files.headRef?.startsWith("refs/heads/") ? files.headRef.slice("refs/heads/".length) : undefined;
+  // init.defaultBranch matters only when a branch other than the one chosen without it exists.
+  let configured = files.config.get("init.defaultbranch");
+  const fallback = chooseDefaultBranch(files.originHead, undefined, files.heads, branch);
+  if (configured === undefined && !files.originHead && [...files.heads].some((h) => h !== fallback)) {
+    configured = (await tryGit(abs, ["config", "--get", "init.defaultBranch"]))?.trim();
+  }
+  return repoInfo(files.root, files.prefix, files.sha, branch, chooseDefaultBranch(files.originHead, configured, files.heads, branch), files.config.get("remote.origin.url"));
+}
+
+/** readRepo by asking git: three processes. */
+async function readRepoWithGit(abs: string): Promise<RepoInfo> {
   // --show-prefix is "examples/hello/" (or empty at the toplevel); unlike a
   // path.relative() of root and dir it is not confused by symbolic links.
   const located = await tryGit(abs, ["rev-parse", "--show-toplevel", "--show-prefix", "HEAD^{commit}", "--symbolic-full-name", "HEAD"]);
@@ -121,7 +139,10 @@ export async function readRepo(dir: string): Promise<RepoInfo> {
     else if (ref.startsWith("refs/heads/")) heads.add(ref.slice("refs/heads/".length));
   }
   const defaultBranch = chooseDefaultBranch(originHead, config.get("init.defaultbranch"), heads, branch);
-  const url = config.get("remote.origin.url");
+  return repoInfo(root, prefix, sha, branch, defaultBranch, config.get("remote.origin.url"));
+}
+
+function repoInfo(root: string, prefix: string, sha: string, branch: string | undefined, defaultBranch: string, url: string | undefined): RepoInfo {
   const fromUrl = url ? parseRemoteUrl(url) : undefined;
   const repoDir = prefix ? join(root, prefix) : root;
   return {
@@ -195,15 +216,17 @@ async function revParse(cwd: string, rev: string): Promise<string | undefined> {
   return (await tryGit(cwd, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]))?.trim() || undefined;
 }
 
+/** HEAD's ref: the checked-out branch; when HEAD is detached there is no ref, so the ref and its name are the commit sha. */
+function headRef(repo: RepoInfo, sha: string): ResolvedRef {
+  if (!repo.branch) return { ref: sha, refName: sha, refType: "branch", sha };
+  return { ref: `refs/heads/${repo.branch}`, refName: repo.branch, refType: "branch", sha, branch: repo.branch };
+}
+
 /** Resolves BuildEventOptions.ref (see there); undefined means HEAD. */
 async function resolveRef(repo: RepoInfo, ref: string | undefined): Promise<ResolvedRef> {
   const cwd = repo.root;
-  if (ref === undefined || ref === "HEAD") {
-    const sha = ref === undefined ? repo.sha : ((await revParse(cwd, "HEAD")) ?? repo.sha);
-    // Detached HEAD: there is no ref, so the ref and its name are the commit sha.
-    if (!repo.branch) return { ref: sha, refName: sha, refType: "branch", sha };
-    return { ref: `refs/heads/${repo.branch}`, refName: repo.branch, refType: "branch", sha, branch: repo.branch };
-  }
+  if (ref === undefined) return headRef(repo, repo.sha);
+  if (ref === "HEAD") return headRef(repo, (await revParse(cwd, "HEAD")) ?? repo.sha);
   const notFound = () =>
     new GitError("bad-ref", `ref '${ref}' does not name a branch, tag or commit in '${repo.root}'; list them with 'git branch' and 'git tag'`);
   const branchOf = async (name: string): Promise<ResolvedRef | undefined> => {
@@ -242,12 +265,36 @@ interface CommitInfo {
   committer: { name: string; email: string };
 }
 
-/** The commit and its first parent (undefined for a root commit), in one git process. */
-async function readCommitAndParent(cwd: string, sha: string): Promise<{ commit: CommitInfo; parent: string | undefined }> {
-  const out = await git(cwd, ["show", "-s", "--no-show-signature", "--format=%P%x00%H%x00%T%x00%aI%x00%an%x00%ae%x00%cn%x00%ce%x00%B", sha]);
-  const i = out.indexOf("\0");
-  const parent = out.slice(0, i).trim().split(" ")[0] || undefined;
-  return { commit: parseCommit(out.slice(i + 1), sha), parent };
+/**
+ * The commit, its first parent (undefined for a root commit) and the files
+ * it changed — against that parent, or all its files for a root commit — in
+ * one git process.
+ */
+async function readCommitWithChanges(repo: RepoInfo, sha: string): Promise<{ commit: CommitInfo; parent: string | undefined; changes: Changes }> {
+  // Run at the toplevel: paths are then relative to it whatever diff.relative
+  // says. -m --first-parent: a merge commit is compared with its first parent.
+  const out = await git(repo.root, [
+    "log",
+    "-1",
+    "--no-show-signature",
+    "--no-color",
+    "--format=%P%x00%H%x00%T%x00%aI%x00%an%x00%ae%x00%cn%x00%ce%x00%B",
+    "-z",
+    "--name-status",
+    "--no-renames",
+    "--root",
+    "-m",
+    "--first-parent",
+    sha,
+    "--",
+  ]);
+  // Nine NUL-terminated fields (the message last), then "\n" and the name-status pairs.
+  const fields = out.split("\0");
+  const parent = (fields[0] ?? "").trim().split(" ")[0] || undefined;
+  const commit = parseCommit(fields.slice(1, 9).join("\0"), sha);
+  const status = fields.slice(9);
+  if (status[0] !== undefined) status[0] = status[0].replace(/^\n/, "");
+  return { commit, parent, changes: parseNameStatus(repo, status) };
 }
 
 async function readCommit(cwd: string, sha: string): Promise<CommitInfo> {
@@ -282,15 +329,20 @@ interface Changes {
  * that a renamed file counts as its old path removed and its new path added,
  * and path filters see both names.
  */
-async function diffChanges(repo: RepoInfo, command: "diff" | "diff-tree", revs: string[]): Promise<Changes> {
+async function diffChanges(repo: RepoInfo, revs: string[]): Promise<Changes> {
   // Run at the toplevel: paths are then relative to it whatever diff.relative says.
-  const out = await git(repo.root, [command, "--name-status", "--no-renames", "-z", ...revs]);
-  const tokens = out.split("\0").filter((t) => t !== "");
+  const out = await git(repo.root, ["diff", "--name-status", "--no-renames", "-z", ...revs]);
+  return parseNameStatus(repo, out.split("\0"));
+}
+
+/** `--name-status -z` output, split at NULs: status, path, status, path… */
+function parseNameStatus(repo: RepoInfo, tokens: string[]): Changes {
   const changes: Changes = { added: [], modified: [], removed: [], all: [] };
   const inside = repo.prefix ? `${repo.prefix}/` : "";
-  for (let i = 0; i + 1 < tokens.length; i += 2) {
-    const status = tokens[i] as string;
-    const full = tokens[i + 1] as string;
+  const pairs = tokens.filter((t) => t !== "");
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const status = pairs[i] as string;
+    const full = pairs[i + 1] as string;
     if (!full.startsWith(inside)) continue;
     const path = full.slice(inside.length);
     if (status.startsWith("A")) changes.added.push(path);
@@ -299,11 +351,6 @@ async function diffChanges(repo: RepoInfo, command: "diff" | "diff-tree", revs: 
     changes.all.push(path);
   }
   return changes;
-}
-
-/** The changes a commit made: against its first parent, or everything it holds when it is a root commit. */
-async function commitChanges(repo: RepoInfo, sha: string, parent: string | undefined): Promise<Changes> {
-  return parent ? diffChanges(repo, "diff", [parent, sha]) : diffChanges(repo, "diff-tree", ["--root", "-r", "--no-commit-id", sha]);
 }
 
 function repositoryPayload(repo: RepoInfo): Record<string, unknown> {
@@ -319,7 +366,11 @@ function headCommitPayload(commit: CommitInfo, changes: Changes): Record<string,
   return { ...commit, distinct: true, added: changes.added, modified: changes.modified, removed: changes.removed };
 }
 
-/** Builds the event for `opts.eventName` from the checkout described by `repo`. Throws GitError. */
+/**
+ * Builds the event for `opts.eventName` from the checkout described by
+ * `repo`. Throws GitError. Its first git process starts before it returns,
+ * so the caller can do other work (parse the workflows) while git runs.
+ */
 export async function buildEvent(repo: RepoInfo, opts: BuildEventOptions): Promise<EventInfo> {
   const common = { repository: repositoryPayload(repo), sender: { login: repo.owner } };
   let event: EventInfo;
@@ -358,9 +409,9 @@ export async function buildEvent(repo: RepoInfo, opts: BuildEventOptions): Promi
 }
 
 async function pushEvent(repo: RepoInfo, opts: BuildEventOptions, common: Record<string, unknown>): Promise<EventInfo> {
-  const r = await resolveRef(repo, opts.ref);
-  const { commit, parent } = await readCommitAndParent(repo.root, r.sha);
-  const changes = await commitChanges(repo, r.sha, parent);
+  // No await before git starts for HEAD (see buildEvent).
+  const r = opts.ref === undefined ? headRef(repo, repo.sha) : await resolveRef(repo, opts.ref);
+  const { commit, parent, changes } = await readCommitWithChanges(repo, r.sha);
   const headCommit = headCommitPayload(commit, changes);
   // A branch push is taken to be the push of its last commit, so `before` is
   // that commit's parent (all zeros for a root commit: the branch is new). A
@@ -400,7 +451,7 @@ async function pullRequestEvent(repo: RepoInfo, opts: BuildEventOptions, common:
   // base), which is what GitHub's pull request diff shows.
   let changes: Changes;
   try {
-    changes = await diffChanges(repo, "diff", [`${baseSha}...${head.sha}`]);
+    changes = await diffChanges(repo, [`${baseSha}...${head.sha}`]);
   } catch (err) {
     if (err instanceof GitError && /no merge base/i.test(err.stderr)) {
       throw new GitError("bad-ref", `'${headRef}' and the base branch '${base}' share no history (no merge base); pick another base`, err.args, err.stderr);

@@ -33,15 +33,17 @@ export class GitError extends Error {
   }
 }
 
-const ENV: NodeJS.ProcessEnv = {
-  ...process.env,
-  // English messages, so "not a git repository" can be recognised.
-  LC_ALL: "C",
-  LANG: "C",
-  // Never wait for a password or open an editor.
-  GIT_TERMINAL_PROMPT: "0",
-  GIT_EDITOR: "true",
-};
+function gitEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    // English messages, so "not a git repository" can be recognised.
+    LC_ALL: "C",
+    LANG: "C",
+    // Never wait for a password or open an editor.
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_EDITOR: "true",
+  };
+}
 
 /**
  * Runs `git args…` in `cwd` and returns its standard output (untrimmed).
@@ -49,7 +51,7 @@ const ENV: NodeJS.ProcessEnv = {
  */
 export function git(cwd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("git", [...args], { cwd, env: ENV, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
+    execFile("git", [...args], { cwd, env: gitEnv(), maxBuffer: 256 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
       if (!err) {
         resolve(stdout);
         return;

@@ -2,6 +2,7 @@
 // Every operation is one prepared statement (SQL below, in plain sight);
 // recoverInterrupted runs its three updates in one transaction.
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { migrations as allMigrations, type Migration } from "./migrations/index.js";
@@ -49,6 +50,26 @@ export function openStore(dataDir: string, options: SqliteStoreOptions = {}): Sq
   } catch (err) {
     if (err instanceof StoreError) throw err;
     throw new StoreError("open", `cannot open ${file}: ${(err as Error).message} (move the file away or choose another --data-dir)`);
+  }
+}
+
+/**
+ * better-sqlite3's compiled addon, for its nativeBinding option. The CLI
+ * bundle carries better-sqlite3's JavaScript (the code cache then covers it,
+ * see scripts/build.mjs), so the addon lookup better-sqlite3 would make from
+ * its own file would start from dist/cli.js: it is made here from the
+ * package's directory instead, straight to build/Release when it is there.
+ * Undefined when better-sqlite3 is not installed (it then says so itself).
+ */
+function nativeBinding(): string | object | undefined {
+  try {
+    const root = path.dirname(path.dirname(createRequire(import.meta.url).resolve("better-sqlite3")));
+    const release = path.join(root, "build", "Release", "better_sqlite3.node");
+    if (fs.existsSync(release)) return release;
+    const bindings = createRequire(path.join(root, "package.json"))("bindings") as (opts: object) => object;
+    return bindings({ bindings: "better_sqlite3.node", module_root: root });
+  } catch {
+    return undefined;
   }
 }
 
@@ -257,7 +278,9 @@ export class SqliteStore implements Store {
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.file = file;
     this.now = options.now ?? (() => new Date());
-    this.db = new Database(file);
+    const addon = nativeBinding();
+    // The type says string; better-sqlite3 also takes the loaded addon.
+    this.db = new Database(file, addon ? ({ nativeBinding: addon } as Database.Options) : {});
     try {
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const mode = this.db.pragma("journal_mode = WAL", { simple: true });
@@ -302,7 +325,8 @@ export class SqliteStore implements Store {
   private migrate(migrations: readonly Migration[]): void {
     this.db.exec(SQL.createMigrationsTable);
     const known = migrations.at(-1)?.version ?? 0;
-    const newest = this.appliedMigrations().at(-1) ?? 0;
+    const applied = this.appliedMigrations();
+    const newest = applied.at(-1) ?? 0;
     if (newest > known) {
       throw new StoreError(
         "schema",
@@ -310,6 +334,8 @@ export class SqliteStore implements Store {
           `upgrade Slipway (or use a data directory made by this version)`,
       );
     }
+    // All applied (every start but the first): no write transaction.
+    if (migrations.every((m) => applied.includes(m.version))) return;
     for (const m of migrations) {
       // IMMEDIATE takes the write lock first, so two processes opening a new
       // database at once cannot both apply the same migration.

@@ -1,0 +1,103 @@
+// bin/slipway.js: the bundle started with a V8 code cache, which must never
+// change what a command does, whatever state the cache directory is in.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeRepo, removeDir } from "./helpers/cli.js";
+
+const BIN = resolve(import.meta.dirname, "../bin/slipway.js");
+const cleanup: string[] = [];
+afterAll(() => cleanup.forEach(removeDir));
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "slipway-bin-"));
+  cleanup.push(dir);
+  return dir;
+}
+
+function slipway(args: string[], env: Record<string, string>, cwd = process.cwd()) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SLIPWAY_")));
+  const res = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...clean, NO_COLOR: "1", ...env }, encoding: "utf8" });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+const caches = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".v8cache")).sort();
+
+describe("bin/slipway.js compile cache", () => {
+  it("stores a command's cache on its first run and loads it afterwards", () => {
+    const dir = tempDir();
+    const first = slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });
+    expect(first).toMatchObject({ code: 0, stdout: "0.1.0\n", stderr: "" });
+    const [file, ...more] = caches(dir);
+    expect(file).toMatch(/^other-[0-9a-f]{24}\.v8cache$/);
+    expect(more).toEqual([]);
+    const written = statSync(join(dir, file as string)).mtimeMs;
+    expect(slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir })).toMatchObject({ code: 0, stdout: "0.1.0\n", stderr: "" });
+    expect(statSync(join(dir, file as string)).mtimeMs).toBe(written); // accepted, not written again
+    expect(slipway(["lint", "--help"], { SLIPWAY_COMPILE_CACHE: dir }).code).toBe(0);
+    expect(caches(dir)).toEqual([expect.stringMatching(/^lint-/), file]);
+  });
+
+  it("replaces a cache V8 rejects", () => {
+    const dir = tempDir();
+    slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });
+    const file = join(dir, caches(dir)[0] as string);
+    writeFileSync(file, "not a code cache");
+    expect(slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir })).toMatchObject({ code: 0, stdout: "0.1.0\n", stderr: "" });
+    expect(readFileSync(file, "utf8")).not.toBe("not a code cache");
+  });
+
+  it("runs without a cache when the directory cannot be made, or when it is turned off", () => {
+    const blocker = join(tempDir(), "file");
+    writeFileSync(blocker, "");
+    expect(slipway(["--version"], { SLIPWAY_COMPILE_CACHE: join(blocker, "cache") })).toMatchObject({ code: 0, stdout: "0.1.0\n", stderr: "" });
+    const dir = tempDir();
+    expect(slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir, SLIPWAY_DISABLE_COMPILE_CACHE: "1" })).toMatchObject({ code: 0, stdout: "0.1.0\n" });
+    expect(caches(dir)).toEqual([]);
+  });
+
+  it("does not store the cache of a command stopped by bad input (exit 2)", () => {
+    const dir = tempDir();
+    expect(slipway(["run", "--parallel", "many"], { SLIPWAY_COMPILE_CACHE: dir }, dir).code).toBe(2);
+    expect(caches(dir)).toEqual([]);
+  });
+
+  it("defaults to $XDG_CACHE_HOME/slipway, else ~/.cache/slipway", () => {
+    const xdg = tempDir();
+    expect(slipway(["--version"], { XDG_CACHE_HOME: xdg }).code).toBe(0);
+    expect(caches(join(xdg, "slipway"))).toHaveLength(1);
+    const home = tempDir();
+    expect(slipway(["--version"], { HOME: home, XDG_CACHE_HOME: "" }).code).toBe(0);
+    expect(caches(join(home, ".cache", "slipway"))).toHaveLength(1);
+  });
+
+  it("keeps the newest 16 caches when it writes one", () => {
+    const dir = tempDir();
+    for (let i = 0; i < 20; i++) {
+      const old = join(dir, `run-old${String(i).padStart(2, "0")}.v8cache`);
+      writeFileSync(old, "x");
+      utimesSync(old, 1_000_000 + i, 1_000_000 + i);
+    }
+    slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });
+    const left = caches(dir);
+    expect(left).toHaveLength(16);
+    expect(left).toContainEqual(expect.stringMatching(/^other-/));
+    expect(left).not.toContain("run-old04.v8cache");
+    expect(left).toContain("run-old05.v8cache");
+  });
+
+  it("runs a workflow the same with and without the cache", () => {
+    const repo = makeRepo({ ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo from-the-step\n" });
+    cleanup.push(repo);
+    const dir = tempDir();
+    const envs: Array<Record<string, string>> = [{ SLIPWAY_DISABLE_COMPILE_CACHE: "1" }, { SLIPWAY_COMPILE_CACHE: dir }, { SLIPWAY_COMPILE_CACHE: dir }];
+    for (const env of envs) {
+      const res = slipway(["run", "--data-dir", join(dir, "data")], env, repo);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toContain("from-the-step");
+    }
+    expect(caches(dir)).toEqual([expect.stringMatching(/^run-/)]);
+  });
+});
