@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import * as cache from "./cache.mjs";
 import { CLI_BUNDLE, ROOT, SLIPWAY, cleanDir, fmtMs, fmtRatio, requireTools, useSlipway } from "./lib.mjs";
 import * as parallelJobs from "./parallel-jobs.mjs";
@@ -203,7 +203,11 @@ export async function main(argv) {
   return 0;
 }
 
-/** bin/slipway.js and dist/cli.js copied to `dir`, with the checkout's package.json and node_modules (better-sqlite3 is not bundled). */
+/**
+ * bin/slipway.js and dist/ (cli.js, its map and its package.json, which makes
+ * it CommonJS) copied to `dir`, with the checkout's package.json and
+ * node_modules (better-sqlite3's native addon is loaded from there).
+ */
 function snapshot(dir) {
   mkdirSync(join(dir, "bin"), { recursive: true });
   mkdirSync(join(dir, "dist"), { recursive: true });
@@ -211,6 +215,7 @@ function snapshot(dir) {
   copyFileSync(SLIPWAY, join(dir, "bin", "slipway.js"));
   copyFileSync(CLI_BUNDLE, join(dir, "dist", "cli.js"));
   if (existsSync(`${CLI_BUNDLE}.map`)) copyFileSync(`${CLI_BUNDLE}.map`, join(dir, "dist", "cli.js.map"));
+  copyFileSync(join(dirname(CLI_BUNDLE), "package.json"), join(dir, "dist", "package.json"));
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   return join(dir, "bin", "slipway.js");
 }

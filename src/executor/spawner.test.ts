@@ -37,6 +37,17 @@ describe.runIf(hasPerl)("the Perl spawner", () => {
     expect(viaNode.stdout).toContain("node");
   });
 
+  it("starts each step as the leader of a new session, with stdin from /dev/null", async () => {
+    const { stdout } = await capture(createHostExecutor(), {
+      command: "bash",
+      args: ["-c", "echo $$ $(ps -o sid= -p $$) $(readlink /proc/$$/fd/0)"],
+      cwd: workspace,
+    });
+    const [pid, sid, stdin] = stdout.trim().split(/\s+/);
+    expect(sid).toBe(pid);
+    expect(stdin).toBe("/dev/null");
+  });
+
   it("keeps the output of concurrent steps apart", async () => {
     const runs = Array.from({ length: 12 }, (_, i) =>
       capture(createHostExecutor(), {

@@ -156,7 +156,7 @@ class PerlSpawner {
   private buffered: Buffer = Buffer.alloc(0);
 
   constructor(perl: string) {
-    this.process = spawn(perl, ["-e", SPAWNER_SCRIPT], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["pipe", "pipe", "inherit"] });
+    this.process = spawn(perl, ["-e", SPAWNER_SCRIPT, String(SETSID_SYSCALL[process.arch] ?? 0)], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["pipe", "pipe", "inherit"] });
     this.process.stdout?.on("data", (chunk: Buffer) => this.receive(chunk));
     this.process.on("error", () => this.fail("could not be started"));
     this.process.on("exit", (code, signal) => this.fail(`exited unexpectedly (${signal ?? `exit code ${code}`})`));
@@ -273,6 +273,9 @@ class PerlSpawner {
     }
   }
 }
+
+/** setsid(2)'s number where Slipway knows it; elsewhere the spawner loads Perl's POSIX module for it. */
+const SETSID_SYSCALL: Partial<Record<string, number>> = { x64: 112, arm64: 157 };
 
 function errnoName(errno: number): string {
   for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;

@@ -113,8 +113,26 @@ export const KNOWN_CONTEXTS = [
 
 /** Parses an expression; throws ExpressionFailure with the library's message on syntax errors. */
 export function parseExpression(expression: string) {
+  return compile(expression).ast;
+}
+
+interface Compiled {
+  ast: ReturnType<Parser["parse"]>;
+  /** The contexts the expression may read (names that appear in it): only these are converted for the evaluator. */
+  contexts: string[];
+}
+
+/** Parsed expressions by text: a workflow evaluates the same few (`success()`, `github.ref == ...`) for every step and job. */
+const compiled = new Map<string, Compiled>();
+const COMPILED_MAX = 2_000;
+
+function compile(expression: string): Compiled {
+  const cached = compiled.get(expression);
+  if (cached !== undefined) return cached;
+  let result: Compiled;
   try {
     const lexed = new Lexer(expression).lex();
+    const contexts = new Set<string>();
     // @actions/expressions 0.3.61 un-escapes only the first '' of a string
     // literal (value.replace("''", "'")); a run: script becomes one format()
     // literal, so every later quote would stay doubled. Un-escape them all.
@@ -122,11 +140,16 @@ export function parseExpression(expression: string) {
       if (typeof t.value === "string" && t.lexeme.startsWith("'") && t.lexeme.endsWith("'") && t.lexeme.length >= 2) {
         t.value = t.lexeme.slice(1, -1).replaceAll("''", "'");
       }
+      const name = t.lexeme.toLowerCase();
+      if (KNOWN_CONTEXTS.includes(name)) contexts.add(name);
     }
-    return new Parser(lexed.tokens, KNOWN_CONTEXTS, hostFunctionInfo).parse();
+    result = { ast: new Parser(lexed.tokens, KNOWN_CONTEXTS, hostFunctionInfo).parse(), contexts: [...contexts] };
   } catch (err) {
     throw new ExpressionFailure(`invalid expression \`${expression}\`: ${(err as Error).message}`, expression);
   }
+  if (compiled.size >= COMPILED_MAX) compiled.clear();
+  compiled.set(expression, result);
+  return result;
 }
 
 function hostFunctionMap(fns: HostFunctions) {
@@ -161,9 +184,9 @@ function hostFunctionMap(fns: HostFunctions) {
 
 /** Evaluates one expression (without the `${{ }}` wrapper). */
 export function evaluateExpression(expression: string, contexts: Contexts, fns: HostFunctions = {}): Json {
-  const ast = parseExpression(expression);
+  const { ast, contexts: used } = compile(expression);
   const dict = new data.Dictionary();
-  for (const name of KNOWN_CONTEXTS) dict.add(name, toData(contexts[name] ?? {}));
+  for (const name of used) dict.add(name, toData(contexts[name] ?? {}));
   try {
     return fromData(new Evaluator(ast, dict, hostFunctionMap(fns) as never).evaluate());
   } catch (err) {

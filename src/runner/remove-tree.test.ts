@@ -26,10 +26,10 @@ describe("removeTree", () => {
     expect(existsSync("/etc/hostname") || existsSync("/etc/passwd")).toBe(true);
   });
 
-  it("removes a tree larger than its budget", async () => {
+  it("removes a tree of a few thousand files", async () => {
     const root = join(base, "large");
-    tree(root, 300);
-    await removeTree(root, 50);
+    tree(root, 3000);
+    await removeTree(root);
     expect(existsSync(root)).toBe(false);
   });
 
