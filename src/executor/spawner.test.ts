@@ -48,6 +48,12 @@ describe.runIf(hasPerl)("the Perl spawner", () => {
     expect(stdin).toBe("/dev/null");
   });
 
+  it("gives steps the CPUs Slipway may use, though the spawner keeps to one", async () => {
+    const allowed = (status: string) => /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
+    const { stdout } = await capture(createHostExecutor(), { command: "cat", args: ["/proc/self/status"], cwd: workspace });
+    expect(allowed(stdout)).toBe(allowed(readFileSync("/proc/self/status", "utf8")));
+  });
+
   it("keeps the output of concurrent steps apart", async () => {
     const runs = Array.from({ length: 12 }, (_, i) =>
       capture(createHostExecutor(), {

@@ -156,7 +156,8 @@ class PerlSpawner {
   private buffered: Buffer = Buffer.alloc(0);
 
   constructor(perl: string) {
-    this.process = spawn(perl, ["-e", SPAWNER_SCRIPT, String(SETSID_SYSCALL[process.arch] ?? 0)], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["pipe", "pipe", "inherit"] });
+    const numbers = SYSCALLS[process.arch] ?? [0, 0, 0, 0];
+    this.process = spawn(perl, ["-e", SPAWNER_SCRIPT, ...numbers.map(String)], { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["pipe", "pipe", "inherit"] });
     this.process.stdout?.on("data", (chunk: Buffer) => this.receive(chunk));
     this.process.on("error", () => this.fail("could not be started"));
     this.process.on("exit", (code, signal) => this.fail(`exited unexpectedly (${signal ?? `exit code ${code}`})`));
@@ -274,8 +275,15 @@ class PerlSpawner {
   }
 }
 
-/** setsid(2)'s number where Slipway knows it; elsewhere the spawner loads Perl's POSIX module for it. */
-const SETSID_SYSCALL: Partial<Record<string, number>> = { x64: 112, arm64: 157 };
+/**
+ * System call numbers where Slipway knows them: setsid, dup3,
+ * sched_setaffinity, sched_getaffinity. Elsewhere the spawner uses Perl's
+ * POSIX module and does not pin itself to a CPU.
+ */
+const SYSCALLS: Partial<Record<string, [setsid: number, dup3: number, setaffinity: number, getaffinity: number]>> = {
+  x64: [112, 292, 203, 204],
+  arm64: [157, 24, 122, 123],
+};
 
 function errnoName(errno: number): string {
   for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;
