@@ -2,3 +2,11 @@ export { loadActionFile, type ActionMetadata, type ActionInput, type ActionOutpu
 export { resolveAction, isLocalUses, builtinFor, ActionResolutionError, type ResolveOptions, type ResolvedAction } from "./resolve.js";
 export { fetchRemoteAction, parseActionSource, parseRemoteUses, type ActionSource } from "./remote.js";
 export { builtinActions, ActionError, type BuiltinAction, type BuiltinContext, type BuiltinRepo } from "./builtin/index.js";
+export {
+  type ArtifactFile,
+  type ArtifactManifest,
+  artifactDigestHex,
+  listArtifacts,
+  readArtifact,
+  storeArtifactFiles,
+} from "./builtin/index.js";

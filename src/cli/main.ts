@@ -7,6 +7,8 @@ import { StoreError } from "../store/index.js";
 import { EXIT, UsageError, collect } from "./common.js";
 import { lintCommand } from "./lint.js";
 import { logsCommand } from "./logs.js";
+import { releaseCreateCommand, releasesCommand } from "./release.js";
+import { ReleaseError } from "../release/index.js";
 import { runCommand } from "./run.js";
 import { runsCommand } from "./runs.js";
 import { secretsCommand, varsCommand } from "./secrets.js";
@@ -80,6 +82,30 @@ export function buildProgram(): Command {
     process.exitCode = await logsCommand(run, job, opts);
   });
 
+  const release = program.command("release").description("make releases: immutable, content-addressed builds of a service");
+  globalOptions(
+    release
+      .command("create")
+      .description("make a release of a service from a successful run's artifact or from a file or folder (the same content is never released twice)")
+      .option("--service <name>", "the service the release is of")
+      .option("--from-run <run>", "a successful run whose artifact is the release")
+      .option("--artifact <name>", "which artifact of the run (needed when it has several)")
+      .option("--file <path>", "a file or folder to release instead")
+      .option("--json", "print JSON"),
+  ).action(async (opts) => {
+    process.exitCode = await releaseCreateCommand(opts);
+  });
+
+  globalOptions(
+    program
+      .command("releases")
+      .description("list releases, newest first")
+      .argument("[service]", "only this service's")
+      .option("--json", "print JSON"),
+  ).action(async (service: string | undefined, opts) => {
+    process.exitCode = await releasesCommand(service, opts);
+  });
+
   for (const [kind, fn] of [
     ["secrets", secretsCommand],
     ["vars", varsCommand],
@@ -105,6 +131,7 @@ function isUserError(err: unknown): err is Error {
   return (
     err instanceof GitError ||
     err instanceof SecretsError ||
+    err instanceof ReleaseError ||
     (err instanceof StoreError && (err.code === "open" || err.code === "schema"))
   );
 }

@@ -12,7 +12,10 @@ import {
   type Finish,
   type JobRecord,
   type NewJob,
+  type NewRelease,
   type NewRun,
+  type ReleaseFile,
+  type ReleaseRecord,
   type RunRecord,
   type RunStatus,
   type SecretRecord,
@@ -135,6 +138,16 @@ const SQL = {
     UPDATE runs SET status = 'completed', conclusion = 'cancelled', reason = @reason, completed_at = @now
     WHERE status <> 'completed' AND id = @runId`,
 
+  releaseByDigest: `SELECT * FROM releases WHERE service = ? AND digest = ?`,
+  releaseByNumber: `SELECT * FROM releases WHERE service = ? AND number = ?`,
+  nextReleaseNumber: `SELECT COALESCE(MAX(number), 0) + 1 AS n FROM releases WHERE service = ?`,
+  createRelease: `
+    INSERT INTO releases (service, number, digest, artifact, files, size, source_commit, source_ref, run_id, workflow_path, created_by, created_at)
+    VALUES (@service, @number, @digest, @artifact, @files, @size, @sourceCommit, @sourceRef, @runId, @workflowPath, @createdBy, @now)
+    RETURNING *`,
+  listReleases: `SELECT * FROM releases ORDER BY created_at DESC, id DESC`,
+  listReleasesOf: `SELECT * FROM releases WHERE service = ? ORDER BY number DESC`,
+
   putSecret: `
     INSERT INTO secrets (environment, name, ciphertext, updated_at) VALUES (@environment, @name, @ciphertext, @now)
     ON CONFLICT (environment, name) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
@@ -197,6 +210,40 @@ interface StepRow {
   log_path: string | null;
   started_at: string | null;
   completed_at: string | null;
+}
+
+interface ReleaseRow {
+  id: number;
+  service: string;
+  number: number;
+  digest: string;
+  artifact: string;
+  files: string;
+  size: number;
+  source_commit: string | null;
+  source_ref: string | null;
+  run_id: number | null;
+  workflow_path: string | null;
+  created_by: string;
+  created_at: string;
+}
+
+function toRelease(r: ReleaseRow): ReleaseRecord {
+  return {
+    id: r.id,
+    service: r.service,
+    number: r.number,
+    digest: r.digest,
+    artifact: r.artifact,
+    files: JSON.parse(r.files) as ReleaseFile[],
+    size: r.size,
+    sourceCommit: r.source_commit,
+    sourceRef: r.source_ref,
+    runId: r.run_id,
+    workflowPath: r.workflow_path,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+  };
 }
 
 interface SecretRow {
@@ -480,6 +527,42 @@ export class SqliteStore implements Store {
 
   listSteps(jobId: number): StepRecord[] {
     return (this.sql.listSteps.all(jobId) as StepRow[]).map(toStep);
+  }
+
+  createRelease(release: NewRelease): { release: ReleaseRecord; created: boolean } {
+    // One transaction: the digest check and the next number cannot race with another writer.
+    return this.db.transaction(() => {
+      const existing = this.sql.releaseByDigest.get(release.service, release.digest) as ReleaseRow | undefined;
+      if (existing) return { release: toRelease(existing), created: false };
+      const { n } = this.sql.nextReleaseNumber.get(release.service) as { n: number };
+      const row = this.sql.createRelease.get({
+        service: release.service,
+        number: n,
+        digest: release.digest,
+        artifact: release.artifact,
+        files: JSON.stringify(release.files),
+        size: release.size,
+        sourceCommit: release.sourceCommit,
+        sourceRef: release.sourceRef,
+        runId: release.runId,
+        workflowPath: release.workflowPath,
+        createdBy: release.createdBy,
+        now: this.timestamp(),
+      }) as ReleaseRow;
+      return { release: toRelease(row), created: true };
+    }).immediate();
+  }
+
+  getRelease(service: string, ref: number | string): ReleaseRecord | undefined {
+    const row = (typeof ref === "number" ? this.sql.releaseByNumber.get(service, ref) : this.sql.releaseByDigest.get(service, ref)) as
+      | ReleaseRow
+      | undefined;
+    return row && toRelease(row);
+  }
+
+  listReleases(service?: string): ReleaseRecord[] {
+    const rows = (service === undefined ? this.sql.listReleases.all() : this.sql.listReleasesOf.all(service)) as ReleaseRow[];
+    return rows.map(toRelease);
   }
 
   recoverInterrupted(reason: string, isOwnerAlive: (owner: string | null) => boolean = () => false): number {

@@ -438,5 +438,52 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.listVariables("")[0]!.value).toBe(value);
       });
     });
+
+    describe("releases", () => {
+      const file = (path: string, digest: string) => ({ path, digest: `sha256:${digest.repeat(64).slice(0, 64)}`, size: 3, mode: 0o644 });
+      const release = (service: string, digest: string, extra: Partial<Parameters<Store["createRelease"]>[0]> = {}) => ({
+        service,
+        digest: `sha256:${digest.repeat(64).slice(0, 64)}`,
+        artifact: "web",
+        files: [file("server.js", "a"), file("package.json", "b")],
+        size: 6,
+        sourceCommit: "0123456789abcdef0123456789abcdef01234567",
+        sourceRef: "refs/heads/main",
+        runId: null,
+        workflowPath: ".github/workflows/ci.yml",
+        createdBy: "alice",
+        ...extra,
+      });
+
+      it("numbers a service's releases and never makes a second one of the same digest", () => {
+        const first = store.createRelease(release("web", "1"));
+        expect(first.created).toBe(true);
+        expect(first.release).toMatchObject({ service: "web", number: 1, artifact: "web", size: 6, createdBy: "alice", runId: null });
+        expect(first.release.createdAt).toMatch(ISO_UTC);
+        expect(first.release.files.map((f) => f.path)).toEqual(["server.js", "package.json"]);
+
+        const again = store.createRelease(release("web", "1", { createdBy: "bob", artifact: "other" }));
+        expect(again.created).toBe(false);
+        expect(again.release).toEqual(first.release);
+
+        expect(store.createRelease(release("web", "2")).release.number).toBe(2);
+        // Numbers and digests are per service.
+        expect(store.createRelease(release("api", "1")).release.number).toBe(1);
+      });
+
+      it("finds a release by number or digest and lists them newest first", () => {
+        const run = store.createRun(newRun);
+        store.createRelease(release("web", "1", { runId: run.id }));
+        store.createRelease(release("web", "2"));
+        store.createRelease(release("api", "3"));
+        expect(store.getRelease("web", 1)?.runId).toBe(run.id);
+        expect(store.getRelease("web", `sha256:${"2".repeat(64)}`)?.number).toBe(2);
+        expect(store.getRelease("web", 3)).toBeUndefined();
+        expect(store.getRelease("api", `sha256:${"1".repeat(64)}`)).toBeUndefined();
+        expect(store.listReleases("web").map((r) => r.number)).toEqual([2, 1]);
+        expect(store.listReleases().map((r) => `${r.service}#${r.number}`)).toEqual(["api#1", "web#2", "web#1"]);
+        expect(store.listReleases("none")).toEqual([]);
+      });
+    });
   });
 }

@@ -104,6 +104,40 @@ export interface VariableRecord {
   updatedAt: string;
 }
 
+/** One file of a release's artifact (the same shape as a workflow artifact's files). */
+export interface ReleaseFile {
+  /** Path inside the artifact, `/`-separated. */
+  path: string;
+  /** `sha256:<hex>` of the file's bytes, a blob in the blob store. */
+  digest: string;
+  size: number;
+  /** Permission bits, e.g. 0o755. */
+  mode: number;
+}
+
+/** An immutable release of a service: built once, promoted everywhere, never rebuilt. */
+export interface ReleaseRecord {
+  id: number;
+  service: string;
+  /** 1, 2, 3, … per service, in the order the releases were made. */
+  number: number;
+  /** `sha256:<hex>` of the artifact's canonical file list: equal content, equal digest. */
+  digest: string;
+  /** The workflow artifact's name, or the file or folder it was made from. */
+  artifact: string;
+  files: ReleaseFile[];
+  /** Total bytes of the files. */
+  size: number;
+  sourceCommit: string | null;
+  sourceRef: string | null;
+  runId: number | null;
+  workflowPath: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export type NewRelease = Omit<ReleaseRecord, "id" | "number" | "createdAt">;
+
 /** `open`: the data directory or database cannot be opened (a user can fix it). */
 export type StoreErrorCode = "not_found" | "conflict" | "schema" | "open";
 
@@ -145,6 +179,16 @@ export interface Store {
    * Returns the number of runs marked.
    */
   recoverInterrupted(reason: string, isOwnerAlive?: (owner: string | null) => boolean): number;
+
+  /**
+   * Records a release, or returns the service's existing release with the
+   * same digest (`created: false`): the same content is never released twice.
+   */
+  createRelease(release: NewRelease): { release: ReleaseRecord; created: boolean };
+  /** By the service's release number, or by digest (`sha256:<hex>`). */
+  getRelease(service: string, ref: number | string): ReleaseRecord | undefined;
+  /** Newest first; every service's when `service` is undefined. */
+  listReleases(service?: string): ReleaseRecord[];
 
   putSecret(name: string, environment: string, ciphertext: Buffer): void;
   getSecret(name: string, environment: string): SecretRecord | undefined;

@@ -197,17 +197,39 @@ export async function uploadArtifact(options: UploadArtifactOptions): Promise<Ar
   validateArtifactName(name);
   const target = manifestPath(dataDir, runId, name);
   if (!options.overwrite && (await exists(target))) throw duplicateArtifact(name, runId);
-  const store = options.store ?? new FileBlobStore(dataDir);
-  const entries = options.files.map((file) => {
-    const path = relative(options.rootDirectory, file).split(sep).join("/");
+  const files = await storeArtifactFiles(options.store ?? new FileBlobStore(dataDir), options.files, options.rootDirectory);
+  const now = options.now ?? new Date();
+  const retention = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+  const manifest: ArtifactManifest = {
+    name,
+    id: await allocateArtifactId(dataDir, runId, name),
+    runId,
+    digest: `sha256:${artifactDigestHex(files)}`,
+    size: files.reduce((total, f) => total + f.size, 0),
+    files,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + retention * 24 * 3600_000).toISOString(),
+  };
+  const written = await writeJsonAtomic(target, manifest, { exclusive: !options.overwrite, durable: true });
+  if (!written) throw duplicateArtifact(name, runId);
+  return manifest;
+}
+
+/**
+ * Stores files as blobs and returns their entries, sorted by path, relative to
+ * `rootDirectory`. The blobs are flushed to disk before this returns, so a
+ * manifest written afterwards never names a blob that a crash could lose.
+ */
+export async function storeArtifactFiles(store: BlobStore, paths: string[], rootDirectory: string): Promise<ArtifactFile[]> {
+  const entries = paths.map((file) => {
+    const path = relative(rootDirectory, file).split(sep).join("/");
     if (path === "" || path.startsWith("../") || isAbsolute(path)) {
-      throw new ActionError(`The file ${file} is not under the artifact's root directory ${options.rootDirectory}`);
+      throw new ActionError(`The file ${file} is not under the artifact's root directory ${rootDirectory}`);
     }
     validateFilePath(path);
     return { file, path };
   });
-  // Blobs are written without an fsync each, then flushed together before the
-  // manifest (itself fsynced) names them: an artifact that exists is on disk.
+  // Blobs are written without an fsync each, then flushed together.
   const files = await mapLimit(entries, 8, async ({ file, path }): Promise<ArtifactFile> => {
     const handle = await fsp.open(file, "r");
     let mode: number;
@@ -226,21 +248,7 @@ export async function uploadArtifact(options: UploadArtifactOptions): Promise<Ar
   });
   await store.flush(files.map((f) => f.digest));
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const now = options.now ?? new Date();
-  const retention = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
-  const manifest: ArtifactManifest = {
-    name,
-    id: await allocateArtifactId(dataDir, runId, name),
-    runId,
-    digest: `sha256:${artifactDigestHex(files)}`,
-    size: files.reduce((total, f) => total + f.size, 0),
-    files,
-    createdAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + retention * 24 * 3600_000).toISOString(),
-  };
-  const written = await writeJsonAtomic(target, manifest, { exclusive: !options.overwrite, durable: true });
-  if (!written) throw duplicateArtifact(name, runId);
-  return manifest;
+  return files;
 }
 
 function duplicateArtifact(name: string, runId: number): ActionError {

@@ -3,6 +3,7 @@
 // Never edit an applied migration: add the next number instead.
 import init from "./001-init.sql.js";
 import runOwner from "./002-run-owner.sql.js";
+import releases from "./003-releases.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -14,4 +15,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: "init", sql: init },
   { version: 2, name: "run-owner", sql: runOwner },
+  { version: 3, name: "releases", sql: releases },
 ];

@@ -1,0 +1,1 @@
+export { createRelease, validateServiceName, ReleaseError, type CreateReleaseOptions, type ReleaseSource } from "./release.js";
