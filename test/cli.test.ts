@@ -299,3 +299,40 @@ describe("NO_COLOR", () => {
     expect(res.stdout).toContain("\x1b[");
   });
 });
+
+describe("slipway lint checks slipway.yml", () => {
+  const WORKFLOW = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{ run: echo }]\n";
+  const BAD = "services:\n  web:\n    release: { workflow: ci.yml }\n    run: { command: node s.js, health: { interval: 5 } }\nenvironments:\n  prod: { after: staging }\n";
+
+  it("reports its errors with file:line:column, field path and fix, beside the workflows', and exits 2", async () => {
+    const repo = makeRepo({ ".github/workflows/ci.yml": WORKFLOW, "slipway.yml": BAD });
+    cleanup.push(repo);
+    const res = await runCli(["lint"], { cwd: repo });
+    expect(res.code, context(res)).toBe(2);
+    expect(res.stdout).toContain(
+      "slipway.yml:4:52: error: services.web.run.health.interval: the duration 5 has no unit [bad-duration] (fix: write 5s for seconds (or ms, m, h, d))\n",
+    );
+    expect(res.stdout).toContain("slipway.yml:6:18: error: environments.prod.after: no environment is named 'staging' [unknown-environment] (fix: define 'staging' under environments:, or remove it from after:)\n");
+    expect(res.stdout).toContain("2 files checked, 2 errors, 0 warnings");
+    noCrash(res);
+  });
+
+  it("checks a slipway.yml named on the command line, without workflows, and reports it in JSON", async () => {
+    const repo = makeRepo({ "deploy/slipway.yml": BAD });
+    cleanup.push(repo);
+    const res = await runCli(["lint", "--json", "deploy/slipway.yml"], { cwd: repo });
+    expect(res.code, context(res)).toBe(2);
+    const out = JSON.parse(res.stdout) as { files: number; diagnostics: { file: string; line: number; column: number; code: string; path: string }[] };
+    expect(out.files).toBe(1);
+    expect(out.diagnostics.map((d) => [d.file, d.line, d.column, d.code, d.path])).toEqual([
+      ["deploy/slipway.yml", 4, 52, "bad-duration", "services.web.run.health.interval"],
+      ["deploy/slipway.yml", 6, 18, "unknown-environment", "environments.prod.after"],
+    ]);
+  });
+
+  it("passes the example's slipway.yml and workflow", async () => {
+    const res = await runCli(["lint", "-C", join(import.meta.dirname, "../examples/hello")], { cwd: tmpdir() });
+    expect(res.code, context(res)).toBe(0);
+    expect(res.stdout).toContain("2 files checked, 0 errors, 0 warnings");
+  });
+});

@@ -54,8 +54,8 @@ export function buildProgram(): Command {
   globalOptions(
     program
       .command("lint")
-      .description("validate workflow files; print every problem with file:line:column")
-      .argument("[files...]", "workflow files (default: .github/workflows/*.yml)")
+      .description("validate workflow files and slipway.yml; print every problem with file:line:column")
+      .argument("[files...]", "workflow files or slipway.yml (default: .github/workflows/*.yml and slipway.yml)")
       .option("--json", "print diagnostics as JSON"),
   ).action(async (files: string[], opts) => {
     process.exitCode = await lintCommand(files, opts);

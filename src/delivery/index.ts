@@ -1,0 +1,35 @@
+// The delivery module: slipway.yml (services, environments, gates, checks,
+// rollback, alerts) → a typed model with diagnostics.
+export type {
+  AlertChannel,
+  Analysis,
+  Approval,
+  CanaryStep,
+  Check,
+  CustomMetric,
+  DeliveryConfig,
+  DeliveryDiagnostic,
+  DeploymentWindow,
+  EnvironmentService,
+  EnvironmentSpec,
+  HealthCheck,
+  MetricName,
+  MigrationGate,
+  MigrationsSpec,
+  PolicyLevel,
+  Position,
+  ReleasePolicy,
+  ReleaseSource,
+  Rollback,
+  RunSpec,
+  ServiceSpec,
+  SmokeRequest,
+  Strategy,
+  ValueSource,
+} from "./model.js";
+export { parseDeliveryConfig, DEFAULTS, type DeliveryConfigResult } from "./parse-config.js";
+export { loadDeliveryConfig, findDeliveryConfig, CONFIG_FILES, type LoadOptions } from "./load-config.js";
+export { parseDuration, formatDuration, type Parsed } from "./duration.js";
+export { parseThreshold, meetsThreshold, parseAmount, type Threshold, type Comparator, type Amount, type ThresholdKind } from "./threshold.js";
+export { parseCron, cronMatches, type CronSchedule, type WallClock } from "./cron.js";
+export { parseTimeZone } from "./time-zone.js";
