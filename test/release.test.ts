@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { describeResult, makeRepo, removeDir, runCli } from "./helpers/cli.js";
+import { describeResult, git, makeRepo, removeDir, runCli } from "./helpers/cli.js";
 
 const WORKFLOW = `name: CI
 on: [push, workflow_dispatch]
@@ -85,5 +85,43 @@ describe("slipway release create / releases", () => {
       expect(res.stderr).not.toMatch(/\n\s+at /);
     }
     expect((await runCli(["releases", "--json"], { cwd: repo })).stdout).toBe(before);
+  });
+});
+
+describe("automatic releases from slipway.yml", () => {
+  const SLIPWAY_YML = `services:
+  web:
+    release: { workflow: ci.yml, artifact: web }
+    run: { command: node server.js }
+`;
+  const repo = makeRepo({ ".github/workflows/ci.yml": WORKFLOW, "app/server.js": "console.log('hello')\n", "slipway.yml": SLIPWAY_YML });
+  afterAll(() => removeDir(repo));
+
+  it("releases the service when its workflow succeeds on the default branch, once per content", async () => {
+    const first = await runCli(["run", "push"], { cwd: repo });
+    expect(first.code, describeResult(first)).toBe(0);
+    expect(first.stdout).toMatch(/⬢ released web#1 sha256:[0-9a-f]{12}… from run 1/);
+
+    const second = await runCli(["run", "push", "--json"], { cwd: repo });
+    expect(second.code, describeResult(second)).toBe(0);
+    const releases = (JSON.parse(second.stdout) as { releases: Array<{ service: string; created: boolean; release: { number: number } }> }).releases;
+    expect(releases).toEqual([expect.objectContaining({ service: "web", runId: 2, created: false, release: expect.objectContaining({ number: 1 }) })]);
+
+    // A run of another branch is built, not released.
+    git(repo, "checkout", "-q", "-b", "feature");
+    const feature = await runCli(["run", "push"], { cwd: repo });
+    expect(feature.code, describeResult(feature)).toBe(0);
+    expect(feature.stdout).not.toContain("released");
+    git(repo, "checkout", "-q", "main");
+    expect(JSON.parse((await runCli(["releases", "--json"], { cwd: repo })).stdout)).toHaveLength(1);
+  });
+
+  it("takes the configured artifact and refuses a service slipway.yml does not declare", async () => {
+    const made = await runCli(["release", "create", "--service", "web", "--from-run", "1", "--json"], { cwd: repo });
+    expect(made.code, describeResult(made)).toBe(0);
+    expect(JSON.parse(made.stdout)).toMatchObject({ created: false, release: { service: "web", number: 1, artifact: "web" } });
+    const unknown = await runCli(["release", "create", "--service", "api", "--from-run", "1"], { cwd: repo });
+    expect(unknown.code, describeResult(unknown)).toBe(2);
+    expect(unknown.stderr).toContain("slipway.yml has no service 'api'; its services: web");
   });
 });

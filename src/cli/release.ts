@@ -2,6 +2,7 @@
 // service from a successful run's artifact or from a file or folder, and list
 // the releases.
 import { userInfo } from "node:os";
+import { findDeliveryConfig, loadDeliveryConfig } from "../delivery/index.js";
 import { readRepo } from "../git/index.js";
 import { createRelease, validateServiceName, type ReleaseSource } from "../release/index.js";
 import { openStore, type ReleaseRecord } from "../store/index.js";
@@ -36,9 +37,11 @@ export async function releaseCreateCommand(opts: ReleaseCreateOptions): Promise<
     const repo = await readRepo(repoDir).catch(() => undefined);
     if (repo) checkout = { sha: repo.sha, ref: repo.branch ? `refs/heads/${repo.branch}` : repo.sha };
   }
+  const defaultArtifact = configuredArtifact(repoDir, opts.service);
   const store = openStore(dataDirFor(opts, repoDir));
   try {
     const { release, created } = await createRelease({
+      ...(defaultArtifact !== undefined ? { defaultArtifact } : {}),
       store,
       dataDir: dataDirFor(opts, repoDir),
       service: opts.service,
@@ -86,6 +89,26 @@ export async function releasesCommand(service: string | undefined, opts: GlobalO
     process.stdout.write(table(["RELEASE", "DIGEST", "COMMIT", "RUN", "ARTIFACT", "SIZE", "BY", "CREATED"], rows));
     return EXIT.ok;
   });
+}
+
+/**
+ * With a slipway.yml, the service must be one of its services, and its
+ * `release.artifact` is the artifact taken from a run unless --artifact says
+ * otherwise. Without one, any service name is accepted.
+ */
+function configuredArtifact(repoDir: string, service: string): string | undefined {
+  if (findDeliveryConfig(repoDir) === undefined) return undefined;
+  const { config, diagnostics } = loadDeliveryConfig(repoDir);
+  if (!config) {
+    const first = diagnostics.find((d) => d.severity === "error");
+    throw new UsageError(`slipway.yml has errors (${first ? `${first.file}:${first.line}:${first.column}: ${first.message}` : "see slipway lint"}); fix them first: \`slipway lint\``);
+  }
+  const spec = config.services[service];
+  if (!spec) {
+    const known = Object.keys(config.services);
+    throw new UsageError(`slipway.yml has no service '${service}'; ${known.length ? `its services: ${known.join(", ")}` : "it declares no services"}`);
+  }
+  return spec.release.kind === "workflow" ? spec.release.artifact : undefined;
 }
 
 function describeSource(r: ReleaseRecord): string {

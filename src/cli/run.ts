@@ -7,10 +7,12 @@ import { builtinActions, parseActionSource } from "../actions/index.js";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics/index.js";
 import type { JobResult } from "../engine/index.js";
 import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
+import { findDeliveryConfig, loadDeliveryConfig } from "../delivery/index.js";
 import { buildEvent, readRepo } from "../git/index.js";
 import { ConcurrencyGroups, ownerAlive, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { Masker, SecretStore } from "../secrets/index.js";
-import { openStore } from "../store/index.js";
+import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
+import { openStore, type Store } from "../store/index.js";
 import { loadWorkflowFile, matchTrigger, resolveInputs, type Workflow } from "../workflow/index.js";
 import { dataDirFor, EXIT, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { ConsoleReporter } from "./reporter.js";
@@ -250,6 +252,8 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   }
 
   const failed = summaries.some((s) => s.conclusion === "failure" || s.conclusion === "cancelled");
+  // A partial run (-j) builds only some jobs: it makes no release.
+  const releases = opts.job ? [] : await automaticReleases(repo.dir, repo.defaultBranch, store, dataDir, summaries);
   if (json) {
     const runs = summaries.map((s) => {
       const run = store.getRun(s.runId);
@@ -272,7 +276,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
         })),
       };
     });
-    process.stdout.write(masker.mask(JSON.stringify({ event: eventName, runs, skipped, annotations: reporter.annotations }, null, 2)) + "\n");
+    process.stdout.write(masker.mask(JSON.stringify({ event: eventName, runs, skipped, annotations: reporter.annotations, ...releasesJson(releases) }, null, 2)) + "\n");
   } else {
     for (const s of summaries) {
       const run = store.getRun(s.runId);
@@ -280,9 +284,46 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
       process.stdout.write(`${icon} ${run?.workflowName ?? ""} ${p.dim(`run ${s.runId}`)} ${s.conclusion}${s.reason ? p.dim(` — ${masker.mask(s.reason)}`) : ""}\n`);
     }
     if (summaries.length === 0 && skipped.length > 0) process.stdout.write(`no workflow runs for '${eventName}'\n`);
+    printReleases(releases, p);
   }
   store.close();
   return failed ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * Releases of the services whose slipway.yml `release:` names a workflow that
+ * succeeded here on the release branch. A slipway.yml with errors makes none
+ * (and says so); the run's own result does not change.
+ */
+async function automaticReleases(
+  repoDir: string,
+  defaultBranch: string,
+  store: Store,
+  dataDir: string,
+  summaries: RunSummary[],
+): Promise<AutomaticRelease[] | { configErrors: number }> {
+  if (!summaries.some((s) => s.conclusion === "success") || findDeliveryConfig(repoDir) === undefined) return [];
+  const { config, diagnostics } = loadDeliveryConfig(repoDir);
+  if (!config) return { configErrors: diagnostics.filter((d) => d.severity === "error").length };
+  return releaseAfterRuns({ store, dataDir, config, runIds: summaries.map((s) => s.runId), defaultBranch, createdBy: safeUser() });
+}
+
+function releasesJson(releases: AutomaticRelease[] | { configErrors: number }): { releases: AutomaticRelease[]; releaseError?: string } {
+  if (Array.isArray(releases)) return { releases };
+  return { releases: [], releaseError: `slipway.yml has ${releases.configErrors} error(s): no release made; run slipway lint` };
+}
+
+function printReleases(releases: AutomaticRelease[] | { configErrors: number }, p: ReturnType<typeof paint>): void {
+  if (!Array.isArray(releases)) {
+    const n = releases.configErrors;
+    process.stdout.write(`${p.yellow("!")} slipway.yml has ${n} error${n === 1 ? "" : "s"}: no release made; \`slipway lint\` shows ${n === 1 ? "it" : "them"}\n`);
+    return;
+  }
+  for (const r of releases) {
+    if (r.error !== undefined) process.stdout.write(`${p.red("✗")} no release of ${r.service} from run ${r.runId}: ${r.error}\n`);
+    else if (r.release && r.created) process.stdout.write(`${p.green("⬢")} released ${r.service}#${r.release.number} ${p.dim(`${r.release.digest.slice(0, 19)}… from run ${r.runId}`)}\n`);
+    else if (r.release) process.stdout.write(`${p.dim(`⬢ ${r.service}#${r.release.number} already holds this content: no new release`)}\n`);
+  }
 }
 
 function conclusionIcon(c: JobResult, p: ReturnType<typeof paint>): string {

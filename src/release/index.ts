@@ -1,1 +1,2 @@
 export { createRelease, validateServiceName, ReleaseError, type CreateReleaseOptions, type ReleaseSource } from "./release.js";
+export { releaseAfterRuns, servicesReleasedBy, type AutomaticRelease } from "./automatic.js";
