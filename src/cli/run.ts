@@ -1,7 +1,7 @@
 // `slipway run [EVENT]`: what GitHub would have done for this event, here.
 import { setMaxListeners } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir, userInfo } from "node:os";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { availableParallelism, userInfo } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { builtinActions, parseActionSource } from "../actions/index.js";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics/index.js";
@@ -12,6 +12,7 @@ import { buildEvent, readRepo } from "../git/index.js";
 import { ConcurrencyGroups, ownerAlive, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { Masker, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
+import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
 import { openStore, type Store } from "../store/index.js";
 import { loadWorkflowFile, matchTrigger, resolveInputs, type Workflow } from "../workflow/index.js";
 import { dataDirFor, EXIT, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
@@ -148,7 +149,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   for (const values of [...storedSecrets.values(), cliSecrets]) for (const v of Object.values(values)) masker.add(v);
 
   // Job workspaces live outside the data directory (see JobRunInput.workRoot).
-  const workRoot = mkdtempSync(join(tmpdir(), "slipway-work-"));
+  const workRoot = createWorkRoot();
   const baseEnv = hostEnv();
   let executor: Executor = createHostExecutor();
   if (opts.sandbox) {
@@ -246,6 +247,8 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   } finally {
     if (!opts.keepWorkspace) rmSync(workRoot, { recursive: true, force: true });
     else if (!json) process.stdout.write(`workspaces kept in ${workRoot}\n`);
+    // Those of runs that were killed before they could delete theirs.
+    await removeAbandonedWorkRoots();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     reporter.finish();
