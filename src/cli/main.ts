@@ -2,9 +2,11 @@
 // 2 invalid input or usage.
 import { Command, CommanderError, Option } from "commander";
 import { GitError } from "../git/index.js";
+import { StateRepositoryError } from "../gitops/index.js";
 import { SecretsError } from "../secrets/index.js";
 import { StoreError } from "../store/index.js";
 import { EXIT, UsageError, collect } from "./common.js";
+import { historyCommand } from "./history.js";
 import { lintCommand } from "./lint.js";
 import { logsCommand } from "./logs.js";
 import { releaseCreateCommand, releasesCommand } from "./release.js";
@@ -106,6 +108,17 @@ export function buildProgram(): Command {
     process.exitCode = await releasesCommand(service, opts);
   });
 
+  globalOptions(
+    program
+      .command("history")
+      .description("the audit trail of promotions and rollbacks, newest first, read from the state repository")
+      .argument("[env]", "only this environment's")
+      .option("--state-repo <path|url>", "the state repository (default: $SLIPWAY_STATE_REPO, else state.git in the data directory)")
+      .option("--json", "print JSON"),
+  ).action(async (env: string | undefined, opts) => {
+    process.exitCode = await historyCommand(env, opts);
+  });
+
   for (const [kind, fn] of [
     ["secrets", secretsCommand],
     ["vars", varsCommand],
@@ -132,6 +145,7 @@ function isUserError(err: unknown): err is Error {
     err instanceof GitError ||
     err instanceof SecretsError ||
     err instanceof ReleaseError ||
+    err instanceof StateRepositoryError ||
     (err instanceof StoreError && (err.code === "open" || err.code === "schema"))
   );
 }

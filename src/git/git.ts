@@ -45,36 +45,57 @@ function gitEnv(): NodeJS.ProcessEnv {
   };
 }
 
+export interface GitOptions {
+  /** Added to the environment (over the caller's), e.g. GIT_INDEX_FILE or the author of a commit. */
+  env?: Record<string, string>;
+  /** Written to git's standard input. */
+  input?: string;
+}
+
 /**
  * Runs `git args…` in `cwd` and returns its standard output (untrimmed).
  * Throws GitError; `not-a-repository` when cwd is outside any repository.
  */
-export function git(cwd: string, args: readonly string[]): Promise<string> {
+export async function git(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<string> {
+  return (await gitBytes(cwd, args, options)).toString("utf8");
+}
+
+/** Like {@link git}, with standard output as bytes (for `cat-file --batch`, whose sizes count bytes). */
+export function gitBytes(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile("git", [...args], { cwd, env: gitEnv(), maxBuffer: 256 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (!err) {
-        resolve(stdout);
-        return;
-      }
-      const e = err as NodeJS.ErrnoException & { code?: unknown };
-      if (e.code === "ENOENT" && stderr === "") {
-        reject(new GitError("git-not-found", "git is not installed or not on PATH; install git to run workflows from a checkout", args));
-        return;
-      }
-      const text = stderr.trim();
-      if (/not a git repository/i.test(text)) {
-        reject(
-          new GitError(
-            "not-a-repository",
-            `'${cwd}' is not inside a git repository; run 'git init' there and commit your files (git add -A && git commit -m init)`,
-            args,
-            text,
-          ),
-        );
-        return;
-      }
-      reject(new GitError("git-failed", `git ${args.join(" ")} failed in '${cwd}': ${text || e.message}`, args, text));
-    });
+    const child = execFile(
+      "git",
+      [...args],
+      { cwd, env: { ...gitEnv(), ...options.env }, maxBuffer: 256 * 1024 * 1024, encoding: "buffer" },
+      (err, stdout, stderrBytes) => {
+        if (!err) {
+          resolve(stdout);
+          return;
+        }
+        const e = err as NodeJS.ErrnoException & { code?: unknown };
+        const stderr = stderrBytes.toString("utf8");
+        if (e.code === "ENOENT" && stderr === "") {
+          reject(new GitError("git-not-found", "git is not installed or not on PATH; install git to run workflows from a checkout", args));
+          return;
+        }
+        const text = stderr.trim();
+        if (/not a git repository/i.test(text)) {
+          reject(
+            new GitError(
+              "not-a-repository",
+              `'${cwd}' is not inside a git repository; run 'git init' there and commit your files (git add -A && git commit -m init)`,
+              args,
+              text,
+            ),
+          );
+          return;
+        }
+        reject(new GitError("git-failed", `git ${args.join(" ")} failed in '${cwd}': ${text || e.message}`, args, text));
+      },
+    );
+    // git may exit before reading its input (or never read it): EPIPE is not an error here.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(options.input ?? "");
   });
 }
 

@@ -1,4 +1,4 @@
-export { git, tryGit, GitError, type GitErrorCode } from "./git.js";
+export { git, gitBytes, tryGit, GitError, type GitErrorCode, type GitOptions } from "./git.js";
 export {
   type EventInfo,
   type RepoInfo,
