@@ -9,4 +9,5 @@ export {
   listArtifacts,
   readArtifact,
   storeArtifactFiles,
+  uploadArtifact,
 } from "./builtin/index.js";

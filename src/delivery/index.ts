@@ -27,7 +27,7 @@ export type {
   Strategy,
   ValueSource,
 } from "./model.js";
-export { parseDeliveryConfig, DEFAULTS, type DeliveryConfigResult } from "./parse-config.js";
+export { parseDeliveryConfig, DEFAULTS, NAME, NAME_FIX, STRATEGIES, type DeliveryConfigResult } from "./parse-config.js";
 export { loadDeliveryConfig, findDeliveryConfig, CONFIG_FILES, type LoadOptions } from "./load-config.js";
 export { parseDuration, formatDuration, type Parsed } from "./duration.js";
 export { parseThreshold, meetsThreshold, parseAmount, type Threshold, type Comparator, type Amount, type ThresholdKind } from "./threshold.js";

@@ -62,13 +62,15 @@ export const DEFAULTS = {
 } as const;
 
 /** Service and environment names: DNS labels, so they serve as file names in the state repository and as Kubernetes names later. */
-const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const NAME_FIX = "use lower-case letters, digits and '-' (at most 63, starting and ending with a letter or digit)";
+/** Service and environment names: a DNS label, as Kubernetes names (also the file names in the state repository). */
+export const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const NAME_FIX = "use lower-case letters, digits and '-' (at most 63, starting and ending with a letter or digit)";
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const METRICS: readonly MetricName[] = ["error_rate", "success_rate", "p50", "p90", "p95", "p99"];
 const METRIC_KIND: Record<MetricName, ThresholdKind> = { error_rate: "rate", success_rate: "rate", p50: "latency", p90: "latency", p95: "latency", p99: "latency" };
 const POLICY_LEVELS: readonly PolicyLevel[] = ["required", "warn", "off"];
-const STRATEGIES = ["rolling", "blue-green", "canary"] as const;
+/** The rollout strategies (also the `strategy` of a desired state in the state repository). */
+export const STRATEGIES = ["rolling", "blue-green", "canary"] as const;
 const METHODS = ["get", "head", "post", "put", "patch", "delete"] as const;
 const ALERT_TYPES = ["pagerduty", "slack", "webhook"] as const;
 

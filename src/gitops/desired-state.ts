@@ -2,10 +2,11 @@
 // `environments/<env>/<service>.yaml` of the state repository holds it.
 // Pure: text in, typed value and diagnostics out (and back).
 import { isMap, isScalar, LineCounter, parseDocument, stringify, type Node } from "yaml";
+import { NAME, NAME_FIX, STRATEGIES } from "../delivery/index.js";
 import type { Diagnostic } from "../diagnostics/index.js";
 
-export type StrategyName = "rolling" | "blue-green" | "canary";
-export const STRATEGY_NAMES: readonly StrategyName[] = ["rolling", "blue-green", "canary"];
+export type StrategyName = (typeof STRATEGIES)[number];
+export const STRATEGY_NAMES: readonly StrategyName[] = STRATEGIES;
 
 export interface DesiredState {
   /** `web#3`: the service's release number. */
@@ -18,8 +19,6 @@ export interface DesiredState {
 }
 
 /** Environment and service names: what slipway.yml accepts. */
-export const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const NAME_FIX = "use lower-case letters, digits and '-' (at most 63, starting and ending with a letter or digit), e.g. 'prod' or 'billing-api'";
 const RELEASE = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)#([1-9][0-9]*)$/;
 const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
@@ -47,7 +46,7 @@ export class StateRepositoryError extends Error {
 export function validateName(field: "env" | "service", value: string): void {
   if (!NAME.test(value)) {
     const what = field === "env" ? "environment" : "service";
-    throw new StateRepositoryError("bad-input", `invalid ${what} name '${value}' (${field}): ${NAME_FIX}`);
+    throw new StateRepositoryError("bad-input", `invalid ${what} name '${value}' (${field}): ${NAME_FIX}, e.g. 'prod' or 'billing-api'`);
   }
 }
 

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { uploadArtifact } from "../actions/builtin/artifacts.js";
+import { uploadArtifact } from "../actions/index.js";
 import { FileBlobStore } from "../blobs/index.js";
 import { openStore, type Store } from "../store/index.js";
 import { createRelease, ReleaseError } from "./index.js";

@@ -14,6 +14,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { artifactDigestHex, listArtifacts, storeArtifactFiles, type ArtifactManifest } from "../actions/index.js";
 import { FileBlobStore } from "../blobs/index.js";
+import { NAME, NAME_FIX } from "../delivery/index.js";
 import type { ReleaseRecord, Store } from "../store/index.js";
 
 /** A release that cannot be made; the message says why and what to do. */
@@ -40,15 +41,9 @@ export interface CreateReleaseOptions {
   defaultArtifact?: string;
 }
 
-const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/** Checks a service name: lower-case letters, digits and inner hyphens, at most 63 (a DNS label, as Kubernetes names). */
+/** Checks a service name by slipway.yml's rule (delivery's NAME). */
 export function validateServiceName(service: string): void {
-  if (!SERVICE_NAME.test(service)) {
-    throw new ReleaseError(
-      `invalid service name '${service}': use lower-case letters, digits and hyphens (not at the start or end), at most 63 characters, e.g. 'web' or 'billing-api'`,
-    );
-  }
+  if (!NAME.test(service)) throw new ReleaseError(`invalid service name '${service}': ${NAME_FIX}, e.g. 'web' or 'billing-api'`);
 }
 
 /** Makes the release, or finds the service's release of the same content (`created: false`). */

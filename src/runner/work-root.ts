@@ -38,7 +38,8 @@ export async function removeAbandonedWorkRoots(base = tmpdir(), isAlive: (pid: n
   return abandoned;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this host exists (EPERM: it does, another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

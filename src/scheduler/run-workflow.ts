@@ -23,7 +23,7 @@ import {
 } from "../engine/index.js";
 import { coerceToString, evaluateExpression, evaluateString, evaluateToken, isTruthy, type Contexts, type Json } from "../expressions/index.js";
 import type { EventInfo, RepoInfo } from "../git/index.js";
-import { runJob, type JobReporter } from "../runner/index.js";
+import { processAlive, runJob, type JobReporter } from "../runner/index.js";
 import type { Executor } from "../executor/index.js";
 import type { Masker } from "../secrets/index.js";
 import type { Store } from "../store/index.js";
@@ -568,13 +568,7 @@ export function ownerAlive(owner: string | null): boolean {
   const host = owner.slice(0, i);
   const pid = Number(owner.slice(i + 1));
   if (host !== hostname()) return true;
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid);
 }
 
 function safeString(fn: () => string, fallback: string): string {

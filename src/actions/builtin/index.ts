@@ -6,7 +6,7 @@ import { checkoutAction } from "./checkout.js";
 import { setupNodeAction } from "./setup-node.js";
 
 export { type BuiltinAction, type BuiltinContext, type BuiltinRepo, ActionError } from "./builtin-action.js";
-export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, listArtifacts, readArtifact, storeArtifactFiles } from "./artifacts.js";
+export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, listArtifacts, readArtifact, storeArtifactFiles, uploadArtifact } from "./artifacts.js";
 
 export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
   [checkoutAction, cacheAction, cacheSaveAction, cacheRestoreAction, uploadArtifactAction, downloadArtifactAction, setupNodeAction].map((a) => [
