@@ -7,7 +7,18 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { migrations as allMigrations, type Migration } from "./migrations/index.js";
 import {
+  FINAL_ROLLOUT_PHASES,
   StoreError,
+  type ApprovalRecord,
+  type DeliveryCommand,
+  type DeliveryEvent,
+  type DeploymentRecord,
+  type MeasurementRecord,
+  type NewRollout,
+  type RolloutPhase,
+  type RolloutRecord,
+  type RolloutUpdate,
+  type Verdict,
   type Conclusion,
   type Finish,
   type JobRecord,
@@ -147,6 +158,60 @@ const SQL = {
     RETURNING *`,
   listReleases: `SELECT * FROM releases ORDER BY created_at DESC, id DESC`,
   listReleasesOf: `SELECT * FROM releases WHERE service = ? ORDER BY number DESC`,
+
+  getDeployment: `SELECT * FROM deployments WHERE env = ? AND service = ?`,
+  listDeployments: `SELECT * FROM deployments ORDER BY env, service`,
+  putDeployment: `
+    INSERT INTO deployments (env, service, release, digest, config_hash, port, updated_at)
+    VALUES (@env, @service, @release, @digest, @configHash, @port, @now)
+    ON CONFLICT (env, service) DO UPDATE SET release = excluded.release, digest = excluded.digest,
+      config_hash = excluded.config_hash, port = excluded.port, updated_at = excluded.updated_at
+    RETURNING *`,
+
+  createRollout: `
+    INSERT INTO rollouts (env, service, from_release, from_digest, to_release, to_digest, strategy, phase, state_commit, started_at, updated_at)
+    VALUES (@env, @service, @fromRelease, @fromDigest, @toRelease, @toDigest, @strategy, 'progressing', @stateCommit, @now, @now)
+    RETURNING *`,
+  updateRollout: `
+    UPDATE rollouts SET phase = COALESCE(@phase, phase), step = COALESCE(@step, step), weight = COALESCE(@weight, weight),
+      reason = CASE WHEN @setReason THEN @reason ELSE reason END, updated_at = @now,
+      finished_at = CASE WHEN @final THEN @now ELSE NULL END
+    WHERE id = @id AND finished_at IS NULL
+    RETURNING *`,
+  getRollout: `SELECT * FROM rollouts WHERE id = ?`,
+  activeRollout: `SELECT * FROM rollouts WHERE env = ? AND service = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1`,
+  listRollouts: `
+    SELECT * FROM rollouts WHERE (@env IS NULL OR env = @env) AND (@service IS NULL OR service = @service)
+    ORDER BY id DESC LIMIT @limit`,
+
+  addMeasurement: `
+    INSERT INTO measurements (rollout_id, step, at, verdict, measured, reason)
+    VALUES (@rolloutId, @step, @now, @verdict, @measured, @reason) RETURNING *`,
+  listMeasurements: `SELECT * FROM measurements WHERE rollout_id = ? ORDER BY id`,
+
+  putApproval: `
+    INSERT INTO approvals (env, release, by, groups, decision, comment, at)
+    VALUES (@env, @release, @by, @groups, @decision, @comment, @now)
+    ON CONFLICT (env, release, by) DO UPDATE SET groups = excluded.groups, decision = excluded.decision,
+      comment = excluded.comment, at = excluded.at
+    RETURNING *`,
+  listApprovals: `SELECT * FROM approvals WHERE env = ? AND release = ? ORDER BY at, id`,
+
+  addCommand: `
+    INSERT INTO delivery_commands (env, service, kind, by, reason, created_at)
+    VALUES (@env, @service, @kind, @by, @reason, @now) RETURNING *`,
+  pendingCommands: `SELECT * FROM delivery_commands WHERE env = ? AND service = ? AND handled_at IS NULL ORDER BY id`,
+  handleCommand: `UPDATE delivery_commands SET handled_at = @now WHERE id = @id`,
+
+  addEvent: `
+    INSERT INTO delivery_events (at, env, service, kind, message, details)
+    VALUES (@now, @env, @service, @kind, @message, @details) RETURNING *`,
+  listEvents: `
+    SELECT * FROM (
+      SELECT * FROM delivery_events
+      WHERE (@env IS NULL OR env = @env) AND (@service IS NULL OR service = @service) AND id > @afterId
+      ORDER BY id DESC LIMIT @limit
+    ) ORDER BY id`,
 
   putSecret: `
     INSERT INTO secrets (environment, name, ciphertext, updated_at) VALUES (@environment, @name, @ciphertext, @now)
@@ -311,6 +376,148 @@ function toStep(r: StepRow): StepRecord {
     completedAt: r.completed_at,
   };
 }
+
+interface DeploymentRow {
+  env: string;
+  service: string;
+  release: string | null;
+  digest: string | null;
+  config_hash: string | null;
+  port: number | null;
+  updated_at: string;
+}
+
+interface RolloutRow {
+  id: number;
+  env: string;
+  service: string;
+  from_release: string | null;
+  from_digest: string | null;
+  to_release: string;
+  to_digest: string;
+  strategy: string;
+  phase: RolloutPhase;
+  step: number;
+  weight: number;
+  state_commit: string | null;
+  reason: string | null;
+  started_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+interface MeasurementRow {
+  id: number;
+  rollout_id: number;
+  step: number;
+  at: string;
+  verdict: Verdict;
+  measured: string;
+  reason: string;
+}
+
+interface ApprovalRow {
+  id: number;
+  env: string;
+  release: string;
+  by: string;
+  groups: string;
+  decision: "approve" | "reject";
+  comment: string | null;
+  at: string;
+}
+
+interface CommandRow {
+  id: number;
+  env: string;
+  service: string;
+  kind: "promote" | "abort";
+  by: string;
+  reason: string | null;
+  created_at: string;
+  handled_at: string | null;
+}
+
+interface EventRow {
+  id: number;
+  at: string;
+  env: string;
+  service: string;
+  kind: string;
+  message: string;
+  details: string | null;
+}
+
+const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
+  env: r.env,
+  service: r.service,
+  release: r.release,
+  digest: r.digest,
+  configHash: r.config_hash,
+  port: r.port,
+  updatedAt: r.updated_at,
+});
+
+const toRollout = (r: RolloutRow): RolloutRecord => ({
+  id: r.id,
+  env: r.env,
+  service: r.service,
+  fromRelease: r.from_release,
+  fromDigest: r.from_digest,
+  toRelease: r.to_release,
+  toDigest: r.to_digest,
+  strategy: r.strategy,
+  phase: r.phase,
+  step: r.step,
+  weight: r.weight,
+  stateCommit: r.state_commit,
+  reason: r.reason,
+  startedAt: r.started_at,
+  updatedAt: r.updated_at,
+  finishedAt: r.finished_at,
+});
+
+const toMeasurement = (r: MeasurementRow): MeasurementRecord => ({
+  id: r.id,
+  rolloutId: r.rollout_id,
+  step: r.step,
+  at: r.at,
+  verdict: r.verdict,
+  measured: JSON.parse(r.measured) as Record<string, number | null>,
+  reason: r.reason,
+});
+
+const toApproval = (r: ApprovalRow): ApprovalRecord => ({
+  id: r.id,
+  env: r.env,
+  release: r.release,
+  by: r.by,
+  groups: JSON.parse(r.groups) as string[],
+  decision: r.decision,
+  comment: r.comment,
+  at: r.at,
+});
+
+const toCommand = (r: CommandRow): DeliveryCommand => ({
+  id: r.id,
+  env: r.env,
+  service: r.service,
+  kind: r.kind,
+  by: r.by,
+  reason: r.reason,
+  createdAt: r.created_at,
+  handledAt: r.handled_at,
+});
+
+const toEvent = (r: EventRow): DeliveryEvent => ({
+  id: r.id,
+  at: r.at,
+  env: r.env,
+  service: r.service,
+  kind: r.kind,
+  message: r.message,
+  details: r.details === null ? null : (JSON.parse(r.details) as unknown),
+});
 
 // ---- store ----------------------------------------------------------------
 
@@ -577,6 +784,111 @@ export class SqliteStore implements Store {
       }
       return marked;
     })();
+  }
+
+  getDeployment(env: string, service: string): DeploymentRecord | undefined {
+    const row = this.sql.getDeployment.get(env, service) as DeploymentRow | undefined;
+    return row && toDeployment(row);
+  }
+
+  listDeployments(): DeploymentRecord[] {
+    return (this.sql.listDeployments.all() as DeploymentRow[]).map(toDeployment);
+  }
+
+  putDeployment(d: Omit<DeploymentRecord, "updatedAt">): DeploymentRecord {
+    return toDeployment(this.sql.putDeployment.get({ ...d, now: this.timestamp() }) as DeploymentRow);
+  }
+
+  createRollout(rollout: NewRollout): RolloutRecord {
+    return toRollout(this.sql.createRollout.get({ ...rollout, now: this.timestamp() }) as RolloutRow);
+  }
+
+  updateRollout(id: number, update: RolloutUpdate): RolloutRecord {
+    if (update.weight !== undefined && !(Number.isInteger(update.weight) && update.weight >= 0 && update.weight <= 100)) {
+      throw new StoreError("conflict", `rollout ${id}: weight ${update.weight} is not a whole percentage from 0 to 100`);
+    }
+    const row = this.sql.updateRollout.get({
+      id,
+      phase: update.phase ?? null,
+      step: update.step ?? null,
+      weight: update.weight ?? null,
+      setReason: update.reason !== undefined ? 1 : 0,
+      reason: update.reason ?? null,
+      final: update.phase !== undefined && FINAL_ROLLOUT_PHASES.includes(update.phase) ? 1 : 0,
+      now: this.timestamp(),
+    }) as RolloutRow | undefined;
+    if (row) return toRollout(row);
+    const existing = this.sql.getRollout.get(id) as RolloutRow | undefined;
+    if (!existing) throw new StoreError("not_found", `rollout ${id} does not exist`);
+    throw new StoreError("conflict", `rollout ${id} already ended (${existing.phase}); it cannot change`);
+  }
+
+  getRollout(id: number): RolloutRecord | undefined {
+    const row = this.sql.getRollout.get(id) as RolloutRow | undefined;
+    return row && toRollout(row);
+  }
+
+  activeRollout(env: string, service: string): RolloutRecord | undefined {
+    const row = this.sql.activeRollout.get(env, service) as RolloutRow | undefined;
+    return row && toRollout(row);
+  }
+
+  listRollouts(filter: { env?: string; service?: string; limit?: number } = {}): RolloutRecord[] {
+    const rows = this.sql.listRollouts.all({ env: filter.env ?? null, service: filter.service ?? null, limit: filter.limit ?? -1 }) as RolloutRow[];
+    return rows.map(toRollout);
+  }
+
+  addMeasurement(m: Omit<MeasurementRecord, "id" | "at">): MeasurementRecord {
+    const row = this.sql.addMeasurement.get({
+      rolloutId: m.rolloutId,
+      step: m.step,
+      verdict: m.verdict,
+      measured: JSON.stringify(m.measured),
+      reason: m.reason,
+      now: this.timestamp(),
+    }) as MeasurementRow;
+    return toMeasurement(row);
+  }
+
+  listMeasurements(rolloutId: number): MeasurementRecord[] {
+    return (this.sql.listMeasurements.all(rolloutId) as MeasurementRow[]).map(toMeasurement);
+  }
+
+  putApproval(a: Omit<ApprovalRecord, "id" | "at">): ApprovalRecord {
+    const row = this.sql.putApproval.get({ ...a, groups: JSON.stringify(a.groups), now: this.timestamp() }) as ApprovalRow;
+    return toApproval(row);
+  }
+
+  listApprovals(env: string, release: string): ApprovalRecord[] {
+    return (this.sql.listApprovals.all(env, release) as ApprovalRow[]).map(toApproval);
+  }
+
+  addCommand(c: Pick<DeliveryCommand, "env" | "service" | "kind" | "by" | "reason">): DeliveryCommand {
+    return toCommand(this.sql.addCommand.get({ ...c, now: this.timestamp() }) as CommandRow);
+  }
+
+  takeCommands(env: string, service: string): DeliveryCommand[] {
+    return this.db.transaction(() => {
+      const now = this.timestamp();
+      const rows = this.sql.pendingCommands.all(env, service) as CommandRow[];
+      for (const r of rows) this.sql.handleCommand.run({ id: r.id, now });
+      return rows.map((r) => ({ ...toCommand(r), handledAt: now }));
+    }).immediate();
+  }
+
+  addEvent(e: Omit<DeliveryEvent, "id" | "at">): DeliveryEvent {
+    const details = e.details === undefined || e.details === null ? null : JSON.stringify(e.details);
+    return toEvent(this.sql.addEvent.get({ env: e.env, service: e.service, kind: e.kind, message: e.message, details, now: this.timestamp() }) as EventRow);
+  }
+
+  listEvents(filter: { env?: string; service?: string; afterId?: number; limit?: number } = {}): DeliveryEvent[] {
+    const rows = this.sql.listEvents.all({
+      env: filter.env ?? null,
+      service: filter.service ?? null,
+      afterId: filter.afterId ?? 0,
+      limit: filter.limit ?? -1,
+    }) as EventRow[];
+    return rows.map(toEvent);
   }
 
   putSecret(name: string, environment: string, ciphertext: Buffer): void {

@@ -485,5 +485,78 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.listReleases("none")).toEqual([]);
       });
     });
+
+    describe("delivery", () => {
+      const digest = (c: string) => `sha256:${c.repeat(64)}`;
+      const rollout = { env: "prod", service: "web", fromRelease: "web#1", fromDigest: digest("1"), toRelease: "web#2", toDigest: digest("2"), strategy: "canary", stateCommit: "abc" };
+
+      it("records what runs per environment and service, replacing it on the next deploy", () => {
+        expect(store.getDeployment("prod", "web")).toBeUndefined();
+        store.putDeployment({ env: "prod", service: "web", release: "web#1", digest: digest("1"), configHash: digest("c"), port: 8080 });
+        const second = store.putDeployment({ env: "prod", service: "web", release: "web#2", digest: digest("2"), configHash: digest("c"), port: 8080 });
+        store.putDeployment({ env: "dev", service: "web", release: null, digest: null, configHash: null, port: null });
+        expect(second.updatedAt).toMatch(ISO_UTC);
+        expect(store.getDeployment("prod", "web")).toMatchObject({ release: "web#2", digest: digest("2"), port: 8080 });
+        expect(store.listDeployments().map((d) => `${d.env}/${d.service}=${d.release}`)).toEqual(["dev/web=null", "prod/web=web#2"]);
+      });
+
+      it("moves a rollout through its phases; a final phase ends it and nothing changes it after", () => {
+        const r = store.createRollout(rollout);
+        expect(r).toMatchObject({ phase: "progressing", step: 0, weight: 0, reason: null, finishedAt: null });
+        expect(store.activeRollout("prod", "web")?.id).toBe(r.id);
+        const paused = store.updateRollout(r.id, { phase: "paused", step: 2, weight: 25, reason: "only 7 requests: inconclusive" });
+        expect(paused).toMatchObject({ phase: "paused", step: 2, weight: 25, reason: "only 7 requests: inconclusive", finishedAt: null });
+        // Omitted fields stay; reason cleared only when given.
+        expect(store.updateRollout(r.id, { phase: "progressing" })).toMatchObject({ step: 2, weight: 25, reason: "only 7 requests: inconclusive" });
+        const done = store.updateRollout(r.id, { phase: "rolled-back", weight: 0, reason: "error rate 20% ≥ 1%" });
+        expect(done.finishedAt).toMatch(ISO_UTC);
+        expect(store.activeRollout("prod", "web")).toBeUndefined();
+        expectStoreError(() => store.updateRollout(r.id, { phase: "progressing" }), "conflict", /already ended \(rolled-back\)/);
+        expectStoreError(() => store.updateRollout(9999, { step: 1 }), "not_found");
+        expectStoreError(() => store.updateRollout(store.createRollout(rollout).id, { weight: 101 }), "conflict", /whole percentage/);
+        expect(store.listRollouts({ env: "prod" }).map((x) => x.id)[1]).toBe(r.id);
+        expect(store.listRollouts({ service: "api" })).toEqual([]);
+      });
+
+      it("stores measurements with their values and reasons", () => {
+        const r = store.createRollout(rollout);
+        store.addMeasurement({ rolloutId: r.id, step: 0, verdict: "pass", measured: { error_rate: 0, p99: 12.5 }, reason: "ok" });
+        store.addMeasurement({ rolloutId: r.id, step: 1, verdict: "inconclusive", measured: { requests: 3, p99: null }, reason: "only 3 requests" });
+        const list = store.listMeasurements(r.id);
+        expect(list.map((m) => m.verdict)).toEqual(["pass", "inconclusive"]);
+        expect(list[1]?.measured).toEqual({ requests: 3, p99: null });
+      });
+
+      it("keeps one approval decision per person, environment and release", () => {
+        store.putApproval({ env: "prod", release: "web#2", by: "alice", groups: ["release-managers"], decision: "reject", comment: "wait" });
+        store.putApproval({ env: "prod", release: "web#2", by: "alice", groups: ["release-managers"], decision: "approve", comment: null });
+        store.putApproval({ env: "prod", release: "web#2", by: "bob", groups: [], decision: "approve", comment: "lgtm" });
+        store.putApproval({ env: "staging", release: "web#2", by: "carol", groups: [], decision: "approve", comment: null });
+        const list = store.listApprovals("prod", "web#2");
+        expect(list.map((a) => `${a.by}:${a.decision}`).sort()).toEqual(["alice:approve", "bob:approve"]);
+        expect(list.find((a) => a.by === "alice")?.groups).toEqual(["release-managers"]);
+      });
+
+      it("hands each command to the control loop once, oldest first", () => {
+        store.addCommand({ env: "prod", service: "web", kind: "promote", by: "alice", reason: null });
+        store.addCommand({ env: "prod", service: "web", kind: "abort", by: "bob", reason: "bad numbers" });
+        store.addCommand({ env: "prod", service: "api", kind: "abort", by: "bob", reason: null });
+        const taken = store.takeCommands("prod", "web");
+        expect(taken.map((c) => c.kind)).toEqual(["promote", "abort"]);
+        expect(taken[0]?.handledAt).toMatch(ISO_UTC);
+        expect(store.takeCommands("prod", "web")).toEqual([]);
+        expect(store.takeCommands("prod", "api")).toHaveLength(1);
+      });
+
+      it("lists events in order, filtered, after an id and limited to the newest", () => {
+        const a = store.addEvent({ env: "prod", service: "web", kind: "drift", message: "instance 2 exited", details: { pid: 42 } });
+        store.addEvent({ env: "dev", service: "web", kind: "healed", message: "restarted", details: null });
+        store.addEvent({ env: "prod", service: "web", kind: "healed", message: "restarted", details: undefined });
+        expect(store.listEvents({ env: "prod" }).map((e) => e.kind)).toEqual(["drift", "healed"]);
+        expect(store.listEvents({ env: "prod" })[0]?.details).toEqual({ pid: 42 });
+        expect(store.listEvents({ afterId: a.id }).map((e) => e.env)).toEqual(["dev", "prod"]);
+        expect(store.listEvents({ limit: 1 }).map((e) => e.kind)).toEqual(["healed"]);
+      });
+    });
   });
 }

@@ -138,6 +138,98 @@ export interface ReleaseRecord {
 
 export type NewRelease = Omit<ReleaseRecord, "id" | "number" | "createdAt">;
 
+/** What runs in an environment for a service: its stable release (the one the router sends traffic to). */
+export interface DeploymentRecord {
+  env: string;
+  service: string;
+  /** `web#3`, or null before the first deploy finished. */
+  release: string | null;
+  digest: string | null;
+  configHash: string | null;
+  /** The router's stable port. */
+  port: number | null;
+  updatedAt: string;
+}
+
+export type RolloutPhase = "progressing" | "paused" | "succeeded" | "failed" | "rolled-back" | "aborted" | "superseded";
+
+/** The move of one environment's service from its stable release to a new one. */
+export interface RolloutRecord {
+  id: number;
+  env: string;
+  service: string;
+  fromRelease: string | null;
+  fromDigest: string | null;
+  toRelease: string;
+  toDigest: string;
+  strategy: string;
+  phase: RolloutPhase;
+  /** Index of the strategy step in progress (canary steps, rolling batches). */
+  step: number;
+  /** Percent of requests the new release gets now. */
+  weight: number;
+  /** The state repository commit that asked for this release. */
+  stateCommit: string | null;
+  /** Why it paused, failed or was rolled back, in words. */
+  reason: string | null;
+  startedAt: string;
+  updatedAt: string;
+  /** Set when the phase is final (succeeded, failed, rolled-back, aborted, superseded). */
+  finishedAt: string | null;
+}
+
+export type NewRollout = Pick<RolloutRecord, "env" | "service" | "fromRelease" | "fromDigest" | "toRelease" | "toDigest" | "strategy" | "stateCommit">;
+export type RolloutUpdate = Partial<Pick<RolloutRecord, "phase" | "step" | "weight" | "reason">>;
+export const FINAL_ROLLOUT_PHASES: readonly RolloutPhase[] = ["succeeded", "failed", "rolled-back", "aborted", "superseded"];
+
+export type Verdict = "pass" | "fail" | "inconclusive" | "error";
+
+/** One analysis measurement of a rollout step, with what was measured and the verdict in words. */
+export interface MeasurementRecord {
+  id: number;
+  rolloutId: number;
+  step: number;
+  at: string;
+  verdict: Verdict;
+  measured: Record<string, number | null>;
+  reason: string;
+}
+
+export interface ApprovalRecord {
+  id: number;
+  env: string;
+  /** `web#3`. */
+  release: string;
+  by: string;
+  groups: string[];
+  decision: "approve" | "reject";
+  comment: string | null;
+  at: string;
+}
+
+/** A request from the command line to the control loop, handled once. */
+export interface DeliveryCommand {
+  id: number;
+  env: string;
+  service: string;
+  kind: "promote" | "abort";
+  by: string;
+  reason: string | null;
+  createdAt: string;
+  handledAt: string | null;
+}
+
+export interface DeliveryEvent {
+  id: number;
+  at: string;
+  env: string;
+  service: string;
+  /** e.g. `rollout-started`, `step`, `analysis`, `rolled-back`, `drift`, `healed`. */
+  kind: string;
+  message: string;
+  details: unknown;
+}
+
 /** `open`: the data directory or database cannot be opened (a user can fix it). */
 export type StoreErrorCode = "not_found" | "conflict" | "schema" | "open";
 
@@ -189,6 +281,35 @@ export interface Store {
   getRelease(service: string, ref: number | string): ReleaseRecord | undefined;
   /** Newest first; every service's when `service` is undefined. */
   listReleases(service?: string): ReleaseRecord[];
+
+  getDeployment(env: string, service: string): DeploymentRecord | undefined;
+  /** Ordered by environment, service. */
+  listDeployments(): DeploymentRecord[];
+  putDeployment(deployment: Omit<DeploymentRecord, "updatedAt">): DeploymentRecord;
+
+  createRollout(rollout: NewRollout): RolloutRecord;
+  /** A final phase sets finishedAt; updating a finished rollout throws "conflict". */
+  updateRollout(id: number, update: RolloutUpdate): RolloutRecord;
+  getRollout(id: number): RolloutRecord | undefined;
+  /** The unfinished rollout of an environment's service, if any. */
+  activeRollout(env: string, service: string): RolloutRecord | undefined;
+  /** Newest first. */
+  listRollouts(filter?: { env?: string; service?: string; limit?: number }): RolloutRecord[];
+
+  addMeasurement(measurement: Omit<MeasurementRecord, "id" | "at">): MeasurementRecord;
+  listMeasurements(rolloutId: number): MeasurementRecord[];
+
+  /** One decision per person, environment and release: a second one replaces the first. */
+  putApproval(approval: Omit<ApprovalRecord, "id" | "at">): ApprovalRecord;
+  listApprovals(env: string, release: string): ApprovalRecord[];
+
+  addCommand(command: Pick<DeliveryCommand, "env" | "service" | "kind" | "by" | "reason">): DeliveryCommand;
+  /** The unhandled commands of an environment's service, oldest first, marked handled. */
+  takeCommands(env: string, service: string): DeliveryCommand[];
+
+  addEvent(event: Omit<DeliveryEvent, "id" | "at">): DeliveryEvent;
+  /** Oldest first, after `afterId` when given; the newest `limit` when given. */
+  listEvents(filter?: { env?: string; service?: string; afterId?: number; limit?: number }): DeliveryEvent[];
 
   putSecret(name: string, environment: string, ciphertext: Buffer): void;
   getSecret(name: string, environment: string): SecretRecord | undefined;

@@ -4,6 +4,7 @@
 import init from "./001-init.sql.js";
 import runOwner from "./002-run-owner.sql.js";
 import releases from "./003-releases.sql.js";
+import delivery from "./004-delivery.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -16,4 +17,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: "init", sql: init },
   { version: 2, name: "run-owner", sql: runOwner },
   { version: 3, name: "releases", sql: releases },
+  { version: 4, name: "delivery", sql: delivery },
 ];
