@@ -1,0 +1,6 @@
+// Gates: conditions that must hold before a rollout starts. Manual approval
+// and deployment windows; both pure functions of the spec, the recorded
+// decisions and the clock.
+export { evaluateApproval, type ApprovalDecision, type ApprovalInput, type ApprovalState, type ApprovalVerdict } from "./approval.js";
+export { evaluateWindows, WINDOW_HORIZON_MS, type WindowOverride, type WindowVerdict } from "./window.js";
+export { ZoneClock, type ZonedTime } from "./zone-clock.js";
