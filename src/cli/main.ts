@@ -6,7 +6,14 @@ import { StateRepositoryError } from "../gitops/index.js";
 import { SecretsError } from "../secrets/index.js";
 import { StoreError } from "../store/index.js";
 import { EXIT, UsageError, collect } from "./common.js";
+import { abortCommand, promoteCommand } from "./promote.js";
+import { approveCommand } from "./approve.js";
 import { historyCommand } from "./history.js";
+import { rollbackCommand } from "./rollback.js";
+import { statusCommand } from "./status.js";
+import { upCommand } from "./up.js";
+import { downCommand } from "./down.js";
+import { MissingValueError } from "../control/index.js";
 import { lintCommand } from "./lint.js";
 import { logsCommand } from "./logs.js";
 import { releaseCreateCommand, releasesCommand } from "./release.js";
@@ -119,6 +126,99 @@ export function buildProgram(): Command {
     process.exitCode = await historyCommand(env, opts);
   });
 
+  const delivery = (cmd: Command) => globalOptions(cmd.option("--state-repo <path|url>", "the state repository (default: $SLIPWAY_STATE_REPO, else state.git in the data directory)"));
+
+  delivery(
+    program
+      .command("up")
+      .description("run the delivery control loop in the foreground: promote, roll out, roll back, heal drift")
+      .option("--interval <duration>", "how often to reconcile (default 10s; at once when the state repository changes)")
+      .option("--router <kind>", "builtin (default) or haproxy")
+      .option("--metrics-port <port>", "serve the routers' Prometheus metrics at http://127.0.0.1:PORT/metrics")
+      .option("--once", "reconcile until nothing is left to do (rollouts finished, promotions waiting at gates), then exit; 1 if a rollout failed")
+      .option("--traffic <rps>", "send this many requests per second to a service's router while it rolls out (demos)")
+      .option("--approve <env>", "approve, as you, every release that waits for ENV's approval gate (repeatable)", collect)
+      .option("--group <name>", "with --approve: a group you are in (repeatable; also $SLIPWAY_GROUPS)", collect)
+      .option("--json", "print events as JSON lines"),
+  ).action(async (opts) => {
+    process.exitCode = await upCommand(opts);
+  });
+
+  delivery(
+    program
+      .command("down")
+      .description("stop every service instance this data directory runs (slipway up leaves them running when it stops)")
+      .option("--json", "print JSON"),
+  ).action(async (opts) => {
+    process.exitCode = await downCommand(opts);
+  });
+
+  delivery(
+    program
+      .command("status")
+      .description("per environment and service: stable release, rollout, traffic, last verdict, sync and drift")
+      .option("--json", "print JSON"),
+  ).action(async (opts) => {
+    process.exitCode = await statusCommand(opts);
+  });
+
+  delivery(
+    program
+      .command("promote")
+      .description("promote RELEASE (web#3) to ENV after its gates; or, without a release, let ENV's paused rollout go on")
+      .argument("<env>", "environment")
+      .argument("[release-or-service]", "a release (web#3) to promote, or the service whose rollout goes on")
+      .option("--reason <text>", "why (recorded in the state repository)")
+      .option("--override-window <reason>", "deploy outside the deployment windows, recording who and why")
+      .option("--as <name>", "who promotes (default: $SLIPWAY_ACTOR or the login name)")
+      .option("--json", "print JSON"),
+  ).action(async (env: string, what: string | undefined, opts) => {
+    process.exitCode = await promoteCommand(env, what, opts);
+  });
+
+  delivery(
+    program
+      .command("abort")
+      .description("abort ENV's rollout: traffic back to the stable release, the new one stopped, Git reverted")
+      .argument("<env>", "environment")
+      .argument("[service]", "service (default: the only one)")
+      .option("--reason <text>", "why")
+      .option("--as <name>", "who aborts")
+      .option("--json", "print JSON"),
+  ).action(async (env: string, service: string | undefined, opts) => {
+    process.exitCode = await abortCommand(env, service, opts);
+  });
+
+  for (const decision of ["approve", "reject"] as const) {
+    delivery(
+      program
+        .command(decision)
+        .description(`${decision} RELEASE for ENV's approval gate`)
+        .argument("<env>", "environment")
+        .argument("<release>", "release, e.g. web#3")
+        .option("--comment <text>", "a comment kept with the decision")
+        .option("--as <name>", "who decides (default: $SLIPWAY_ACTOR or the login name)")
+        .option("--group <name>", "a group the person is in (repeatable; also $SLIPWAY_GROUPS)", collect)
+        .option("--json", "print JSON"),
+    ).action(async (env: string, release: string, opts) => {
+      process.exitCode = await approveCommand(decision, env, release, opts);
+    });
+  }
+
+  delivery(
+    program
+      .command("rollback")
+      .description("go back to an older release in ENV (a promotion of it); during a rollout, abort it")
+      .argument("<env>", "environment")
+      .argument("[service]", "service (default: the only one)")
+      .option("--to <release>", "the release to go back to (default: the one stable before)")
+      .option("--reason <text>", "why")
+      .option("--as <name>", "who rolls back")
+      .option("--json", "print JSON"),
+  ).action(async (env: string, service: string | undefined, opts) => {
+    process.exitCode = await rollbackCommand(env, service, opts);
+  });
+
   for (const [kind, fn] of [
     ["secrets", secretsCommand],
     ["vars", varsCommand],
@@ -146,6 +246,7 @@ function isUserError(err: unknown): err is Error {
     err instanceof SecretsError ||
     err instanceof ReleaseError ||
     err instanceof StateRepositoryError ||
+    err instanceof MissingValueError ||
     (err instanceof StoreError && (err.code === "open" || err.code === "schema"))
   );
 }

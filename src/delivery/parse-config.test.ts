@@ -27,7 +27,7 @@ describe("a valid slipway.yml", () => {
     });
     const { dev, staging, prod } = c.environments;
     expect(dev).toMatchObject({ auto: true, after: [], strategy: { kind: "rolling" }, services: { hello: { port: 8081, instances: 1 } } });
-    expect(staging?.strategy).toEqual({ kind: "blue-green", scaleDownDelay: 30_000, autoPromote: true });
+    expect(staging?.strategy).toEqual({ kind: "blue-green", scaleDownDelay: 10_000, autoPromote: true });
     expect(staging?.checks.map((k) => k.kind)).toEqual(["smoke", "load"]);
     expect(staging?.checks[0]).toMatchObject({ requests: [{ method: "GET", path: "/healthz", status: [200] }, { method: "GET", path: "/?name=staging", status: [200], contains: "hello, staging" }] });
     expect(staging?.checks[1]).toMatchObject({ rps: 50, duration: 10_000, thresholds: { p95: { op: "<", value: 300, unit: "ms" }, error_rate: { op: "<", value: 0.01, unit: "ratio" } } });
@@ -35,13 +35,13 @@ describe("a valid slipway.yml", () => {
     expect(prod?.windows).toMatchObject([{ kind: "deny", duration: 86_400_000, timezone: "Europe/Berlin", cron: { minutes: [0], hours: [0], daysOfMonth: [31], months: [12] } }]);
     expect(prod?.strategy).toMatchObject({
       kind: "canary",
-      interval: 30_000,
-      steps: [5, 25, 50, 100].map((weight) => ({ kind: "weight", weight, interval: 30_000 })),
+      interval: 10_000,
+      steps: [25, 50].map((weight) => ({ kind: "weight", weight, interval: 10_000 })),
       analysis: { provider: { kind: "builtin" }, minRequests: 50, failureLimit: 0, consecutiveErrorLimit: 4, conditions: { error_rate: { value: 0.01 }, p99: { value: 500 } } },
     });
     expect(prod?.services.hello).toEqual({ port: 8083, instances: 2, env: { GREETING_NAME: { from: "literal", value: "world" } } });
     // The default timeout (10m) is longer than the duration and a minute.
-    expect(prod?.checks).toMatchObject([{ kind: "health", duration: 120_000, timeout: 600_000 }]);
+    expect(prod?.checks).toMatchObject([{ kind: "health", duration: 20_000, timeout: 600_000 }]);
     expect(prod?.rollback).toEqual({ automatic: true, alert: ["pagerduty", "slack"] });
     expect(c.alerts.pagerduty).toMatchObject({ type: "pagerduty", routingKey: { from: "secret", name: "PAGERDUTY_ROUTING_KEY" }, severity: "error", url: "https://events.pagerduty.com/v2/enqueue" });
     expect(c.alerts.slack).toMatchObject({ type: "slack", webhookUrl: { from: "secret", name: "SLACK_WEBHOOK_URL" } });

@@ -1,0 +1,106 @@
+// Promotion: the decision to run a release in an environment, written as a
+// commit in the state repository. Which release an environment gets next
+// (the newest release that succeeded in every environment it comes `after`),
+// the gates before it (approval, deployment windows) and the commit itself.
+import { evaluateApproval, evaluateWindows, type DeliveryConfig, type EnvironmentSpec } from "../delivery/index.js";
+import type { DesiredState, StateRepository, CommitResult } from "../gitops/index.js";
+import type { ReleaseRecord, Store } from "../store/index.js";
+import { configHash, effectiveService } from "./service-config.js";
+
+export const releaseName = (r: Pick<ReleaseRecord, "service" | "number">): string => `${r.service}#${r.number}`;
+
+/** `web#3` → 3, or undefined when it is not a release name of that service. */
+export function releaseNumber(service: string, name: string): number | undefined {
+  const m = /^(.+)#([1-9][0-9]*)$/.exec(name);
+  return m && m[1] === service ? Number(m[2]) : undefined;
+}
+
+/**
+ * The release an environment should get next, if any: for an environment
+ * without `after`, the service's newest release; otherwise the newest release
+ * whose rollout succeeded in every environment it comes after. Never an older
+ * release than the one desired now, and never one already tried here (a
+ * release rolled back from an environment is not promoted to it again
+ * automatically; `slipway promote` can).
+ */
+export function nextRelease(store: Store, env: EnvironmentSpec, service: string, desired: DesiredState | undefined): ReleaseRecord | undefined {
+  const current = desired ? (releaseNumber(service, desired.release) ?? 0) : 0;
+  const tried = new Set(store.listRollouts({ env: env.name, service }).map((r) => r.toRelease));
+  const passed = env.after.map(
+    (before) =>
+      new Set(
+        store
+          .listRollouts({ env: before, service })
+          .filter((r) => r.phase === "succeeded")
+          .map((r) => r.toRelease),
+      ),
+  );
+  for (const release of store.listReleases(service)) {
+    if (release.number <= current) return undefined;
+    const name = releaseName(release);
+    if (tried.has(name)) continue;
+    if (passed.every((set) => set.has(name))) return release;
+  }
+  return undefined;
+}
+
+export interface GateResult {
+  open: boolean;
+  /** Why it is closed, or what let it through, in words. */
+  reasons: string[];
+  /** Names of the people whose approvals counted. */
+  approvals: string[];
+}
+
+/** Approval and deployment windows of an environment for a release. */
+export function checkGates(
+  store: Store,
+  env: EnvironmentSpec,
+  release: ReleaseRecord,
+  options: { now: Date; requestedAt: Date; windowOverride?: { by: string; reason: string } },
+): GateResult {
+  const reasons: string[] = [];
+  let open = true;
+  let approvals: string[] = [];
+  const window = evaluateWindows(env.windows, options.now, options.windowOverride);
+  if (env.windows.length > 0 || options.windowOverride) reasons.push(window.reason);
+  if (!window.open) open = false;
+  if (env.approval) {
+    const decisions = store.listApprovals(env.name, releaseName(release)).map((a) => ({ by: a.by, groups: a.groups, decision: a.decision, at: a.at, ...(a.comment ? { comment: a.comment } : {}) }));
+    const verdict = evaluateApproval(env.approval, { author: release.createdBy, decisions, now: options.now, requestedAt: options.requestedAt });
+    reasons.push(verdict.reason);
+    approvals = verdict.counted;
+    if (verdict.state !== "approved") open = false;
+  }
+  return { open, reasons, approvals };
+}
+
+/** The desired state a promotion of `release` to `env` writes. */
+export function desiredStateFor(config: DeliveryConfig, env: string, release: ReleaseRecord): DesiredState {
+  const spec = config.environments[env];
+  if (!spec) throw new Error(`environment '${env}' is not in ${config.file}`);
+  return {
+    release: releaseName(release),
+    digest: release.digest,
+    configHash: configHash(effectiveService(config, env, release.service)),
+    strategy: spec.strategy.kind,
+  };
+}
+
+/** Commits the promotion of `release` to `env` in the state repository. */
+export function commitPromotion(
+  repo: StateRepository,
+  config: DeliveryConfig,
+  input: { env: string; release: ReleaseRecord; actor: string; reason: string; approvals: string[]; action?: "promote" | "rollback" },
+): Promise<CommitResult> {
+  return repo.commitDesired({
+    env: input.env,
+    service: input.release.service,
+    state: desiredStateFor(config, input.env, input.release),
+    action: input.action ?? "promote",
+    actor: input.actor,
+    reason: input.reason,
+    ...(input.release.runId !== null ? { run: input.release.runId } : {}),
+    approvals: input.approvals,
+  });
+}
