@@ -187,3 +187,52 @@ describe("slipway up", { timeout: 120_000 }, () => {
     expect(noRelease.stderr).toContain("there is no release web#9");
   });
 });
+
+describe("slipway up: a workflow check", { timeout: 120_000 }, () => {
+  const repo = makeRepo({
+    "slipway.yml": `
+services:
+  web:
+    release: { file: build }
+    run: { command: node server.js, health: { path: /healthz, interval: 200ms } }
+environments:
+  staging:
+    auto: true
+    strategy: rolling
+    checks:
+      - workflow: e2e.yml
+`,
+    ".github/workflows/e2e.yml": `
+on: workflow_dispatch
+jobs:
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - run: node -e "fetch(process.env.SLIPWAY_ENVIRONMENT_URL).then((r) => r.text()).then((t) => { console.log(process.env.SLIPWAY_ENVIRONMENT, t); if (t !== 'hello from v1') process.exit(1) })"
+`,
+  });
+  afterAll(async () => {
+    await runCli(["down"], { cwd: repo });
+    removeDir(repo);
+  });
+
+  it("runs the workflow against the environment's URL: passes for a good release, rolls back a bad one", async () => {
+    const release = async (version: string) => {
+      mkdirSync(join(repo, "build"), { recursive: true });
+      writeFileSync(join(repo, "build", "server.js"), SERVER);
+      writeFileSync(join(repo, "build", "VERSION"), version);
+      expect((await runCli(["release", "create", "--service", "web", "--file", "build"], { cwd: repo })).code).toBe(0);
+    };
+    await release("v1");
+    const first = await runCli(["up", "--once", "--interval", "300ms"], { cwd: repo, timeoutMs: 90_000 });
+    expect(first.code, describeResult(first)).toBe(0);
+    expect(first.stdout).toMatch(/check workflow e2e\.yml: passed: e2e\.yml \(run \d+\): succeeded \(`slipway logs \d+`\)/);
+    await release("v2");
+    const second = await runCli(["up", "--once", "--interval", "300ms"], { cwd: repo, timeoutMs: 90_000 });
+    expect(second.code, describeResult(second)).toBe(1);
+    expect(second.stdout).toMatch(/check workflow e2e\.yml: failed: e2e\.yml \(run \d+\): ended in failure/);
+    expect(second.stdout).toMatch(/web#2 rolled back in staging/);
+    const logs = await runCli(["logs", /e2e\.yml \(run (\d+)\): ended/.exec(second.stdout)?.[1] ?? "0"], { cwd: repo });
+    expect(logs.stdout).toContain("staging hello from v2");
+  });
+});

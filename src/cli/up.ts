@@ -12,6 +12,7 @@ import { serveMetrics } from "../traffic/index.js";
 import { EXIT, UsageError } from "./common.js";
 import { actorGroups, actorName, openDelivery, requireEnvironment, type DeliveryOptions } from "./delivery-context.js";
 import { paint } from "./style.js";
+import { workflowCheckRunner } from "./workflow-check.js";
 
 export interface UpOptions extends DeliveryOptions {
   interval?: string;
@@ -58,6 +59,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     intervalMs,
     router,
     ...(traffic !== undefined ? { traffic } : {}),
+    runWorkflow: workflowCheckRunner(ctx.repoDir, ctx.dataDir),
     ...(opts.approve?.length ? { approveAs: { envs: opts.approve, by: actorName(), groups: actorGroups(opts.group) } } : {}),
     onEvent: say,
   });

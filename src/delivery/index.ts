@@ -36,5 +36,5 @@ export { parseTimeZone } from "./time-zone.js";
 // Runtime parts, one folder each: analysis, alerts, checks, gates.
 export { measure, AnalysisRun, assessRun, type Measurement as AnalysisMeasurement, type WindowStats as AnalysisWindowStats } from "./analysis/index.js";
 export { sendAlert, type Alert, type AlertResult } from "./alerts/index.js";
-export { runCheck, runLoad, startLoad, evaluateThresholds, type CheckResult, type LoadOptions as LoadTestOptions, type LoadReport, type LoadHandle } from "./checks/index.js";
+export { runCheck, runLoad, startLoad, evaluateThresholds, type CheckResult, type RunWorkflow, type LoadOptions as LoadTestOptions, type LoadReport, type LoadHandle } from "./checks/index.js";
 export { evaluateApproval, evaluateWindows, type ApprovalVerdict, type WindowVerdict } from "./gates/index.js";
