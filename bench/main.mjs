@@ -10,17 +10,19 @@ import { dirname, join, relative } from "node:path";
 import * as cache from "./cache.mjs";
 import { CLI_BUNDLE, ROOT, SLIPWAY, cleanDir, fmtMs, fmtRatio, requireTools, useSlipway } from "./lib.mjs";
 import * as parallelJobs from "./parallel-jobs.mjs";
+import * as router from "./router.mjs";
 import * as startup from "./startup.mjs";
 import * as stepOverhead from "./step-overhead.mjs";
 
 const USAGE = `usage: npm run bench -- [options]
 
   --quick             smaller sizes and fewer repetitions (about a minute)
-  --only a,b,c,d      run only these benchmarks
+  --only a,b,c,d,e    run only these benchmarks
                         a  overhead per step (1 job × 200 run: true vs bash)
                         b  200 jobs at --parallel 2 vs xargs -P2
                         c  cache save/restore of 200 MB in 20,000 files vs tar | zstd
                         d  start-up to the first step
+                        e  routers at 64 connections: built-in vs HAProxy vs direct (needs wrk, haproxy)
   --repeat N          repetitions of each benchmark (default 5; c: 3; d: 10)
   --json              print the results as JSON on stdout (progress goes to stderr)
   --write             put the results table into docs/benchmarks.md
@@ -37,7 +39,7 @@ const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
 function parseArgs(argv) {
-  const o = { quick: false, json: false, write: false, build: false, keep: false, only: ["a", "b", "c", "d"] };
+  const o = { quick: false, json: false, write: false, build: false, keep: false, only: ["a", "b", "c", "d", "e"] };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} expects a positive number, got '${v}'`);
@@ -66,7 +68,7 @@ function parseArgs(argv) {
     else throw new Error(`unknown option '${a}'\n\n${USAGE}`);
   }
   if (o.cli && o.write) throw new Error("--write records the results of this checkout; it does not go with --cli");
-  for (const b of o.only) if (!["a", "b", "c", "d"].includes(b)) throw new Error(`--only: unknown benchmark '${b}' (a, b, c or d)`);
+  for (const b of o.only) if (!["a", "b", "c", "d", "e"].includes(b)) throw new Error(`--only: unknown benchmark '${b}' (a, b, c, d or e)`);
   return o;
 }
 
@@ -181,6 +183,7 @@ export async function main(argv) {
       if (b === "b") results.push(await parallelJobs.run({ tmp, jobs: sizes.jobs, reps: reps(5, 3), log }));
       if (b === "c") results.push(...(await cache.run({ tmp, cacheFiles: sizes.cacheFiles, cacheBytes: sizes.cacheBytes, reps: reps(3, 3), log })));
       if (b === "d") results.push(await startup.run({ tmp, reps: o.repeat ?? (o.quick ? 5 : 10), log }));
+      if (b === "e") results.push(...(await router.run({ tmp, reps: reps(3, 1), quick: o.quick, log })));
       log(`(${b}) done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {
@@ -224,6 +227,11 @@ function useColor() {
   return process.stdout.isTTY === true && !process.env.NO_COLOR;
 }
 
+/** A Slipway or Peer value: ms, or requests/s for results in that unit. */
+function fmtValue(r, v) {
+  return r.unit === "req/s" ? `${Math.round(v)} req/s` : fmtMs(v);
+}
+
 function resultCell(r) {
   const m = r.metric;
   return m.unit === "×" ? fmtRatio(m.value) : m.unit === "ms/step" ? `${m.value.toFixed(1)} ms/step` : fmtMs(m.value);
@@ -233,8 +241,8 @@ function rows(report) {
   return report.results.map((r) => [
     `(${r.id.split("-")[0]}) ${r.title}`,
     r.size,
-    fmtMs(r.slipway.median),
-    fmtMs(r.peer.median),
+    fmtValue(r, r.slipway.median),
+    fmtValue(r, r.peer.median),
     fmtRatio(r.ratio),
     resultCell(r),
     r.metric.goalText,
@@ -266,8 +274,8 @@ function terminalReport(report, color) {
   out.push(paint("2", "Slipway and Peer are medians; each pair ran side by side, alternating order."));
   for (const r of report.results) {
     out.push("");
-    out.push(`${paint("1", `(${r.id.split("-")[0]})`)} ${r.slipway.label}: ${fmtMs(r.slipway.median)} (${fmtMs(r.slipway.min)}–${fmtMs(r.slipway.max)})`);
-    out.push(`    vs ${r.peer.label}: ${fmtMs(r.peer.median)} (${fmtMs(r.peer.min)}–${fmtMs(r.peer.max)})`);
+    out.push(`${paint("1", `(${r.id.split("-")[0]})`)} ${r.slipway.label}: ${fmtValue(r, r.slipway.median)} (${fmtValue(r, r.slipway.min)}–${fmtValue(r, r.slipway.max)})`);
+    out.push(`    vs ${r.peer.label}: ${fmtValue(r, r.peer.median)} (${fmtValue(r, r.peer.min)}–${fmtValue(r, r.peer.max)})`);
     for (const [k, v] of Object.entries(r.breakdown ?? {})) out.push(paint("2", `    ${k}: ${formatValue(v)}`));
   }
   out.push("");
@@ -276,8 +284,9 @@ function terminalReport(report, color) {
   return out.join("\n");
 }
 
-/** A breakdown value: milliseconds, or {bytes}. */
+/** A breakdown value: milliseconds, {bytes}, or text. */
 function formatValue(v) {
+  if (typeof v === "string") return v;
   return typeof v === "object" && v !== null && "bytes" in v ? `${(v.bytes / 1e6).toFixed(1)} MB` : fmtMs(v);
 }
 
@@ -298,7 +307,7 @@ function markdownReport(report) {
   out.push("Slipway and Peer are medians; min–max and the measurements taken in the same run:");
   out.push("");
   for (const r of report.results) {
-    out.push(`- **(${r.id.split("-")[0]})** ${r.slipway.label}: ${fmtMs(r.slipway.median)} (${fmtMs(r.slipway.min)}–${fmtMs(r.slipway.max)}, n=${r.slipway.samples.length}) vs ${r.peer.label}: ${fmtMs(r.peer.median)} (${fmtMs(r.peer.min)}–${fmtMs(r.peer.max)})`);
+    out.push(`- **(${r.id.split("-")[0]})** ${r.slipway.label}: ${fmtValue(r, r.slipway.median)} (${fmtValue(r, r.slipway.min)}–${fmtValue(r, r.slipway.max)}, n=${r.slipway.samples.length}) vs ${r.peer.label}: ${fmtValue(r, r.peer.median)} (${fmtValue(r, r.peer.min)}–${fmtValue(r, r.peer.max)})`);
     for (const [k, v] of Object.entries(r.breakdown ?? {})) out.push(`  - ${k}: ${formatValue(v)}`);
   }
   return out.join("\n");

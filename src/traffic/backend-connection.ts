@@ -12,6 +12,10 @@ const MAX_HEAD = 64 * 1024;
 /** Longest chunk-size or trailer line. */
 const MAX_LINE = 8 * 1024;
 const CRLF2 = Buffer.from("\r\n\r\n");
+const EMPTY = Buffer.alloc(0);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Control characters other than tab are not allowed in a header value. */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 export interface ConnectionUser {
   /** The response's status line and headers (raw name/value pairs, as Node's rawHeaders). */
@@ -141,7 +145,7 @@ export class BackendConnection {
     if (this.phase === Phase.UntilClose && !err) {
       // A body delimited by the connection's close is complete now.
       this.phase = Phase.Idle;
-      user.onBody(Buffer.alloc(0), true);
+      user.onBody(EMPTY, true);
       return;
     }
     const e = err ?? failure(this.gotHead ? "EBACKEND_ABORTED" : "EBACKEND_CLOSED", this.gotHead ? "the backend closed the connection in the middle of its response" : "the backend closed the connection before answering");
@@ -186,7 +190,7 @@ export class BackendConnection {
           d = buf;
           off = end + 4;
           if (!this.parseHead(buf.toString("latin1", 0, end))) return;
-          if ((this.phase as Phase) === Phase.Idle) return this.finish(Buffer.alloc(0), off < d.length);
+          if ((this.phase as Phase) === Phase.Idle) return this.finish(EMPTY, off < d.length);
           break;
         }
         case Phase.Fixed: {
@@ -210,7 +214,7 @@ export class BackendConnection {
           this.line = "";
           off = nl + 1;
           if (this.phase === Phase.Trailers) {
-            if (text === "") return this.finish(Buffer.alloc(0), off < d.length);
+            if (text === "") return this.finish(EMPTY, off < d.length);
             break;
           }
           const semi = text.indexOf(";");
@@ -260,28 +264,33 @@ export class BackendConnection {
 
   /** Status line and headers; sets the body's framing. False when the connection was failed. */
   private parseHead(text: string): boolean {
-    const lines = text.split("\r\n");
-    const status = lines[0]!;
-    const m = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: (.*))?$/.exec(status);
-    if (!m) {
-      this.protocolError(`the status line '${status.slice(0, 60)}'`);
+    let eol = text.indexOf("\r\n");
+    if (eol < 0) eol = text.length;
+    // HTTP/1.x NNN[ reason]
+    const code = Number(text.slice(9, 12));
+    if (!text.startsWith("HTTP/1.") || (text.charCodeAt(7) !== 48 && text.charCodeAt(7) !== 49) || text.charCodeAt(8) !== 32 || !(code >= 100 && code <= 999) || (eol > 12 && text.charCodeAt(12) !== 32)) {
+      this.protocolError(`the status line '${text.slice(0, Math.min(eol, 60))}'`);
       return false;
     }
-    const code = Number(m[2]);
+    const http10 = text.charCodeAt(7) === 48;
+    const message = eol > 13 ? text.slice(13, eol) : "";
     const headers: string[] = [];
     let length = -1;
     let chunked = false;
     let connection = "";
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(":");
-      if (colon <= 0 || line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) {
-        this.protocolError(`the header line '${line.slice(0, 60)}'`);
+    while (eol < text.length) {
+      const start = eol + 2;
+      eol = text.indexOf("\r\n", start);
+      if (eol < 0) eol = text.length;
+      const colon = text.indexOf(":", start);
+      const first = text.charCodeAt(start);
+      if (colon <= start || colon > eol || first === 32 || first === 9) {
+        this.protocolError(`the header line '${text.slice(start, Math.min(eol, start + 60))}'`);
         return false;
       }
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      if (/[^\t\x20-\x7e\x80-\xff]/.test(value) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      const name = text.slice(start, colon);
+      const value = text.slice(colon + 1, eol).trim();
+      if (!TOKEN.test(name) || BAD_VALUE.test(value)) {
         this.protocolError(`the header '${name.slice(0, 40)}'`);
         return false;
       }
@@ -319,7 +328,7 @@ export class BackendConnection {
       return true;
     }
     this.gotHead = true;
-    if (m[1] === "0" ? !connection.includes("keep-alive") : connection.includes("close")) this.keepAlive = false;
+    if (http10 ? !connection.includes("keep-alive") : connection.includes("close")) this.keepAlive = false;
     const bodyless = this.headRequest || code === 204 || code === 304;
     let phase: Phase;
     if (bodyless) phase = Phase.Idle;
@@ -331,7 +340,7 @@ export class BackendConnection {
     }
     this.remaining = length;
     this.phase = phase;
-    if (!this.user!.onHead(code, m[3] ?? "", headers, phase === Phase.Idle) && phase !== Phase.Idle) this.socket.pause();
+    if (!this.user!.onHead(code, message, headers, phase === Phase.Idle) && phase !== Phase.Idle) this.socket.pause();
     return true;
   }
 }

@@ -403,15 +403,21 @@ export class HaproxyRouter implements TrafficRouter {
     await this.checkConfig();
     await this.poll().catch(() => undefined);
     const before = parseInfo(await this.cmd("show info")).get("Pid");
-    // Through the master's CLI (it answers only once it can take a reload); SIGUSR2 does the same.
-    await runtimeCommand(this.meta!.masterSocket, "reload", 5_000).catch(() => process.kill(this.masterPid, "SIGUSR2"));
+    // Through the master's CLI: no signal can reach the master while it re-executes itself (a signal
+    // then is lost, or kills it).
+    const master = this.meta!.masterSocket;
+    await runtimeCommand(master, "reload", 5_000).catch(() => undefined);
+    // Done when the new worker answers and the master runs its loop again (its CLI answers).
     const deadline = Date.now() + 15_000;
     while (true) {
       await sleep(25);
       const pid = await runtimeCommand(this.socket, "show info", 1_000)
         .then((t) => parseInfo(t).get("Pid"))
         .catch(() => undefined);
-      if (pid !== undefined && pid !== before) break;
+      if (pid !== undefined && pid !== before) {
+        const procs = await runtimeCommand(master, "show proc", 1_000).catch(() => "");
+        if (new RegExp(`^${pid}\\s+worker\\b`, "m").test(procs)) break;
+      }
       if (Date.now() > deadline) throw new RouterError("haproxy", `HAProxy for ${this.where} did not take its new configuration within 15 s (master pid ${this.masterPid}; check ${this.configFile} with haproxy -c)`);
     }
     // The new worker counts from zero.
@@ -583,7 +589,7 @@ export class HaproxyRouter implements TrafficRouter {
     const rows = parseStat(await this.cmd("show stat")).filter((r) => r.pxname === BACKEND);
     const now = Date.now();
     this.lastPoll = now;
-    let served = { ...ZERO };
+    const served = { ...ZERO };
     let backendRow: Record<string, string> | undefined;
     for (const row of rows) {
       if (row.svname === "BACKEND") {
@@ -609,7 +615,6 @@ export class HaproxyRouter implements TrafficRouter {
       for (const k of ["c1", "c2", "c3", "c4", "c5", "other"] as const) own[k] = Math.max(0, d[k] - served[k]);
       this.count(this.table.stable.release, own, now);
     }
-    served = { ...ZERO };
   }
 
   private count(release: string, d: Counters, now: number): void {
