@@ -50,7 +50,7 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-async function world(yaml: string): Promise<World> {
+async function world(yaml: string, router: "builtin" | "haproxy" = "builtin"): Promise<World> {
   const root = mkdtempSync(join(tmpdir(), "slipway-control-"));
   const dataDir = join(root, "data");
   const { config, diagnostics } = parseDeliveryConfig(yaml, join(root, "slipway.yml"));
@@ -60,7 +60,7 @@ async function world(yaml: string): Promise<World> {
   const store = openStore(dataDir);
   const repo = await openStateRepository({ dataDir });
   events = [];
-  const loop = new ControlLoop({ dataDir, store, stateRepo: repo, config, intervalMs: 300, onEvent: (e) => events.push(e) });
+  const loop = new ControlLoop({ dataDir, store, stateRepo: repo, config, router, intervalMs: 300, onEvent: (e) => events.push(e) });
   cleanups.push(() => store.close());
   cleanups.push(() => loop.shutdown());
   let n = 0;
@@ -134,13 +134,14 @@ environments:
 ${extra}`;
 
 describe("control loop (real processes, built-in router, Git)", { timeout: 90_000 }, () => {
-  for (const [name, strategy] of [
-    ["rolling", "{ rolling: { max_surge: 1, max_unavailable: 0 } }"],
-    ["blue-green", "{ blue-green: { scale_down_delay: 1s } }"],
-    ["canary", "{ canary: { steps: [25, 50], interval: 2s, analysis: { error_rate: '<5%', min_requests: 20 } } }"],
+  for (const [name, strategy, router] of [
+    ["rolling", "{ rolling: { max_surge: 1, max_unavailable: 0 } }", "builtin"],
+    ["blue-green", "{ blue-green: { scale_down_delay: 1s } }", "builtin"],
+    ["canary", "{ canary: { steps: [25, 50], interval: 2s, analysis: { error_rate: '<5%', min_requests: 20 } } }", "builtin"],
+    ["canary through HAProxy", "{ canary: { steps: [25, 50], interval: 2s, analysis: { error_rate: '<5%', min_requests: 20 } } }", "haproxy"],
   ] as const) {
     it(`${name}: a deploy under constant load drops none of 5,000+ requests`, async () => {
-      const w = await world(base("prod", strategy));
+      const w = await world(base("prod", strategy), router);
       const first = await w.release("v1");
       await w.loop.start();
       expect((await until("first deploy", finished(w, first))).phase).toBe("succeeded");

@@ -98,7 +98,12 @@ export class ControlLoop {
     }
   }
 
-  /** Stops ticking and waits for running rollouts to reach a pause point; processes keep running (the next start adopts them). */
+  /**
+   * Stops ticking and waits for running rollouts to reach a pause point.
+   * Service processes keep running (the next start adopts them), and so does
+   * HAProxy with its table (the next start re-attaches); the built-in router
+   * stops with this process.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
@@ -106,7 +111,7 @@ export class ControlLoop {
     await this.ticking;
     // Rollouts park at their next wait; a heal or a start in progress ends by itself.
     await Promise.all([...this.targets.values()].map((t) => t.driving));
-    for (const t of this.targets.values()) await t.router.close();
+    for (const t of this.targets.values()) await t.router.detach();
     this.supervisor.close();
     this.closed = true;
   }
@@ -114,6 +119,7 @@ export class ControlLoop {
   /** Everything: stop processes too (tests, `slipway down`). */
   async shutdown(): Promise<void> {
     await this.stop();
+    for (const t of this.targets.values()) await t.router.close();
     await this.supervisor.stopAll();
   }
 
