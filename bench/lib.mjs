@@ -14,6 +14,10 @@ let slipwayEntry = SLIPWAY;
 export function useSlipway(path) {
   slipwayEntry = resolve(path);
 }
+/** The entry point in use (for benchmarks that start commands other than `run`). */
+export function slipwayEntryPath() {
+  return slipwayEntry;
+}
 export const CLI_BUNDLE = join(ROOT, "dist", "cli.js");
 
 const require = createRequire(import.meta.url);

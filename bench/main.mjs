@@ -10,6 +10,7 @@ import { dirname, join, relative } from "node:path";
 import * as cache from "./cache.mjs";
 import { CLI_BUNDLE, ROOT, SLIPWAY, cleanDir, fmtMs, fmtRatio, requireTools, useSlipway } from "./lib.mjs";
 import * as parallelJobs from "./parallel-jobs.mjs";
+import * as rollback from "./rollback.mjs";
 import * as router from "./router.mjs";
 import * as startup from "./startup.mjs";
 import * as stepOverhead from "./step-overhead.mjs";
@@ -17,12 +18,13 @@ import * as stepOverhead from "./step-overhead.mjs";
 const USAGE = `usage: npm run bench -- [options]
 
   --quick             smaller sizes and fewer repetitions (about a minute)
-  --only a,b,c,d,e    run only these benchmarks
+  --only a,b,c,d,e,f  run only these benchmarks
                         a  overhead per step (1 job × 200 run: true vs bash)
                         b  200 jobs at --parallel 2 vs xargs -P2
                         c  cache save/restore of 200 MB in 20,000 files vs tar | zstd
                         d  start-up to the first step
                         e  routers at 64 connections: built-in vs HAProxy vs direct (needs wrk, haproxy)
+                        f  failure onset to 0% canary traffic under slipway up
   --repeat N          repetitions of each benchmark (default 5; c: 3; d: 10)
   --json              print the results as JSON on stdout (progress goes to stderr)
   --write             put the results table into docs/benchmarks.md
@@ -39,7 +41,7 @@ const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
 function parseArgs(argv) {
-  const o = { quick: false, json: false, write: false, build: false, keep: false, only: ["a", "b", "c", "d", "e"] };
+  const o = { quick: false, json: false, write: false, build: false, keep: false, only: ["a", "b", "c", "d", "e", "f"] };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} expects a positive number, got '${v}'`);
@@ -68,7 +70,7 @@ function parseArgs(argv) {
     else throw new Error(`unknown option '${a}'\n\n${USAGE}`);
   }
   if (o.cli && o.write) throw new Error("--write records the results of this checkout; it does not go with --cli");
-  for (const b of o.only) if (!["a", "b", "c", "d", "e"].includes(b)) throw new Error(`--only: unknown benchmark '${b}' (a, b, c, d or e)`);
+  for (const b of o.only) if (!["a", "b", "c", "d", "e", "f"].includes(b)) throw new Error(`--only: unknown benchmark '${b}' (a to f)`);
   return o;
 }
 
@@ -184,6 +186,7 @@ export async function main(argv) {
       if (b === "c") results.push(...(await cache.run({ tmp, cacheFiles: sizes.cacheFiles, cacheBytes: sizes.cacheBytes, reps: reps(3, 3), log })));
       if (b === "d") results.push(await startup.run({ tmp, reps: o.repeat ?? (o.quick ? 5 : 10), log }));
       if (b === "e") results.push(...(await router.run({ tmp, reps: reps(3, 1), quick: o.quick, log })));
+      if (b === "f") results.push(await rollback.run({ tmp, reps: reps(5, 2), log }));
       log(`(${b}) done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {

@@ -334,6 +334,7 @@ class Drive {
     }
     await runtime.route({ release: from, ids: this.ids(from) });
     this.update({ weight: 0 });
+    this.deps.notify("traffic-back", `all traffic back to ${from}; stopping ${this.to}`);
     await runtime.retire(this.ids(this.to));
     return this.finish(phase, reason);
   }
