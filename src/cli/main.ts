@@ -133,7 +133,7 @@ export function buildProgram(): Command {
       .command("up")
       .description("run the delivery control loop in the foreground: promote, roll out, roll back, heal drift")
       .option("--interval <duration>", "how often to reconcile (default 10s; at once when the state repository changes)")
-      .option("--router <kind>", "builtin (default) or haproxy")
+      .option("--router <kind>", "builtin or haproxy for every environment (default: each environment's `router` in slipway.yml, builtin when absent)")
       .option("--metrics-port <port>", "serve the routers' Prometheus metrics at http://127.0.0.1:PORT/metrics")
       .option("--once", "reconcile until nothing is left to do (rollouts finished, promotions waiting at gates), then exit; 1 if a rollout failed")
       .option("--traffic <rps>", "send this many requests per second to a service's router while it rolls out (demos)")

@@ -28,8 +28,8 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const parsed = opts.interval === undefined ? undefined : parseDuration(opts.interval);
   const intervalMs = parsed === undefined ? 10_000 : parsed.ok ? parsed.value : undefined;
   if (intervalMs === undefined || intervalMs < 100) throw new UsageError(`--interval expects a duration such as 10s or 500ms, got '${opts.interval}'`);
-  const router = opts.router ?? "builtin";
-  if (router !== "builtin" && router !== "haproxy") throw new UsageError(`--router expects builtin or haproxy, got '${router}'`);
+  const router = opts.router;
+  if (router !== undefined && router !== "builtin" && router !== "haproxy") throw new UsageError(`--router expects builtin or haproxy, got '${router}'`);
   const metricsPort = opts.metricsPort === undefined ? undefined : Number(opts.metricsPort);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65536)) throw new UsageError(`--metrics-port expects a port number, got '${opts.metricsPort}'`);
 
@@ -57,7 +57,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     reloadConfig: async () => loadDeliveryConfig(ctx.repoDir).config,
     secrets: new SecretStore(ctx.store, ctx.dataDir),
     intervalMs,
-    router,
+    ...(router !== undefined ? { router } : {}),
     ...(traffic !== undefined ? { traffic } : {}),
     runWorkflow: workflowCheckRunner(ctx.repoDir, ctx.dataDir),
     ...(opts.approve?.length ? { approveAs: { envs: opts.approve, by: actorName(), groups: actorGroups(opts.group) } } : {}),

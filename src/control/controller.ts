@@ -32,6 +32,7 @@ export interface ControlLoopOptions {
   reloadConfig?: () => Promise<DeliveryConfig | undefined>;
   secrets?: SecretStore;
   intervalMs?: number;
+  /** The router of every environment, over slipway.yml's `router` (`slipway up --router`). */
   router?: "builtin" | "haproxy";
   /** The name automatic promotions and rollbacks are committed by. */
   actor?: string;
@@ -61,7 +62,7 @@ interface Target {
 }
 
 export class ControlLoop {
-  private readonly o: Required<Pick<ControlLoopOptions, "intervalMs" | "router" | "actor" | "now">> & ControlLoopOptions;
+  private readonly o: Required<Pick<ControlLoopOptions, "intervalMs" | "actor" | "now">> & ControlLoopOptions;
   private config: DeliveryConfig;
   readonly supervisor: ProcessSupervisor;
   private readonly targets = new Map<string, Target>();
@@ -74,7 +75,7 @@ export class ControlLoop {
   private closed = false;
 
   constructor(options: ControlLoopOptions) {
-    this.o = { intervalMs: 10_000, router: "builtin", actor: "slipway", now: () => new Date(), ...options };
+    this.o = { intervalMs: 10_000, actor: "slipway", now: () => new Date(), ...options };
     this.config = options.config;
     this.supervisor = new ProcessSupervisor({
       dataDir: options.dataDir,
@@ -243,7 +244,7 @@ export class ControlLoop {
     const eff = effectiveService(this.config, env, service);
     const deployment = this.o.store.getDeployment(env, service);
     const port = eff.port ?? deployment?.port ?? undefined;
-    const router = createRouter({ kind: this.o.router, env, service, port: port ?? 0, dataDir: this.o.dataDir });
+    const router = createRouter({ kind: this.o.router ?? spec.router, env, service, port: port ?? 0, dataDir: this.o.dataDir });
     const slot = new ServiceSlot({
       env,
       service,
@@ -254,6 +255,7 @@ export class ControlLoop {
       run: eff,
       resolve: makeResolver({ ...(this.o.secrets ? { secrets: this.o.secrets } : {}), environment: env }),
       restart: spec.selfHeal,
+      ...(spec.sticky ? { sticky: "header" in spec.sticky ? { header: spec.sticky.header } : { cookie: spec.sticky.cookie } } : {}),
     });
     const target: Target = { env, service, slot, router };
     this.targets.set(key, target);

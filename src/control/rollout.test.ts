@@ -10,6 +10,7 @@ import { openStore, type Store } from "../store/index.js";
 import { driveRollout, RolloutFailure, type Interrupt, type Measurement, type RolloutDeps, type SlotInstance, type SlotRuntime } from "./rollout.js";
 
 class FakeSlot implements SlotRuntime {
+  preview?: SlotRuntime["preview"];
   readonly live: SlotInstance[] = [];
   readonly routes: string[] = [];
   readonly log: string[] = [];
@@ -213,6 +214,23 @@ describe("driveRollout", () => {
     expect(waits.length).toBe(1);
     expect(waits[0]).toBeGreaterThan(4000);
     expect(slot.live.map((i) => i.release)).toEqual(["web#2", "web#2"]);
+  });
+
+  it("blue-green: the new release answers alone on the preview port until the switch, which waits for promote without auto_promote", async () => {
+    await slot.start("web#1", 2);
+    const previews: string[] = [];
+    slot.preview = async (port, release, ids) => {
+      previews.push(`open ${port} ${release}:${ids.length}`);
+      return { url: `http://127.0.0.1:${port}`, close: async () => void previews.push("closed") };
+    };
+    interrupts = [{ kind: "promote", by: "erin", reason: null }];
+    const bg: Strategy = { kind: "blue-green", scaleDownDelay: 0, autoPromote: false, previewPort: 9001 };
+    const out = await driveRollout(rollout(), deps(bg));
+    expect(out.phase).toBe("succeeded");
+    expect(previews).toEqual(["open 9001 web#2:2", "closed"]);
+    expect(notes).toContain("preview: web#2 answers on its preview URL http://127.0.0.1:9001 until the switch");
+    expect(notes).toContain("promoted: erin promoted web#2");
+    expect(slot.routes).toEqual(["web#2:2"]);
   });
 
   it("blue-green: a failed check switches straight back to the warm release", async () => {

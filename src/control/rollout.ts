@@ -34,6 +34,8 @@ export interface SlotRuntime {
   trouble(release: string): string | undefined;
   /** The router's stable URL, for checks. */
   url(): string;
+  /** Serves these instances alone on `port` (blue-green's preview) until the returned function is called. */
+  preview?(port: number, release: string, ids: string[]): Promise<{ url: string; close: () => Promise<void> }>;
 }
 
 export interface Measurement {
@@ -212,10 +214,17 @@ class Drive {
     const from = this.from as string;
     await this.ensureNew(this.deps.instances);
     if (this.record.step === 0) {
-      if (!strategy.autoPromote) {
-        this.update({ phase: "paused", reason: "paused before the switch: waiting for `slipway promote`" });
-        this.deps.notify("paused", `${this.to} is running beside ${from}, waiting for \`slipway promote\` to switch`);
-        await this.waitFor(undefined);
+      // Before the switch: the new release alone on its preview port, if one is set, for people and tests to try.
+      const preview = strategy.previewPort !== undefined && this.deps.runtime.preview ? await this.deps.runtime.preview(strategy.previewPort, this.to, this.ids(this.to)) : undefined;
+      if (preview) this.deps.notify("preview", `${this.to} answers on its preview URL ${preview.url} until the switch`);
+      try {
+        if (!strategy.autoPromote) {
+          this.update({ phase: "paused", reason: "paused before the switch: waiting for `slipway promote`" });
+          this.deps.notify("paused", `${this.to} is running beside ${from}, waiting for \`slipway promote\` to switch`);
+          await this.waitFor(undefined);
+        }
+      } finally {
+        await preview?.close();
       }
       this.update({ step: 1, phase: "progressing" });
     }

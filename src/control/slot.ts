@@ -5,7 +5,7 @@
 import type { Resolve } from "./values.js";
 import type { Store } from "../store/index.js";
 import { materializeRelease, type InstanceStatus, type ProcessSupervisor } from "../targets/index.js";
-import type { Backend, RouteTable, TrafficRouter } from "../traffic/index.js";
+import { createRouter, type Backend, type RouteTable, type TrafficRouter } from "../traffic/index.js";
 import { RolloutFailure, type SlotInstance, type SlotRuntime } from "./rollout.js";
 import { releaseNumber } from "./promotion.js";
 import type { EffectiveService } from "./service-config.js";
@@ -21,6 +21,8 @@ export interface ServiceSlotOptions {
   resolve: Resolve;
   /** Restart crashed instances (the environment's `self_heal`). */
   restart: boolean;
+  /** slipway.yml's `sticky`: the same header or cookie value keeps to one release while the weights stay. */
+  sticky?: { header?: string; cookie?: string };
 }
 
 const GONE = new Set(["stopping", "stopped", "failed"]);
@@ -109,6 +111,7 @@ export class ServiceSlot implements SlotRuntime {
     const table: RouteTable = {
       stable: { release: stable.release, backends: this.backends(stable.ids) },
       ...(canary ? { canary: { release: canary.release, backends: this.backends(canary.ids), weight: canary.weight } } : {}),
+      ...(this.o.sticky ? { sticky: this.o.sticky } : {}),
     };
     await this.o.router.apply(table);
     this.table = table;
@@ -129,6 +132,14 @@ export class ServiceSlot implements SlotRuntime {
 
   url(): string {
     return `http://127.0.0.1:${this.o.router.port}`;
+  }
+
+  /** Blue-green's preview: a router of the same kind on `port` sending everything to these instances, until closed. */
+  async preview(port: number, release: string, ids: string[]): Promise<{ url: string; close: () => Promise<void> }> {
+    const router = createRouter({ kind: this.o.router.kind, env: this.o.env, service: `${this.o.service}-preview`, port, dataDir: this.o.dataDir });
+    await router.start();
+    await router.apply({ stable: { release, backends: this.backends(ids) } });
+    return { url: `http://127.0.0.1:${router.port}`, close: () => router.close() };
   }
 
   /** Differences between what runs and `release` with `count` instances, all the traffic, in words; empty when in sync. */

@@ -171,6 +171,10 @@ export interface EnvironmentSpec {
   after: string[];
   auto: boolean;
   target: "process";
+  /** What splits traffic between releases: Slipway's built-in HTTP proxy, or HAProxy driven through its runtime API. */
+  router: "builtin" | "haproxy";
+  /** Requests with the same value of this header or cookie go to the same release while the weights stay. */
+  sticky?: { header: string } | { cookie: string };
   selfHeal: boolean;
   services: Record<string, EnvironmentService>;
   strategy: Strategy;

@@ -200,6 +200,7 @@ environments:
       after: [],
       auto: false,
       target: "process",
+      router: "builtin",
       selfHeal: true,
       services: { web: { instances: 1, env: {} } },
       strategy: { kind: "rolling", maxSurge: { percent: 25 }, maxUnavailable: { percent: 25 } },
@@ -338,6 +339,18 @@ alerts:
     expect(byPath("environments.staging.window.timezone").fix).toBe("did you mean Europe/Berlin?");
     expect(byPath("environments.prod.checks[1].load.rps").fix).toBe("write 100 without quotes");
     expect(byPath("environments.prod.rollback.alert[0]").fix).toBe("did you mean 'pagerduty'?");
+  });
+
+  it("reads the router and stickiness of an environment, and reports bad ones", () => {
+    const c = valid(`${SERVICE}environments:\n  a: { router: haproxy, sticky: { cookie: session } }\n  b: { sticky: { header: X-User } }\n  c: {}\n`);
+    expect(c.environments.a).toMatchObject({ router: "haproxy", sticky: { cookie: "session" } });
+    expect(c.environments.b).toMatchObject({ router: "builtin", sticky: { header: "X-User" } });
+    expect(c.environments.c?.sticky).toBeUndefined();
+    const bad = parseDeliveryConfig(`${SERVICE}environments:\n  a: { router: nginx }\n  b: { sticky: { header: X, cookie: y } }\n  c: { sticky: { header: "a b" } }\n`, "slipway.yml");
+    expect(bad.config).toBeUndefined();
+    const errors = bad.diagnostics.filter((d) => d.severity === "error");
+    expect(where(errors)).toEqual(["4:16 bad-value environments.a.router", "5:16 bad-sticky environments.b.sticky", "6:26 bad-value environments.c.sticky.header"]);
+    expect(errors[0]?.fix).toBe("nginx is not supported yet: use builtin or haproxy");
   });
 
   it("reports a cycle of `after:` once, and an environment after itself", () => {

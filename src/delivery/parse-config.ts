@@ -419,7 +419,7 @@ interface Environments {
   ports: { port: number; slot: Slot }[];
 }
 
-const ENV_KEYS = ["after", "auto", "target", "self_heal", "services", "strategy", "approval", "window", "policy", "migrations", "checks", "rollback"];
+const ENV_KEYS = ["after", "auto", "target", "router", "sticky", "self_heal", "services", "strategy", "approval", "window", "policy", "migrations", "checks", "rollback"];
 
 function readEnvironments(r: Reader, slot: Slot | undefined, services: Services, alerts: Alerts): Environments {
   const out: Environments = { specs: {}, after: [], ports: [] };
@@ -447,6 +447,25 @@ function readEnvironments(r: Reader, slot: Slot | undefined, services: Services,
   return out;
 }
 
+/** `sticky: { header: X-User }` or `sticky: { cookie: session }`: one of the two. */
+function readSticky(r: Reader, slot: Slot): { header: string } | { cookie: string } | undefined {
+  const f = r.map(slot, ["header", "cookie"]);
+  if (!f) return undefined;
+  const header = f.get("header");
+  const cookie = f.get("cookie");
+  if ((header === undefined) === (cookie === undefined)) {
+    r.report("error", slot, "bad-sticky", "sticky needs exactly one of header or cookie", "write `sticky: { header: X-User }` or `sticky: { cookie: session }`", slot.path);
+    return undefined;
+  }
+  const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+  if (header) {
+    const name = r.string(header, { what: "a header name", pattern: token, fix: "write an HTTP header name such as X-User" });
+    return name === undefined ? undefined : { header: name };
+  }
+  const name = cookie ? r.string(cookie, { what: "a cookie name", pattern: token, fix: "write a cookie name such as session" }) : undefined;
+  return name === undefined ? undefined : { cookie: name };
+}
+
 function readEnvironment(
   r: Reader,
   slot: Slot & { name: string },
@@ -460,6 +479,10 @@ function readEnvironment(
   const auto = optional(f, "auto", (s) => r.bool(s), DEFAULTS.auto);
   const targetSlot = f.get("target");
   if (targetSlot) r.oneOf(targetSlot, ["process"] as const, { kubernetes: "only the process target exists for now: remove `target:` or write `target: process`" });
+  const routerSlot = f.get("router");
+  const router = routerSlot ? r.oneOf(routerSlot, ["builtin", "haproxy"] as const, { nginx: "nginx is not supported yet: use builtin or haproxy" }) : "builtin";
+  const stickySlot = f.get("sticky");
+  const sticky = stickySlot ? readSticky(r, stickySlot) : undefined;
   const selfHeal = optional(f, "self_heal", (s) => r.bool(s), DEFAULTS.selfHeal);
   const envServices = readEnvironmentServices(r, f.get("services"), services, ports);
   const strategySlot = f.get("strategy");
@@ -476,13 +499,15 @@ function readEnvironment(
   const checks = checksSlot ? readChecks(r, checksSlot) : [];
   const rollbackSlot = f.get("rollback");
   const rollback = readRollback(r, rollbackSlot, alerts);
-  if (r.diagnostics.slice(before).some((d) => d.severity === "error") || !strategy || !policy || !migrations || !rollback || (approvalSlot && approval === undefined)) return undefined;
+  if (r.diagnostics.slice(before).some((d) => d.severity === "error") || !strategy || !policy || !migrations || !rollback || !router || (approvalSlot && approval === undefined)) return undefined;
   return {
     name: slot.name,
     position: r.position(slot.key),
     after,
     auto,
     target: "process",
+    router,
+    ...(sticky ? { sticky } : {}),
     selfHeal,
     services: envServices,
     strategy,
