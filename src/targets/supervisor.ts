@@ -511,7 +511,9 @@ export class ProcessSupervisor {
     if (inst.state === "starting") {
       inst.reason = `not yet healthy: ${this.probeText(inst)}`;
     } else if (inst.state === "unhealthy") {
-      inst.reason = this.probeText(inst);
+      // One that never became healthy keeps saying so, with the latest check.
+      const never = inst.reason.startsWith("not healthy ");
+      inst.reason = never ? `not healthy ${formatMs(rec.health.startTimeout)} after it started: ${this.probeText(inst)}` : this.probeText(inst);
     } else if (inst.state === "healthy" && inst.failStreak >= rec.health.unhealthyThreshold) {
       inst.state = "unhealthy";
       inst.reason = this.probeText(inst);
