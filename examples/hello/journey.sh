@@ -12,7 +12,9 @@
 # stops them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-sw() { local cmd="$1"; shift; node "$here/../../bin/slipway.js" "$cmd" -C "$here" "$@"; }
+# The Slipway of this checkout, unless $SLIPWAY names another (a copy of the example elsewhere).
+slipway_bin="${SLIPWAY:-$here/../../bin/slipway.js}"
+sw() { local cmd="$1"; shift; node "$slipway_bin" "$cmd" -C "$here" "$@"; }
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\e[1m'; off=$'\e[0m'; else bold=""; off=""; fi
 say() { printf '\n%s== %s%s\n' "$bold" "$*" "$off"; }
 
