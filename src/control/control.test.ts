@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -313,4 +314,30 @@ alerts:
       }
     });
   }
+
+  it("drift: HAProxy's servers changed by hand through its runtime API are detected and put back", async () => {
+    const w = await world(base("prod", "rolling"), "haproxy");
+    const v1 = await w.release("v1");
+    await w.loop.start();
+    await until("first deploy", finished(w, v1));
+    // An operator puts a server in maintenance by hand.
+    const socket = join(w.dataDir, "traffic", "prod", "web", "admin.sock");
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = createConnection(socket, () => c.end("set server app/slot1 state maint\n"));
+      let text = "";
+      c.on("data", (d: Buffer) => (text += d.toString()));
+      c.on("end", () => resolve(text));
+      c.on("error", reject);
+    });
+    expect(reply.trim()).toBe("");
+    await w.loop.tick();
+    const drift = await until("drift", () => w.events.find((e) => e.kind === "drift"), 10_000);
+    expect(drift.message).toMatch(/the router's backends \(.*\) are not the running instances of web#1/);
+    await until("healed", () => w.events.find((e) => e.kind === "healed"), 10_000);
+    await w.loop.tick();
+    const table = await w.loop.target("prod", "web")?.router.current();
+    expect(table?.stable.backends).toHaveLength(2);
+    const status = await deliveryStatus(w.store, w.repo, undefined);
+    expect(status.services[0]).toMatchObject({ sync: "Synced" });
+  });
 });
