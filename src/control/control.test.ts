@@ -5,7 +5,7 @@
 // the router would see as the router's fault: network errors and 502/503/504.
 // (A faulty release's own 500s are its answers, passed on as they are.)
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
@@ -47,12 +47,27 @@ interface World {
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
+const roots: string[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
+  // Nothing of a test is left running: no HAProxy, no instance (a process whose command line or working directory is in its folder).
+  const left = readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8");
+        const cwd = readlinkSync(`/proc/${p}/cwd`);
+        return roots.some((r) => cmd.includes(r) || cwd.startsWith(r));
+      } catch {
+        return false;
+      }
+    });
+  expect(left, "processes left running by the test").toEqual([]);
 });
 
 async function world(yaml: string, router: "builtin" | "haproxy" = "builtin"): Promise<World> {
   const root = mkdtempSync(join(tmpdir(), "slipway-control-"));
+  roots.push(root);
   const dataDir = join(root, "data");
   const { config, diagnostics } = parseDeliveryConfig(yaml, join(root, "slipway.yml"));
   const errors = diagnostics.filter((d) => d.severity === "error");

@@ -106,22 +106,25 @@ export class ControlLoop {
    * stops with this process.
    */
   async stop(): Promise<void> {
+    await this.halt("detach");
+  }
+
+  /** Everything: the routers (HAProxy too) and the service processes stop as well (tests). */
+  async shutdown(): Promise<void> {
+    await this.halt("close");
+    await this.supervisor.stopAll();
+  }
+
+  private async halt(routers: "detach" | "close"): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.watcher?.close();
     await this.ticking;
     // Rollouts park at their next wait; a heal or a start in progress ends by itself.
     await Promise.all([...this.targets.values()].map((t) => t.driving));
-    for (const t of this.targets.values()) await t.router.detach();
+    for (const t of this.targets.values()) await (routers === "close" ? t.router.close() : t.router.detach());
     this.supervisor.close();
     this.closed = true;
-  }
-
-  /** Everything: stop processes too (tests, `slipway down`). */
-  async shutdown(): Promise<void> {
-    await this.stop();
-    for (const t of this.targets.values()) await t.router.close();
-    await this.supervisor.stopAll();
   }
 
   /** One reconciliation pass; concurrent calls run one more pass after the current one. */
