@@ -6,8 +6,7 @@
 // measure() with `provider: prometheus` judges each release by PromQL through
 // Prometheus' HTTP API: web#2 fails at about 20% errors, web#1 passes, and a
 // min_requests far above the traffic is inconclusive.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,9 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { measure, parseThreshold, type Analysis } from "../src/delivery/index.js";
 import { queryPrometheus } from "../src/delivery/analysis/index.js";
 import { createRouter, REQUESTS_TOTAL, serveMetrics, type TrafficRouter } from "../src/traffic/index.js";
+import { HAVE_PROMETHEUS, PROMETHEUS, startPrometheus, until, type RunningPrometheus } from "./helpers/prometheus.js";
 
-const PROMETHEUS = "/usr/bin/prometheus";
-const HAVE_PROMETHEUS = existsSync(PROMETHEUS);
 const STABLE = "web#1";
 const CANARY = "web#2";
 /** Requests sent through the router: WORKERS clients, each REQUESTS_PER_WORKER requests PAUSE_MS apart (≈ 3–4 s in all). */
@@ -36,21 +34,6 @@ const closeServer = (server: Server) =>
   });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > end) throw new Error(message());
-    await sleep(250);
-  }
-}
-
 function threshold(text: string, kind: "rate" | "latency") {
   const p = parseThreshold(text, kind);
   if (!p.ok) throw new Error(p.message);
@@ -61,9 +44,7 @@ describe.skipIf(!HAVE_PROMETHEUS)(`the Prometheus provider on a real Prometheus 
   let dir = "";
   let router: TrafficRouter | undefined;
   let metricsServer: Server | undefined;
-  let prometheus: ChildProcess | undefined;
-  let prometheusExited: Promise<void> = Promise.resolve();
-  let prometheusLog = "";
+  let prometheus: RunningPrometheus | undefined;
   const backends: Server[] = [];
   /** Requests each backend answered, and the 500s web#2 gave. */
   const seen = { [STABLE]: 0, [CANARY]: 0, canaryErrors: 0 };
@@ -132,30 +113,8 @@ describe.skipIf(!HAVE_PROMETHEUS)(`the Prometheus provider on a real Prometheus 
     const metricsPort = (metricsServer.address() as AddressInfo).port;
 
     // Prometheus scraping it every second.
-    const config = join(dir, "prometheus.yml");
-    writeFileSync(
-      config,
-      [
-        "global:",
-        "  scrape_interval: 1s",
-        "  scrape_timeout: 1s",
-        "scrape_configs:",
-        "  - job_name: slipway-router",
-        "    static_configs:",
-        `      - targets: ["127.0.0.1:${metricsPort}"]`,
-        "",
-      ].join("\n"),
-    );
-    mkdirSync(join(dir, "data"));
-    const port = await freePort();
-    address = `http://127.0.0.1:${port}`;
-    const child = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    prometheus = child;
-    prometheusExited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.stderr?.on("data", (d: Buffer) => (prometheusLog += d.toString()));
-    await until(async () => (await fetch(`${address}/-/ready`)).ok, 20_000, () => `Prometheus did not become ready in 20 s: ${prometheusLog}`);
+    prometheus = await startPrometheus(metricsPort);
+    address = prometheus.address;
 
     // One request to each release, so that the router exposes both releases'
     // counters (all status classes, from their first values) before the
@@ -166,7 +125,7 @@ describe.skipIf(!HAVE_PROMETHEUS)(`the Prometheus provider on a real Prometheus 
     await until(
       async () => ((await promValue(scraped(STABLE))) ?? 0) >= 2 && ((await promValue(scraped(CANARY))) ?? 0) >= 2,
       15_000,
-      () => `Prometheus did not scrape the router's series in 15 s: ${prometheusLog}`,
+      () => `Prometheus did not scrape the router's series in 15 s: ${prometheus?.log() ?? ""}`,
     );
 
     // A few hundred requests through the router over a few seconds.
@@ -185,7 +144,7 @@ describe.skipIf(!HAVE_PROMETHEUS)(`the Prometheus provider on a real Prometheus 
     await until(
       async () => (await promValue(total(STABLE))) === seen[STABLE] && (await promValue(total(CANARY))) === seen[CANARY],
       15_000,
-      () => `Prometheus did not catch up with the router in 15 s (backends answered ${seen[STABLE]} and ${seen[CANARY]}): ${prometheusLog}`,
+      () => `Prometheus did not catch up with the router in 15 s (backends answered ${seen[STABLE]} and ${seen[CANARY]}): ${prometheus?.log() ?? ""}`,
     );
     // Every measurement below is taken at this instant over a window from shortly before the traffic.
     measuredAt = new Date();
@@ -193,12 +152,7 @@ describe.skipIf(!HAVE_PROMETHEUS)(`the Prometheus provider on a real Prometheus 
   }, 60_000);
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) {
-      prometheus.kill("SIGTERM");
-      const killer = setTimeout(() => prometheus?.kill("SIGKILL"), 5000);
-      await prometheusExited;
-      clearTimeout(killer);
-    }
+    await prometheus?.stop();
     if (metricsServer) await closeServer(metricsServer);
     await router?.close();
     await Promise.all(backends.map(closeServer));

@@ -2,21 +2,15 @@
 // /usr/bin/prometheus, started here on a free port with a temporary
 // configuration and data directory) scraping a real local exporter that
 // serves the router's metric names with the shared suite's traffic.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Analysis, CustomMetric } from "../model.js";
 import { parseThreshold, type Threshold, type ThresholdKind } from "../threshold.js";
 import { measure } from "./measure.js";
 import { runMetricProviderCases } from "./metric-provider.case.js";
 import { DURATION_METRIC, PrometheusProvider, queryPrometheus, REQUESTS_METRIC, routerQueries } from "./prometheus.js";
-
-const PROMETHEUS = "/usr/bin/prometheus";
-const HAVE_PROMETHEUS = existsSync(PROMETHEUS);
+import { HAVE_PROMETHEUS, PROMETHEUS, startPrometheus as startRealPrometheus, until, type RunningPrometheus } from "../../../test/helpers/prometheus.js";
 const WINDOW_MS = 5000;
 
 describe("routerQueries", () => {
@@ -71,71 +65,35 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
+/** The exporter, and Prometheus scraping it until it holds enough samples for increase() over the window. */
 async function startPrometheus(): Promise<Running> {
   const start = Date.now();
   const exporter: Server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(exposition(start)));
   await new Promise<void>((r) => exporter.listen(0, "127.0.0.1", r));
-  const exporterPort = (exporter.address() as AddressInfo).port;
-  const dir = mkdtempSync(join(tmpdir(), "slipway-prometheus-"));
-  const config = join(dir, "prometheus.yml");
-  writeFileSync(
-    config,
-    [
-      "global:",
-      "  scrape_interval: 1s",
-      "  scrape_timeout: 1s",
-      "scrape_configs:",
-      "  - job_name: slipway-router",
-      "    static_configs:",
-      `      - targets: ["127.0.0.1:${exporterPort}"]`,
-      "",
-    ].join("\n"),
-  );
-  const port = await freePort();
-  const child: ChildProcess = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
+  const closeExporter = async () => {
     exporter.closeAllConnections();
     await new Promise((r) => exporter.close(r));
-    rmSync(dir, { recursive: true, force: true });
   };
-  const address = `http://127.0.0.1:${port}`;
+  let prom: RunningPrometheus;
   try {
-    await until(async () => (await fetch(`${address}/-/ready`).catch(() => undefined))?.ok === true, 20_000, () => `Prometheus did not become ready: ${stderr}`);
+    prom = await startRealPrometheus((exporter.address() as AddressInfo).port);
+  } catch (err) {
+    await closeExporter();
+    throw err;
+  }
+  const stop = async () => {
+    await prom.stop();
+    await closeExporter();
+  };
+  try {
     // Enough samples for increase() over the window: a few scrapes more than it spans.
     const samples = `count_over_time(${REQUESTS_METRIC}{release="steady",code_class="2xx"}[1m])`;
-    await until(async () => ((await queryPrometheus(address, samples, new Date())).value ?? 0) >= WINDOW_MS / 1000 + 2, 30_000, () => `Prometheus scraped too little: ${stderr}`);
+    await until(async () => ((await queryPrometheus(prom.address, samples, new Date())).value ?? 0) >= WINDOW_MS / 1000 + 2, 30_000, () => `Prometheus scraped too little: ${prom.log()}`);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { address, stop };
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(message());
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return { address: prom.address, stop };
 }
 
 let running: Promise<Running> | undefined;

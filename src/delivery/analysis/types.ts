@@ -4,24 +4,11 @@
 // implement.
 import type { ValueSource } from "../model.js";
 
-/** Latency percentiles in milliseconds; null when the window holds no sample (or the provider was not asked for it). */
-export interface LatencyPercentiles {
-  p50: number | null;
-  p90: number | null;
-  p95: number | null;
-  p99: number | null;
-}
-
-/**
- * What the router saw of one release over a window: requests answered,
- * those answered with a 5xx status, and latency percentiles in milliseconds.
- * The built-in router (src/traffic/) returns exactly this shape.
- */
-export interface WindowStats {
-  requests: number;
-  errors: number;
-  latency: LatencyPercentiles;
-}
+// What the router saw of one release over a window (requests, 5xx and
+// router failures, latency percentiles in ms): the router module owns the
+// shape, the built-in provider reads it as it is.
+import type { LatencyPercentiles, WindowStats } from "../../traffic/index.js";
+export type { LatencyPercentiles, WindowStats };
 
 export type Quantile = keyof LatencyPercentiles;
 
