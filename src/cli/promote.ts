@@ -35,7 +35,6 @@ export async function promoteCommand(env: string, what: string | undefined, opts
     const now = new Date();
     const gates = checkGates(ctx.store, spec, release, {
       now,
-      requestedAt: new Date(release.createdAt),
       ...(opts.overrideWindow !== undefined ? { windowOverride: { by: actor, reason: opts.overrideWindow } } : {}),
     });
     if (!gates.open) {

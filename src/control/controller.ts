@@ -14,14 +14,14 @@ import { join } from "node:path";
 import { measure, runCheck, sendAlert, startLoad, type DeliveryConfig, type EnvironmentSpec, type LoadHandle } from "../delivery/index.js";
 import { StateRepositoryError, type DesiredEntry, type StateRepository } from "../gitops/index.js";
 import type { SecretStore } from "../secrets/index.js";
-import type { DeliveryEvent, ReleaseRecord, RolloutRecord, Store } from "../store/index.js";
+import type { DeliveryEvent, RolloutRecord, Store } from "../store/index.js";
 import { ProcessSupervisor } from "../targets/index.js";
 import { createRouter, type TrafficRouter } from "../traffic/index.js";
 import { checkGates, commitPromotion, nextRelease, releaseName, releaseNumber } from "./promotion.js";
 import { driveRollout, RolloutParked, type Interrupt, type RolloutOutcome } from "./rollout.js";
 import { configHash, effectiveService, type EffectiveService } from "./service-config.js";
 import { ServiceSlot } from "./slot.js";
-import { makeResolver } from "./values.js";
+import { makeResolver, type Resolve } from "./values.js";
 
 export interface ControlLoopOptions {
   dataDir: string;
@@ -200,7 +200,7 @@ export class ControlLoop {
         const release = nextRelease(this.o.store, env, service, desired);
         if (!release) continue;
         const target = this.ensureTarget(envName, service);
-        const check = () => checkGates(this.o.store, env, release, { now: this.o.now(), requestedAt: this.eligibleSince(env, release) });
+        const check = () => checkGates(this.o.store, env, release, { now: this.o.now() });
         let gates = check();
         const approver = this.o.approveAs;
         if (!gates.open && env.approval && approver?.envs.includes(envName)) {
@@ -224,18 +224,6 @@ export class ControlLoop {
     return committed;
   }
 
-  /** When a release became eligible for an environment (approval timeouts count from then). */
-  private eligibleSince(env: EnvironmentSpec, release: ReleaseRecord): Date {
-    const name = releaseName(release);
-    const times = env.after.flatMap((before) =>
-      this.o.store
-        .listRollouts({ env: before, service: release.service })
-        .filter((r) => r.toRelease === name && r.phase === "succeeded" && r.finishedAt !== null)
-        .map((r) => Date.parse(r.finishedAt as string)),
-    );
-    return new Date(times.length > 0 ? Math.max(...times) : Date.parse(release.createdAt));
-  }
-
   // ---- reconciliation of one environment's service ----------------------------------------
 
   private ensureTarget(env: string, service: string): Target | undefined {
@@ -256,7 +244,7 @@ export class ControlLoop {
       supervisor: this.supervisor,
       router,
       run: eff,
-      resolve: makeResolver({ ...(this.o.secrets ? { secrets: this.o.secrets } : {}), environment: env }),
+      resolve: this.resolver(env),
       restart: spec.selfHeal,
       ...(spec.sticky ? { sticky: "header" in spec.sticky ? { header: spec.sticky.header } : { cookie: spec.sticky.cookie } } : {}),
     });
@@ -333,7 +321,7 @@ export class ControlLoop {
   private drive(target: Target, record: RolloutRecord, spec: EnvironmentSpec): void {
     const { env, service, slot } = target;
     const eff = effectiveService(this.config, env, service);
-    const resolve = makeResolver({ ...(this.o.secrets ? { secrets: this.o.secrets } : {}), environment: env });
+    const resolve = this.resolver(env);
     const traffic: LoadHandle | undefined = this.o.traffic && record.fromRelease ? startLoad({ url: slot.url(), rps: this.o.traffic, connections: 16 }) : undefined;
     const run = driveRollout(record, {
       store: this.o.store,
@@ -481,7 +469,7 @@ export class ControlLoop {
   // ---- alerts and events -------------------------------------------------------------------
 
   private async alert(spec: EnvironmentSpec, action: "trigger" | "resolve", env: string, service: string, release: string, summary: string): Promise<void> {
-    const resolve = makeResolver({ ...(this.o.secrets ? { secrets: this.o.secrets } : {}), environment: env });
+    const resolve = this.resolver(env);
     for (const name of spec.rollback.alert) {
       const channel = this.config.alerts[name];
       if (!channel) continue;
@@ -492,6 +480,11 @@ export class ControlLoop {
         this.event(env, service, "error", `alert ${name}: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** Reads `env:` and `secret:` values for an environment (its secrets first). */
+  private resolver(env: string): Resolve {
+    return makeResolver({ ...(this.o.secrets ? { secrets: this.o.secrets } : {}), environment: env });
   }
 
   private event(env: string, service: string, kind: string, message: string, details?: unknown): void {

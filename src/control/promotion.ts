@@ -52,13 +52,20 @@ export interface GateResult {
   approvals: string[];
 }
 
+/** When a release became eligible for an environment: it succeeded in the last of those it comes after, or was made. Approval timeouts count from then. */
+export function eligibleSince(store: Store, env: EnvironmentSpec, release: ReleaseRecord): Date {
+  const name = releaseName(release);
+  const times = env.after.flatMap((before) =>
+    store
+      .listRollouts({ env: before, service: release.service })
+      .filter((r) => r.toRelease === name && r.phase === "succeeded" && r.finishedAt !== null)
+      .map((r) => Date.parse(r.finishedAt as string)),
+  );
+  return new Date(times.length > 0 ? Math.max(...times) : Date.parse(release.createdAt));
+}
+
 /** Approval and deployment windows of an environment for a release. */
-export function checkGates(
-  store: Store,
-  env: EnvironmentSpec,
-  release: ReleaseRecord,
-  options: { now: Date; requestedAt: Date; windowOverride?: { by: string; reason: string } },
-): GateResult {
+export function checkGates(store: Store, env: EnvironmentSpec, release: ReleaseRecord, options: { now: Date; windowOverride?: { by: string; reason: string } }): GateResult {
   const reasons: string[] = [];
   let open = true;
   let approvals: string[] = [];
@@ -67,7 +74,7 @@ export function checkGates(
   if (!window.open) open = false;
   if (env.approval) {
     const decisions = store.listApprovals(env.name, releaseName(release)).map((a) => ({ by: a.by, groups: a.groups, decision: a.decision, at: a.at, ...(a.comment ? { comment: a.comment } : {}) }));
-    const verdict = evaluateApproval(env.approval, { author: release.createdBy, decisions, now: options.now, requestedAt: options.requestedAt });
+    const verdict = evaluateApproval(env.approval, { author: release.createdBy, decisions, now: options.now, requestedAt: eligibleSince(store, env, release) });
     reasons.push(verdict.reason);
     approvals = verdict.counted;
     if (verdict.state !== "approved") open = false;
