@@ -32,6 +32,8 @@ export interface RunOptions extends GlobalOptions {
   eventPath?: string;
   ref?: string;
   base?: string;
+  /** push: the sha the ref pointed to before the push (all zeros: a new ref). */
+  before?: string;
   actionSource?: string;
   keepWorkspace?: boolean;
 }
@@ -81,6 +83,10 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel expects a positive integer, got '${opts.parallel}'`);
   const cliVars = keyValues(opts.var, "--var");
   const inputs = keyValues(opts.input, "--input");
+  if (opts.before !== undefined && eventName !== "push") {
+    throw new UsageError(`--before applies to push events only (the commit the ref pointed to before the push); drop it for '${eventName}'`);
+  }
+  if (opts.before === "") throw new UsageError("--before expects a commit sha (all zeros for a new branch or tag)");
 
   let repo;
   try {
@@ -93,6 +99,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
     eventName,
     ...(opts.ref ? { ref: opts.ref } : {}),
     ...(opts.base ? { base: opts.base } : {}),
+    ...(opts.before !== undefined ? { before: opts.before } : {}),
     inputs,
     ...(opts.eventPath ? { payloadFile: opts.eventPath } : {}),
   });
@@ -262,6 +269,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
       const run = store.getRun(s.runId);
       return {
         id: s.runId,
+        repository: run?.repository ?? null,
         workflow: run?.workflowPath,
         name: run?.workflowName,
         conclusion: s.conclusion,

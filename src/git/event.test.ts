@@ -294,6 +294,156 @@ describe("buildEvent: push", () => {
   });
 });
 
+describe("buildEvent: push with before (what a server receiving the push knows)", () => {
+  type CommitPayload = { id: string; message: string; added: string[]; modified: string[]; removed: string[]; distinct: boolean };
+
+  it("lists the pushed commits oldest first and the files changed between before and the pushed commit", async () => {
+    const dir = newRepo({ "README.md": "hi\n", "old-name.txt": "rename me\n", "gone.txt": "bye\n", "flip.txt": "1\n" });
+    const before = sh(dir, "rev-parse", "HEAD");
+    write(dir, "README.md", "changed\n");
+    write(dir, "src/a.ts", "a\n");
+    write(dir, "flip.txt", "2\n");
+    const c1 = commit(dir, "one");
+    sh(dir, "mv", "old-name.txt", "new-name.txt");
+    sh(dir, "rm", "-q", "gone.txt");
+    write(dir, "flip.txt", "1\n"); // back as it was: not a change of the push
+    const c2 = commit(dir, "two\n\nwith a body");
+    const c3 = commit(dir, "three (empty)");
+    const repo = await readRepo(dir);
+    // A short sha is resolved: the payload has the full one.
+    const event = await buildEvent(repo, { eventName: "push", before: before.slice(0, 10) });
+    expect(event).toMatchObject({ ref: "refs/heads/main", sha: c3 });
+    expect([...(event.changedFiles ?? [])].sort()).toEqual(["README.md", "gone.txt", "new-name.txt", "old-name.txt", "src/a.ts"]);
+    expect(event.payload).toMatchObject({ before, after: c3, created: false, deleted: false, forced: false, base_ref: null });
+    const commits = event.payload.commits as CommitPayload[];
+    expect(commits.map((c) => c.id)).toEqual([c1, c2, c3]);
+    expect(commits[0]).toMatchObject({ message: "one", added: ["src/a.ts"], removed: [], distinct: true });
+    expect([...commits[0]!.modified].sort()).toEqual(["README.md", "flip.txt"]);
+    expect(commits[1]).toMatchObject({ message: "two\n\nwith a body", added: ["new-name.txt"], modified: ["flip.txt"] });
+    expect([...commits[1]!.removed].sort()).toEqual(["gone.txt", "old-name.txt"]);
+    expect(commits[2]).toMatchObject({ added: [], modified: [], removed: [] });
+    // Every commit has the shape of head_commit, which is the last one.
+    expect(commits[2]).toEqual(event.payload.head_commit);
+    expect(Object.keys(commits[0]!).sort()).toEqual(Object.keys(event.payload.head_commit as object).sort());
+    expect(commits[0]).toMatchObject({ tree_id: sh(dir, "rev-parse", `${c1}^{tree}`), author: { name: "Mona Lisa" }, committer: { name: "Hubot" } });
+  });
+
+  it("keeps the newest 20 commits, oldest first", async () => {
+    const dir = newRepo();
+    const before = sh(dir, "rev-parse", "HEAD");
+    const made: string[] = [];
+    for (let i = 1; i <= 23; i++) {
+      write(dir, `f${i}.txt`, `${i}\n`);
+      made.push(commit(dir, `commit ${i}`));
+    }
+    const event = await buildEvent(await readRepo(dir), { eventName: "push", before });
+    const commits = event.payload.commits as CommitPayload[];
+    expect(commits.map((c) => c.id)).toEqual(made.slice(-20));
+    expect(commits[0]).toMatchObject({ message: "commit 4", added: ["f4.txt"] });
+    // The changed files are not limited: all 23.
+    expect(event.changedFiles).toHaveLength(23);
+  });
+
+  it("lists merged commits too, a merge with its changes against its first parent", async () => {
+    const dir = newRepo({ "a.txt": "a\n" });
+    const before = sh(dir, "rev-parse", "HEAD");
+    sh(dir, "checkout", "-q", "-b", "side");
+    write(dir, "side.txt", "s\n");
+    const side = commit(dir, "side work");
+    sh(dir, "checkout", "-q", "main");
+    write(dir, "a.txt", "a2\n");
+    const mainWork = commit(dir, "main work");
+    sh(dir, "-c", "commit.gpgsign=false", "merge", "-q", "--no-ff", "--no-edit", "side");
+    const merge = sh(dir, "rev-parse", "HEAD");
+    // A merge that takes nothing from its second parent (-s ours) changes nothing against its first.
+    sh(dir, "checkout", "-q", "-b", "ignored", before);
+    write(dir, "ignored.txt", "i\n");
+    const ignored = commit(dir, "ignored work");
+    sh(dir, "checkout", "-q", "main");
+    sh(dir, "-c", "commit.gpgsign=false", "merge", "-q", "-s", "ours", "--no-edit", "ignored");
+    const oursMerge = sh(dir, "rev-parse", "HEAD");
+
+    const event = await buildEvent(await readRepo(dir), { eventName: "push", before });
+    const commits = event.payload.commits as CommitPayload[];
+    const byId = new Map(commits.map((c) => [c.id, c]));
+    expect(new Set(byId.keys())).toEqual(new Set([side, mainWork, merge, ignored, oursMerge]));
+    expect(commits.at(-1)?.id).toBe(oursMerge);
+    expect(byId.get(merge)).toMatchObject({ added: ["side.txt"], modified: [], removed: [] });
+    expect(byId.get(oursMerge)).toMatchObject({ added: [], modified: [], removed: [] });
+    expect(byId.get(ignored)).toMatchObject({ added: ["ignored.txt"] });
+    expect([...(event.changedFiles ?? [])].sort()).toEqual(["a.txt", "side.txt"]);
+    expect(event.payload.forced).toBe(false);
+  });
+
+  it("marks a forced push (before is not an ancestor) and diffs the two trees", async () => {
+    const dir = newRepo({ "keep.txt": "k\n", "a.txt": "a\n" });
+    const base = sh(dir, "rev-parse", "HEAD");
+    write(dir, "old.txt", "o\n");
+    write(dir, "a.txt", "old a\n");
+    const oldTip = commit(dir, "to be rewritten");
+    sh(dir, "reset", "-q", "--hard", base);
+    write(dir, "new.txt", "n\n");
+    const newTip = commit(dir, "rewritten");
+    const event = await buildEvent(await readRepo(dir), { eventName: "push", before: oldTip });
+    expect(event.payload).toMatchObject({ before: oldTip, after: newTip, forced: true, created: false });
+    // old.txt is gone and a.txt is back as it was: both changed between the trees.
+    expect([...(event.changedFiles ?? [])].sort()).toEqual(["a.txt", "new.txt", "old.txt"]);
+    expect((event.payload.commits as CommitPayload[]).map((c) => c.id)).toEqual([newTip]);
+  });
+
+  it("takes all zeros as a new branch: created, and the pushed commit's own changes", async () => {
+    const dir = newRepo({ "a.txt": "a\n" });
+    sh(dir, "checkout", "-q", "-b", "feature");
+    write(dir, "f.txt", "f\n");
+    const tip = commit(dir, "feature work");
+    const event = await buildEvent(await readRepo(dir), { eventName: "push", before: ZERO_SHA });
+    expect(event).toMatchObject({ ref: "refs/heads/feature", sha: tip, changedFiles: ["f.txt"] });
+    expect(event.payload).toMatchObject({ before: ZERO_SHA, after: tip, created: true, forced: false });
+    expect((event.payload.commits as CommitPayload[]).map((c) => c.id)).toEqual([tip]);
+    // The same as without before, but for `before` and `created`.
+    const plain = await buildEvent(await readRepo(dir), { eventName: "push" });
+    expect({ ...event.payload, before: null, created: null }).toEqual({ ...plain.payload, before: null, created: null });
+    expect(event.changedFiles).toEqual(plain.changedFiles);
+  });
+
+  it("keeps a tag push's commits empty, and reports files relative to a workflow subdirectory", async () => {
+    const dir = newRepo({ "svc/.github/workflows/ci.yml": "on: push\n", "top.txt": "t\n" });
+    const before = sh(dir, "rev-parse", "HEAD");
+    write(dir, "svc/lib/x.ts", "x\n");
+    write(dir, "top.txt", "t2\n");
+    commit(dir, "work");
+    write(dir, "svc/lib/y.ts", "y\n");
+    const tip = commit(dir, "more work");
+    sh(dir, "tag", "v2");
+    const repo = await readRepo(join(dir, "svc"));
+    const branch = await buildEvent(repo, { eventName: "push", before });
+    expect([...(branch.changedFiles ?? [])].sort()).toEqual(["lib/x.ts", "lib/y.ts"]);
+    expect((branch.payload.commits as CommitPayload[]).map((c) => c.added)).toEqual([["lib/x.ts"], ["lib/y.ts"]]);
+    const tag = await buildEvent(repo, { eventName: "push", ref: "refs/tags/v2", before });
+    expect(tag.payload).toMatchObject({ ref: "refs/tags/v2", before, after: tip, created: false, forced: false, commits: [] });
+  });
+
+  it("rejects a before that is not a commit of the repository, naming it and saying what to pass", async () => {
+    const dir = newRepo();
+    const repo = await readRepo(dir);
+    const missing = "deadbeef".repeat(5);
+    await expectGitError(
+      buildEvent(repo, { eventName: "push", before: missing }),
+      "bad-ref",
+      new RegExp(`before '${missing}' is not a commit in '.*'; pass the sha the ref pointed to before the push .*all zeros`),
+    );
+    const tree = sh(dir, "rev-parse", "HEAD^{tree}");
+    await expectGitError(buildEvent(repo, { eventName: "push", before: tree }), "bad-ref", new RegExp(`before '${tree}' is not a commit`));
+    await expectGitError(buildEvent(repo, { eventName: "push", before: "--output=/tmp/x" }), "bad-ref", /before '--output=\/tmp\/x' is not a commit/);
+    await expectGitError(buildEvent(repo, { eventName: "push", before: "000" }), "bad-ref", /before '000'/);
+  });
+
+  it("applies to push only", async () => {
+    const repo = await readRepo(newRepo());
+    await expectGitError(buildEvent(repo, { eventName: "workflow_dispatch", before: ZERO_SHA }), "bad-input", /push events only, not to 'workflow_dispatch'/);
+  });
+});
+
 describe("buildEvent: pull_request", () => {
   /** main ← feature (changes a.txt, adds f.txt); main then moves on (changes m.txt). */
   function forkedRepo(): { dir: string; mainTip: string; featureTip: string } {

@@ -14,6 +14,14 @@ import { readRepoFiles } from "./repo-files.js";
 /** The all-zero sha GitHub uses for "no commit" (a new branch or tag, a first push). */
 export const ZERO_SHA = "0000000000000000000000000000000000000000";
 
+/** All zeros, as long as a SHA-1 or a SHA-256 object name. */
+function isZeroSha(sha: string): boolean {
+  return /^(0{40}|0{64})$/.test(sha);
+}
+
+/** At most this many commits in a push payload's `commits`, the newest ones (as GitHub's event timeline). */
+const MAX_PUSH_COMMITS = 20;
+
 export interface EventInfo {
   /** "push" | "pull_request" | "workflow_dispatch" | "schedule" | "workflow_call" | any other event name. */
   name: string;
@@ -77,6 +85,14 @@ export interface BuildEventOptions {
   action?: string;
   /** schedule: the cron expression that fired (`github.event.schedule`). */
   schedule?: string;
+  /**
+   * push only: the commit the ref pointed to before the push (a server
+   * receiving the push knows it); all zeros when the push created the ref.
+   * Then `commits` and the changed files are those of before..sha, and a
+   * `before` that is not an ancestor of the pushed commit makes a forced
+   * push. Without it, the push is taken to be that of the last commit alone.
+   */
+  before?: string;
 }
 
 /**
@@ -366,6 +382,87 @@ function headCommitPayload(commit: CommitInfo, changes: Changes): Record<string,
   return { ...commit, distinct: true, added: changes.added, modified: changes.modified, removed: changes.removed };
 }
 
+/** What a push from `before` (a commit, not zeros) to `sha` brought: GitHub's compare of the two. */
+interface PushedRange {
+  /** `before` resolved to its full sha. */
+  before: string;
+  /** `before` is not an ancestor of `sha`: history was rewritten. */
+  forced: boolean;
+  /** Between the two trees (two dots), whether forced or not. */
+  changes: Changes;
+  /** The commits of before..sha, oldest first, the newest MAX_PUSH_COMMITS of them; shaped like head_commit (empty for a tag). */
+  commits: Array<Record<string, unknown>>;
+}
+
+async function pushedRange(repo: RepoInfo, before: string, sha: string, withCommits: boolean): Promise<PushedRange> {
+  const beforeSha = await revParse(repo.root, before);
+  if (!beforeSha) {
+    throw new GitError(
+      "bad-ref",
+      `before '${before}' is not a commit in '${repo.root}'; pass the sha the ref pointed to before the push ` +
+        `(fetch it into this repository first), or all zeros (${ZERO_SHA}) when the push created the ref`,
+    );
+  }
+  const [ancestor, changes, commits] = await Promise.all([
+    // Exit 0: an ancestor; 1 (a failure for tryGit): not one.
+    tryGit(repo.root, ["merge-base", "--is-ancestor", beforeSha, sha]),
+    diffChanges(repo, [`${beforeSha}..${sha}`]),
+    withCommits ? readCommitsBetween(repo, beforeSha, sha) : Promise.resolve([]),
+  ]);
+  return { before: beforeSha, forced: ancestor === undefined, changes, commits };
+}
+
+/**
+ * The commits in `to` but not in `from`, oldest first (at most the newest
+ * MAX_PUSH_COMMITS), each with the files it changed against its first parent
+ * (all its files for a root commit): one git process, and one more per merge.
+ */
+async function readCommitsBetween(repo: RepoInfo, from: string, to: string): Promise<Array<Record<string, unknown>>> {
+  // -n before --reverse: the newest N, then listed oldest first. A merge gets
+  // no name-status from git log (-m would show its diff against each parent,
+  // and leave out an empty one; --diff-merges=first-parent needs git 2.31):
+  // it is diffed against its first parent below. Each record starts with
+  // \x01; its fields and name-status pairs are NUL-terminated.
+  const out = await git(repo.root, [
+    "log",
+    `-n${MAX_PUSH_COMMITS}`,
+    "--reverse",
+    "--no-show-signature",
+    "--no-color",
+    "--format=%x01%P%x00%H%x00%T%x00%aI%x00%an%x00%ae%x00%cn%x00%ce%x00%B",
+    "-z",
+    "--name-status",
+    "--no-renames",
+    "--root",
+    `${from}..${to}`,
+    "--",
+  ]);
+  const tokens = out.split("\0");
+  const commits: Array<Promise<Record<string, unknown>>> = [];
+  let i = 0;
+  while (i < tokens.length) {
+    const first = tokens[i] as string;
+    if (!first.startsWith("\x01")) {
+      i++;
+      continue;
+    }
+    const parents = first.slice(1).trim().split(" ").filter((p) => p !== "");
+    // Then eight fields: id, tree, date, author name and email, committer name and email, message.
+    const fields = tokens.slice(i + 1, i + 9);
+    i += 9;
+    const status: string[] = [];
+    while (i + 1 < tokens.length && /^\n?[ACDMRTUXB]\d*$/.test(tokens[i] as string)) {
+      status.push((tokens[i] as string).replace(/^\n/, ""), tokens[i + 1] as string);
+      i += 2;
+    }
+    const commit = parseCommit(fields.join("\0"), fields[0] ?? "");
+    const [firstParent] = parents;
+    const changes = parents.length > 1 && firstParent ? diffChanges(repo, [firstParent, commit.id]) : Promise.resolve(parseNameStatus(repo, status));
+    commits.push(changes.then((c) => headCommitPayload(commit, c)));
+  }
+  return Promise.all(commits);
+}
+
 /**
  * Builds the event for `opts.eventName` from the checkout described by
  * `repo`. Throws GitError. Its first git process starts before it returns,
@@ -373,6 +470,9 @@ function headCommitPayload(commit: CommitInfo, changes: Changes): Record<string,
  */
 export async function buildEvent(repo: RepoInfo, opts: BuildEventOptions): Promise<EventInfo> {
   const common = { repository: repositoryPayload(repo), sender: { login: repo.owner } };
+  if (opts.before !== undefined && opts.eventName !== "push") {
+    throw new GitError("bad-input", `'before' (the commit a ref pointed to before a push) applies to push events only, not to '${opts.eventName}'`);
+  }
   let event: EventInfo;
   switch (opts.eventName) {
     case "push":
@@ -411,14 +511,24 @@ export async function buildEvent(repo: RepoInfo, opts: BuildEventOptions): Promi
 async function pushEvent(repo: RepoInfo, opts: BuildEventOptions, common: Record<string, unknown>): Promise<EventInfo> {
   // No await before git starts for HEAD (see buildEvent).
   const r = opts.ref === undefined ? headRef(repo, repo.sha) : await resolveRef(repo, opts.ref);
-  const { commit, parent, changes } = await readCommitWithChanges(repo, r.sha);
-  const headCommit = headCommitPayload(commit, changes);
-  // A branch push is taken to be the push of its last commit, so `before` is
-  // that commit's parent (all zeros for a root commit: the branch is new). A
-  // tag push creates the tag, so `before` is all zeros and `commits` empty,
-  // as on GitHub; path filters do not apply to tags.
+  const read = readCommitWithChanges(repo, r.sha);
   const isTag = r.refType === "tag";
-  const before = isTag ? ZERO_SHA : (parent ?? ZERO_SHA);
+  let pushed: PushedRange | undefined;
+  if (opts.before !== undefined && !isZeroSha(opts.before)) {
+    read.catch(() => undefined); // awaited below, unless `before` is bad
+    // Tags keep `commits` empty, as on GitHub.
+    pushed = await pushedRange(repo, opts.before, r.sha, !isTag);
+  }
+  const { commit, parent, changes: own } = await read;
+  const headCommit = headCommitPayload(commit, own);
+  // Without `before`, a branch push is taken to be the push of its last
+  // commit, so `before` is that commit's parent (all zeros for a root commit:
+  // the branch is new). A tag push creates the tag, so `before` is all zeros
+  // and `commits` empty, as on GitHub; path filters do not apply to tags.
+  // A `before` of all zeros says the push created the ref: the changes are
+  // still those of the pushed commit.
+  const before = pushed?.before ?? opts.before ?? (isTag ? ZERO_SHA : (parent ?? ZERO_SHA));
+  const changes = pushed?.changes ?? own;
   return {
     name: "push",
     ...r,
@@ -428,10 +538,10 @@ async function pushEvent(repo: RepoInfo, opts: BuildEventOptions, common: Record
       before,
       after: r.sha,
       base_ref: null,
-      created: before === ZERO_SHA,
+      created: isZeroSha(before),
       deleted: false,
-      forced: false,
-      commits: isTag ? [] : [headCommit],
+      forced: pushed?.forced ?? false,
+      commits: isTag ? [] : (pushed?.commits ?? [headCommit]),
       head_commit: headCommit,
       pusher: { name: commit.author.name, email: commit.author.email },
       ...common,

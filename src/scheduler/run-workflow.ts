@@ -113,8 +113,9 @@ export class WorkflowRun {
 
   private async runWorkflow(): Promise<RunSummary> {
     const { opts } = this;
-    const { workflow, event, store } = opts;
+    const { workflow, event, store, repo } = opts;
     const resolved = resolveInputs(workflow, event.name, opts.inputs);
+    const repository = `${repo.owner}/${repo.name}`;
     const run = store.createRun({
       workflowPath: workflow.path,
       workflowName: workflow.name,
@@ -122,9 +123,11 @@ export class WorkflowRun {
       ref: event.ref,
       sha: event.sha,
       owner: processOwner(),
+      repository,
     });
     this.runId = run.id;
-    this.runNumber = store.countRuns(workflow.path);
+    // Numbered per repository: a store shared by hosted repositories does not mix their numbers.
+    this.runNumber = store.countRuns(workflow.path, repository, run.id);
     if (resolved.errors.length > 0) {
       const reason = resolved.errors.join("; ");
       store.finishRun(run.id, { conclusion: "failure", reason });

@@ -187,6 +187,70 @@ describe("SqliteStore on disk", () => {
     }
   });
 
+  it("upgrades a database at version 4 to 5 (server), keeping its runs, their repository NULL", () => {
+    // A database as Slipway before migration 5 left it: migrations 1–4 applied, two runs.
+    const dir = tempDir();
+    const file = path.join(dir, DATABASE_FILE);
+    const old = new Database(file);
+    old.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT");
+    for (const m of migrations.filter((m) => m.version <= 4)) {
+      old.exec(m.sql);
+      old.prepare("INSERT INTO schema_migrations VALUES (?, ?, '2030-01-01T00:00:00.000Z')").run(m.version, m.name);
+    }
+    const insert = old.prepare(
+      `INSERT INTO runs (workflow_path, workflow_name, event, ref, sha, status, conclusion, created_at, owner)
+       VALUES ('.github/workflows/ci.yml', 'CI', 'push', 'refs/heads/main', ?, ?, ?, '2030-01-01T00:00:00.000Z', 'host:1')`,
+    );
+    const done = Number(insert.run("a".repeat(40), "completed", "success").lastInsertRowid);
+    const queued = Number(insert.run("b".repeat(40), "queued", null).lastInsertRowid);
+    old.close();
+
+    const store = openTracked(dir);
+    expect(store.appliedMigrations()).toEqual(migrations.map((m) => m.version));
+    expect(store.getRun(done)).toMatchObject({ sha: "a".repeat(40), conclusion: "success", owner: "host:1", repository: null });
+    expect(store.getRun(queued)).toMatchObject({ status: "queued", repository: null });
+    expect(store.listRuns().map((r) => r.id)).toEqual([queued, done]);
+    // Old runs count for the workflow as a whole, not for any repository.
+    expect(store.countRuns(".github/workflows/ci.yml")).toBe(2);
+    expect(store.countRuns(".github/workflows/ci.yml", "local/app")).toBe(0);
+    const run = store.createRun({ workflowPath: ".github/workflows/ci.yml", workflowName: "CI", event: "push", ref: "r", sha: "s", repository: "local/app" });
+    expect(run.id).toBeGreaterThan(queued);
+    expect(store.listRuns({ repository: "local/app" }).map((r) => r.id)).toEqual([run.id]);
+    expect(store.countRuns(".github/workflows/ci.yml", "local/app")).toBe(1);
+    expect(store.countTokens()).toBe(0);
+    const db = raw(dir);
+    try {
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'runs_by_repository'").get()).toEqual({ name: "runs_by_repository" });
+    } finally {
+      db.close();
+    }
+  });
+
+  it("keeps only the hash of a token, and only a sha256 hex hash", () => {
+    const dir = tempDir();
+    const store = openTracked(dir);
+    const hash = "0123456789abcdef".repeat(4);
+    store.createToken({ name: "ci", role: "developer", hash });
+    expect(() => store.createToken({ name: "bad", role: "developer", hash: "ABC" })).toThrow(RangeError);
+    expect(() => store.createToken({ name: "bad", role: "owner" as never, hash: "f".repeat(64) })).toThrow(/role must be one of viewer, developer, release-manager, admin/);
+    const db = raw(dir);
+    try {
+      expect(db.prepare("SELECT name, role, hash FROM api_tokens").all()).toEqual([{ name: "ci", role: "developer", hash }]);
+    } finally {
+      db.close();
+    }
+    // The schema refuses them too, whatever writes to it.
+    const rw = new Database(path.join(dir, DATABASE_FILE));
+    try {
+      const insert = rw.prepare("INSERT INTO api_tokens (name, role, hash, created_at) VALUES ('x', ?, ?, 'now')");
+      expect(() => insert.run("owner", "e".repeat(64))).toThrow(/CHECK constraint failed/);
+      expect(() => insert.run("admin", "token-in-clear")).toThrow(/CHECK constraint failed/);
+      expect(() => insert.run("admin", "E".repeat(64))).toThrow(/CHECK constraint failed/);
+    } finally {
+      rw.close();
+    }
+  });
+
   it("rolls back a failing migration completely and names it", () => {
     const dir = tempDir();
     const run = openTracked(dir);

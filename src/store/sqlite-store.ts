@@ -1,6 +1,8 @@
 // The embedded Store: one SQLite file, `<dataDir>/slipway.db`, in WAL mode.
 // Every operation is one prepared statement (SQL below, in plain sight);
-// recoverInterrupted runs its three updates in one transaction.
+// recoverInterrupted runs its three updates in one transaction. A few
+// operations choose between two statements (all rows, or those of one
+// service, environment or repository) so that each can use its index.
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -27,11 +29,15 @@ import {
   type NewRun,
   type ReleaseFile,
   type ReleaseRecord,
+  type Role,
+  ROLES,
+  type RunFilter,
   type RunRecord,
   type RunStatus,
   type SecretRecord,
   type StepRecord,
   type Store,
+  type TokenRecord,
   type VariableRecord,
 } from "./store.js";
 
@@ -101,8 +107,8 @@ const SQL = {
   recordMigration: `INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)`,
 
   createRun: `
-    INSERT INTO runs (workflow_path, workflow_name, event, ref, sha, status, created_at, owner)
-    VALUES (@workflowPath, @workflowName, @event, @ref, @sha, 'queued', @now, @owner)
+    INSERT INTO runs (workflow_path, workflow_name, event, ref, sha, status, created_at, owner, repository)
+    VALUES (@workflowPath, @workflowName, @event, @ref, @sha, 'queued', @now, @owner, @repository)
     RETURNING *`,
   startRun: `
     UPDATE runs SET status = 'in_progress', started_at = COALESCE(started_at, @now)
@@ -111,8 +117,20 @@ const SQL = {
     UPDATE runs SET status = 'completed', conclusion = @conclusion, reason = @reason, completed_at = @now
     WHERE id = @id AND status <> 'completed'`,
   getRun: `SELECT * FROM runs WHERE id = ?`,
-  listRuns: `SELECT * FROM runs ORDER BY id DESC LIMIT ?`,
-  countRuns: `SELECT COUNT(*) AS n FROM runs WHERE workflow_path = ?`,
+  // A filter left NULL matches every run; @beforeId is always set (paging walks down the ids).
+  listRuns: `
+    SELECT * FROM runs
+    WHERE id < @beforeId AND (@status IS NULL OR status = @status) AND (@workflowPath IS NULL OR workflow_path = @workflowPath)
+      AND (@sha IS NULL OR sha = @sha) AND (@ref IS NULL OR ref = @ref)
+    ORDER BY id DESC LIMIT @limit`,
+  // The same for one repository, by its index (runs_by_repository).
+  listRunsOf: `
+    SELECT * FROM runs
+    WHERE repository = @repository AND id < @beforeId AND (@status IS NULL OR status = @status)
+      AND (@workflowPath IS NULL OR workflow_path = @workflowPath) AND (@sha IS NULL OR sha = @sha) AND (@ref IS NULL OR ref = @ref)
+    ORDER BY id DESC LIMIT @limit`,
+  countRuns: `SELECT COUNT(*) AS n FROM runs WHERE workflow_path = ? AND id <= ?`,
+  countRunsOf: `SELECT COUNT(*) AS n FROM runs WHERE repository = ? AND workflow_path = ? AND id <= ?`,
 
   createJob: `
     INSERT INTO jobs (run_id, job_key, name, matrix, attempt, environment, status)
@@ -227,6 +245,17 @@ const SQL = {
   listVariables: `SELECT name, environment, value, updated_at FROM variables ORDER BY environment, name`,
   listVariablesIn: `SELECT name, environment, value, updated_at FROM variables WHERE environment = ? ORDER BY name`,
   deleteVariable: `DELETE FROM variables WHERE environment = ? AND name = ?`,
+
+  createToken: `
+    INSERT INTO api_tokens (name, role, hash, created_at, created_by)
+    VALUES (@name, @role, @hash, @now, @createdBy)
+    RETURNING *`,
+  findToken: `SELECT * FROM api_tokens WHERE hash = ? AND revoked_at IS NULL`,
+  getToken: `SELECT * FROM api_tokens WHERE id = ?`,
+  listTokens: `SELECT * FROM api_tokens ORDER BY id`,
+  revokeToken: `UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL`,
+  touchToken: `UPDATE api_tokens SET last_used_at = @now WHERE id = @id`,
+  countTokens: `SELECT COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL`,
 } as const;
 
 // ---- rows -----------------------------------------------------------------
@@ -245,6 +274,7 @@ interface RunRow {
   started_at: string | null;
   completed_at: string | null;
   owner: string | null;
+  repository: string | null;
 }
 
 interface JobRow {
@@ -325,6 +355,30 @@ interface VariableRow {
   updated_at: string;
 }
 
+interface TokenRow {
+  id: number;
+  name: string;
+  role: Role;
+  hash: string;
+  created_at: string;
+  created_by: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** The hash stays in the database. */
+function toToken(r: TokenRow): TokenRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    role: r.role,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
 function toRun(r: RunRow): RunRecord {
   return {
     id: r.id,
@@ -340,6 +394,7 @@ function toRun(r: RunRow): RunRecord {
     startedAt: r.started_at,
     completedAt: r.completed_at,
     owner: r.owner ?? null,
+    repository: r.repository ?? null,
   };
 }
 
@@ -636,6 +691,7 @@ export class SqliteStore implements Store {
       ref: run.ref,
       sha: run.sha,
       owner: run.owner ?? null,
+      repository: run.repository ?? null,
       now: this.timestamp(),
     }) as RunRow;
     return toRun(row);
@@ -661,17 +717,30 @@ export class SqliteStore implements Store {
     return row && toRun(row);
   }
 
-  listRuns(opts: { limit?: number } = {}): RunRecord[] {
-    const { limit } = opts;
+  listRuns(opts: RunFilter = {}): RunRecord[] {
+    const { limit, beforeId } = opts;
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
       throw new RangeError(`listRuns: limit must be a non-negative integer, got ${limit}`);
     }
-    // SQLite treats a negative LIMIT as "no limit".
-    return (this.sql.listRuns.all(limit ?? -1) as RunRow[]).map(toRun);
+    if (beforeId !== undefined && !Number.isInteger(beforeId)) {
+      throw new RangeError(`listRuns: beforeId must be an integer, got ${beforeId}`);
+    }
+    const params = {
+      // SQLite treats a negative LIMIT as "no limit".
+      limit: limit ?? -1,
+      beforeId: beforeId ?? Number.MAX_SAFE_INTEGER,
+      status: opts.status ?? null,
+      workflowPath: opts.workflowPath ?? null,
+      sha: opts.sha ?? null,
+      ref: opts.ref ?? null,
+    };
+    const rows = opts.repository === undefined ? this.sql.listRuns.all(params) : this.sql.listRunsOf.all({ ...params, repository: opts.repository });
+    return (rows as RunRow[]).map(toRun);
   }
 
-  countRuns(workflowPath: string): number {
-    return (this.sql.countRuns.get(workflowPath) as { n: number }).n;
+  countRuns(workflowPath: string, repository?: string, upToId: number = Number.MAX_SAFE_INTEGER): number {
+    const row = repository === undefined ? this.sql.countRuns.get(workflowPath, upToId) : this.sql.countRunsOf.get(repository, workflowPath, upToId);
+    return (row as { n: number }).n;
   }
 
   createJob(job: NewJob): JobRecord {
@@ -924,6 +993,45 @@ export class SqliteStore implements Store {
 
   deleteVariable(name: string, environment: string): boolean {
     return this.sql.deleteVariable.run(environment, name).changes > 0;
+  }
+
+  createToken(t: { name: string; role: Role; hash: string; createdBy?: string | null }): TokenRecord {
+    if (!ROLES.includes(t.role)) throw new RangeError(`createToken: role must be one of ${ROLES.join(", ")}, got '${String(t.role)}'`);
+    if (!/^[0-9a-f]{64}$/.test(t.hash)) throw new RangeError("createToken: hash must be the sha256 of the token in lowercase hex (64 characters)");
+    try {
+      const row = this.sql.createToken.get({ name: t.name, role: t.role, hash: t.hash, createdBy: t.createdBy ?? null, now: this.timestamp() }) as TokenRow;
+      return toToken(row);
+    } catch (err) {
+      // Never repeat the hash in the message.
+      if (isUniqueError(err)) throw new StoreError("conflict", `a token with the same secret already exists (token '${t.name}' not created)`);
+      throw err;
+    }
+  }
+
+  findToken(hash: string): TokenRecord | undefined {
+    const row = this.sql.findToken.get(hash) as TokenRow | undefined;
+    return row && toToken(row);
+  }
+
+  listTokens(): TokenRecord[] {
+    return (this.sql.listTokens.all() as TokenRow[]).map(toToken);
+  }
+
+  revokeToken(id: number): void {
+    const { changes } = this.sql.revokeToken.run({ id, now: this.timestamp() });
+    if (changes > 0) return;
+    const existing = this.sql.getToken.get(id) as TokenRow | undefined;
+    if (!existing) throw new StoreError("not_found", `token ${id} does not exist`);
+    throw new StoreError("conflict", `token ${id} is already revoked (since ${existing.revoked_at ?? "?"})`);
+  }
+
+  touchToken(id: number): void {
+    const { changes } = this.sql.touchToken.run({ id, now: this.timestamp() });
+    if (changes === 0) throw new StoreError("not_found", `token ${id} does not exist`);
+  }
+
+  countTokens(): number {
+    return (this.sql.countTokens.get() as { n: number }).n;
   }
 
   close(): void {

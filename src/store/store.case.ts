@@ -4,7 +4,7 @@
 //
 // The factory must return a fresh, empty store each time; the suite closes it.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StoreError, type Store, type StoreErrorCode } from "./store.js";
+import { ROLES, StoreError, type Store, type StoreErrorCode } from "./store.js";
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -51,8 +51,16 @@ export function describeStore(name: string, factory: () => Store): void {
           startedAt: null,
           completedAt: null,
           owner: null,
+          repository: null,
         });
         expect(store.getRun(run.id)).toEqual(run);
+      });
+
+      it("records the run's repository", () => {
+        const run = store.createRun({ ...newRun, repository: "octo-org/octo-repo" });
+        expect(run.repository).toBe("octo-org/octo-repo");
+        expect(store.getRun(run.id)?.repository).toBe("octo-org/octo-repo");
+        expect(store.listRuns()[0]?.repository).toBe("octo-org/octo-repo");
       });
 
       it("counts the runs of each workflow", () => {
@@ -62,6 +70,30 @@ export function describeStore(name: string, factory: () => Store): void {
         store.createRun({ ...newRun, workflowPath: ".github/workflows/other.yml" });
         expect(store.countRuns(newRun.workflowPath)).toBe(2);
         expect(store.countRuns(".github/workflows/other.yml")).toBe(1);
+      });
+
+      it("counts a workflow's runs per repository when one is named", () => {
+        store.createRun({ ...newRun, repository: "acme/web" });
+        store.createRun({ ...newRun, repository: "acme/web" });
+        store.createRun({ ...newRun, repository: "acme/api" });
+        store.createRun({ ...newRun, repository: "acme/web", workflowPath: ".github/workflows/other.yml" });
+        store.createRun(newRun); // no repository: counted only without one
+        expect(store.countRuns(newRun.workflowPath, "acme/web")).toBe(2);
+        expect(store.countRuns(newRun.workflowPath, "acme/api")).toBe(1);
+        expect(store.countRuns(newRun.workflowPath, "acme/none")).toBe(0);
+        expect(store.countRuns(".github/workflows/other.yml", "acme/web")).toBe(1);
+        expect(store.countRuns(".github/workflows/other.yml", "acme/api")).toBe(0);
+        expect(store.countRuns(newRun.workflowPath)).toBe(4);
+      });
+
+      it("counts the runs of a workflow up to a given run (its run number, whatever was created after it)", () => {
+        const first = store.createRun({ ...newRun, repository: "acme/web" });
+        const second = store.createRun({ ...newRun, repository: "acme/web" });
+        store.createRun({ ...newRun, repository: "acme/web" });
+        expect(store.countRuns(newRun.workflowPath, "acme/web", first.id)).toBe(1);
+        expect(store.countRuns(newRun.workflowPath, "acme/web", second.id)).toBe(2);
+        expect(store.countRuns(newRun.workflowPath, undefined, second.id)).toBe(2);
+        expect(store.countRuns(newRun.workflowPath, "acme/web")).toBe(3);
       });
 
       it("gives each run a new, increasing id", () => {
@@ -133,6 +165,77 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.listRuns({ limit: 2 }).map((r) => r.id)).toEqual([ids[3], ids[2]]);
         expect(store.listRuns({ limit: 0 })).toEqual([]);
         expect(store.listRuns({ limit: 100 })).toHaveLength(4);
+      });
+
+      describe("listRuns filters", () => {
+        // Eight runs over two repositories, two workflows, two refs, three shas and every status.
+        function seed(): Record<string, number> {
+          const mk = (key: string, extra: Partial<typeof newRun> & { repository?: string }, status: "queued" | "in_progress" | "completed") => {
+            const run = store.createRun({ ...newRun, ...extra });
+            if (status !== "queued") store.startRun(run.id);
+            if (status === "completed") store.finishRun(run.id, { conclusion: "success" });
+            return [key, run.id] as const;
+          };
+          const A = "0".repeat(40);
+          const B = "b".repeat(40);
+          return Object.fromEntries([
+            mk("web1", { repository: "acme/web", sha: A }, "completed"),
+            mk("api1", { repository: "acme/api", sha: A }, "completed"),
+            mk("web2", { repository: "acme/web", sha: B, ref: "refs/heads/feature" }, "completed"),
+            mk("web3", { repository: "acme/web", sha: B, workflowPath: ".github/workflows/deploy.yml" }, "in_progress"),
+            mk("old", { sha: B }, "completed"),
+            mk("web4", { repository: "acme/web", sha: B }, "in_progress"),
+            mk("api2", { repository: "acme/api", sha: B, ref: "refs/heads/feature" }, "queued"),
+            mk("web5", { repository: "acme/web", sha: A, ref: "refs/heads/feature" }, "queued"),
+          ]);
+        }
+        const ids = (runs: Array<{ id: number }>) => runs.map((r) => r.id);
+
+        it("filters by each field alone, newest first", () => {
+          const r = seed();
+          expect(ids(store.listRuns({ repository: "acme/web" }))).toEqual([r.web5, r.web4, r.web3, r.web2, r.web1]);
+          expect(ids(store.listRuns({ repository: "acme/api" }))).toEqual([r.api2, r.api1]);
+          expect(store.listRuns({ repository: "acme" })).toEqual([]);
+          expect(ids(store.listRuns({ status: "queued" }))).toEqual([r.web5, r.api2]);
+          expect(ids(store.listRuns({ status: "in_progress" }))).toEqual([r.web4, r.web3]);
+          expect(store.listRuns({ status: "completed" })).toHaveLength(4);
+          expect(ids(store.listRuns({ workflowPath: ".github/workflows/deploy.yml" }))).toEqual([r.web3]);
+          expect(ids(store.listRuns({ sha: "0".repeat(40) }))).toEqual([r.web5, r.api1, r.web1]);
+          expect(ids(store.listRuns({ ref: "refs/heads/feature" }))).toEqual([r.web5, r.api2, r.web2]);
+          // Runs stored without a repository are listed when no repository is asked for.
+          expect(ids(store.listRuns({ sha: "b".repeat(40), status: "completed" }))).toEqual([r.old, r.web2]);
+        });
+
+        it("combines filters with AND", () => {
+          const r = seed();
+          expect(ids(store.listRuns({ repository: "acme/web", status: "in_progress" }))).toEqual([r.web4, r.web3]);
+          expect(ids(store.listRuns({ repository: "acme/web", status: "in_progress", workflowPath: newRun.workflowPath }))).toEqual([r.web4]);
+          expect(ids(store.listRuns({ repository: "acme/web", ref: "refs/heads/feature", sha: "b".repeat(40) }))).toEqual([r.web2]);
+          expect(ids(store.listRuns({ ref: "refs/heads/feature", status: "queued" }))).toEqual([r.web5, r.api2]);
+          expect(store.listRuns({ repository: "acme/api", workflowPath: ".github/workflows/deploy.yml" })).toEqual([]);
+          expect(ids(store.listRuns({ repository: "acme/web", sha: "0".repeat(40), limit: 1 }))).toEqual([r.web5]);
+        });
+
+        it("pages with beforeId: the runs with a smaller id, filters still applied", () => {
+          const r = seed();
+          const first = store.listRuns({ limit: 3 });
+          expect(ids(first)).toEqual([r.web5, r.api2, r.web4]);
+          const second = store.listRuns({ limit: 3, beforeId: first.at(-1)!.id });
+          expect(ids(second)).toEqual([r.old, r.web3, r.web2]);
+          const third = store.listRuns({ limit: 3, beforeId: second.at(-1)!.id });
+          expect(ids(third)).toEqual([r.api1, r.web1]);
+          expect(store.listRuns({ limit: 3, beforeId: third.at(-1)!.id })).toEqual([]);
+
+          const web1 = store.listRuns({ repository: "acme/web", limit: 2 });
+          expect(ids(web1)).toEqual([r.web5, r.web4]);
+          const web2 = store.listRuns({ repository: "acme/web", limit: 2, beforeId: web1.at(-1)!.id });
+          expect(ids(web2)).toEqual([r.web3, r.web2]);
+          expect(ids(store.listRuns({ repository: "acme/web", limit: 2, beforeId: web2.at(-1)!.id }))).toEqual([r.web1]);
+          expect(ids(store.listRuns({ repository: "acme/web", status: "completed", beforeId: r.web2 }))).toEqual([r.web1]);
+          expect(store.listRuns({ beforeId: r.web1 })).toEqual([]);
+          // An id past the newest: everything.
+          expect(store.listRuns({ beforeId: r.web5! + 1000 })).toHaveLength(8);
+        });
       });
     });
 
@@ -436,6 +539,105 @@ export function describeStore(name: string, factory: () => Store): void {
         const value = "line 1\nline 2\r\n\ttabbed ✓ \u0000 end";
         store.putVariable("TEXT", "", value);
         expect(store.listVariables("")[0]!.value).toBe(value);
+      });
+    });
+
+    describe("API tokens", () => {
+      const hash = (c: string) => c.repeat(64);
+
+      it("lists the roles lowest to highest", () => {
+        expect(ROLES).toEqual(["viewer", "developer", "release-manager", "admin"]);
+      });
+
+      it("creates a token with every field, without its hash", () => {
+        const token = store.createToken({ name: "ci", role: "developer", hash: hash("a"), createdBy: "alice" });
+        expect(token).toEqual({
+          id: expect.any(Number),
+          name: "ci",
+          role: "developer",
+          createdAt: expect.stringMatching(ISO_UTC),
+          createdBy: "alice",
+          lastUsedAt: null,
+          revokedAt: null,
+        });
+        expect(store.createToken({ name: "bootstrap", role: "admin", hash: hash("b") }).createdBy).toBeNull();
+        expect(store.createToken({ name: "x", role: "viewer", hash: hash("c"), createdBy: null }).createdBy).toBeNull();
+        for (const t of store.listTokens()) expect(Object.keys(t)).not.toContain("hash");
+        expect(JSON.stringify(store.listTokens())).not.toContain(hash("a"));
+      });
+
+      it("stores every role", () => {
+        for (const [i, role] of ROLES.entries()) store.createToken({ name: role, role, hash: hash(String(i)) });
+        expect(store.listTokens().map((t) => t.role)).toEqual([...ROLES]);
+      });
+
+      it("finds a token by its hash", () => {
+        const a = store.createToken({ name: "a", role: "viewer", hash: hash("a") });
+        store.createToken({ name: "b", role: "admin", hash: hash("b") });
+        expect(store.findToken(hash("a"))).toEqual(a);
+        expect(store.findToken(hash("b"))?.role).toBe("admin");
+        expect(store.findToken(hash("c"))).toBeUndefined();
+        expect(store.findToken("")).toBeUndefined();
+      });
+
+      it("refuses a second token with the same hash", () => {
+        store.createToken({ name: "a", role: "viewer", hash: hash("a") });
+        expectStoreError(() => store.createToken({ name: "b", role: "admin", hash: hash("a") }), "conflict");
+        expect(store.listTokens().map((t) => t.name)).toEqual(["a"]);
+      });
+
+      it("revokes a token: no longer found nor counted, still listed with revokedAt", () => {
+        const a = store.createToken({ name: "a", role: "developer", hash: hash("a") });
+        const b = store.createToken({ name: "b", role: "admin", hash: hash("b") });
+        expect(store.countTokens()).toBe(2);
+        store.revokeToken(a.id);
+        expect(store.findToken(hash("a"))).toBeUndefined();
+        expect(store.findToken(hash("b"))?.id).toBe(b.id);
+        expect(store.countTokens()).toBe(1);
+        const listed = store.listTokens();
+        expect(listed.map((t) => t.id)).toEqual([a.id, b.id]);
+        expect(listed[0]!.revokedAt).toMatch(ISO_UTC);
+        expect(listed[0]!.revokedAt! >= a.createdAt).toBe(true);
+        expect(listed[1]!.revokedAt).toBeNull();
+      });
+
+      it("refuses to revoke a token twice (conflict), or an unknown one (not_found)", () => {
+        const a = store.createToken({ name: "a", role: "developer", hash: hash("a") });
+        store.revokeToken(a.id);
+        const revokedAt = store.listTokens()[0]!.revokedAt;
+        expectStoreError(() => store.revokeToken(a.id), "conflict", new RegExp(`token ${a.id} is already revoked`));
+        expect(store.listTokens()[0]!.revokedAt).toBe(revokedAt);
+        expectStoreError(() => store.revokeToken(424242), "not_found", /token 424242/);
+      });
+
+      it("records when a token was last used", () => {
+        const a = store.createToken({ name: "a", role: "viewer", hash: hash("a") });
+        const b = store.createToken({ name: "b", role: "viewer", hash: hash("b") });
+        store.touchToken(a.id);
+        const used = store.findToken(hash("a"))!.lastUsedAt;
+        expect(used).toMatch(ISO_UTC);
+        expect(used! >= a.createdAt).toBe(true);
+        expect(store.findToken(hash("b"))!.lastUsedAt).toBeNull();
+        store.touchToken(a.id);
+        expect(store.findToken(hash("a"))!.lastUsedAt! >= used!).toBe(true);
+        expect(store.listTokens().find((t) => t.id === b.id)?.lastUsedAt).toBeNull();
+        expectStoreError(() => store.touchToken(424242), "not_found", /token 424242/);
+      });
+
+      it("counts the tokens not revoked", () => {
+        expect(store.countTokens()).toBe(0);
+        const a = store.createToken({ name: "a", role: "admin", hash: hash("a") });
+        store.createToken({ name: "b", role: "viewer", hash: hash("b") });
+        expect(store.countTokens()).toBe(2);
+        store.revokeToken(a.id);
+        expect(store.countTokens()).toBe(1);
+      });
+
+      it("lists tokens by id", () => {
+        expect(store.listTokens()).toEqual([]);
+        const made = ["z", "a", "m"].map((name, i) => store.createToken({ name, role: "viewer", hash: hash(String(i)) }).id);
+        expect(store.listTokens().map((t) => t.id)).toEqual(made);
+        expect(store.listTokens().map((t) => t.name)).toEqual(["z", "a", "m"]);
       });
     });
 

@@ -1,6 +1,7 @@
 // The Store interface: everything Slipway persists about runs, jobs, steps,
-// secrets and variables. SQLite implements it now; PostgreSQL later runs the
-// same shared test suite (store.case.ts).
+// secrets and variables, releases, delivery and the server's API tokens.
+// SQLite implements it now; PostgreSQL later runs the same shared test suite
+// (store.case.ts).
 //
 // Times are ISO-8601 strings in UTC. Transitions are guarded: starting or
 // finishing something already completed throws a StoreError with code
@@ -25,6 +26,8 @@ export interface RunRecord {
   startedAt: string | null;
   completedAt: string | null;
   owner: string | null;
+  /** `owner/name` of the run's repository; null for runs stored before it was recorded. */
+  repository: string | null;
 }
 
 export interface JobRecord {
@@ -66,6 +69,8 @@ export interface StepRecord {
 export interface NewRun {
   /** The process running it, `<host>:<pid>`; see recoverInterrupted. */
   owner?: string;
+  /** `owner/name` of the repository the run is of. */
+  repository?: string;
   workflowPath: string;
   workflowName: string;
   event: string;
@@ -230,6 +235,36 @@ export interface DeliveryEvent {
   details: unknown;
 }
 
+/** Roles of API tokens, lowest to highest: each one may do what the ones before it may. */
+export type Role = "viewer" | "developer" | "release-manager" | "admin";
+export const ROLES: readonly Role[] = ["viewer", "developer", "release-manager", "admin"];
+
+/** An API token as stored: its secret is never kept (only its sha256, which this record leaves out). */
+export interface TokenRecord {
+  id: number;
+  name: string;
+  role: Role;
+  createdAt: string;
+  createdBy: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** Filters of listRuns, combined with AND; every one optional. */
+export interface RunFilter {
+  /** At most this many runs (the newest). */
+  limit?: number;
+  /** `owner/name`. */
+  repository?: string;
+  status?: RunStatus;
+  workflowPath?: string;
+  sha?: string;
+  /** The full ref, `refs/heads/main`. */
+  ref?: string;
+  /** Only runs with a smaller id: the next page after a page ending at this id. */
+  beforeId?: number;
+}
+
 /** `open`: the data directory or database cannot be opened (a user can fix it). */
 export type StoreErrorCode = "not_found" | "conflict" | "schema" | "open";
 
@@ -249,10 +284,15 @@ export interface Store {
   startRun(id: number): void;
   finishRun(id: number, finish: Finish): void;
   getRun(id: number): RunRecord | undefined;
-  /** Newest first; all runs when no limit is given. */
-  listRuns(opts?: { limit?: number }): RunRecord[];
-  /** How many runs a workflow has had (its latest run's `run_number`). */
-  countRuns(workflowPath: string): number;
+  /** Newest first; all runs when no limit is given; the filters are combined with AND. */
+  listRuns(opts?: RunFilter): RunRecord[];
+  /**
+   * How many runs a workflow has had (its latest run's `run_number`): of
+   * every repository, or of `repository` only when given; with `upToId`, only
+   * the runs up to that one, so a run's number stays its own when other runs
+   * of the workflow are created at the same time.
+   */
+  countRuns(workflowPath: string, repository?: string, upToId?: number): number;
 
   createJob(job: NewJob): JobRecord;
   startJob(id: number, logPath: string): void;
@@ -321,6 +361,19 @@ export interface Store {
   /** All environments when `environment` is undefined; ordered by environment, name. */
   listVariables(environment?: string): VariableRecord[];
   deleteVariable(name: string, environment: string): boolean;
+
+  /** `hash` is the sha256 (hex) of the token; a hash already stored throws "conflict". */
+  createToken(token: { name: string; role: Role; hash: string; createdBy?: string | null }): TokenRecord;
+  /** The token with this hash, unless it was revoked. */
+  findToken(hash: string): TokenRecord | undefined;
+  /** Every token, revoked ones too, by id. */
+  listTokens(): TokenRecord[];
+  /** Unknown id: "not_found"; already revoked: "conflict". */
+  revokeToken(id: number): void;
+  /** Sets lastUsedAt to now; unknown id: "not_found". */
+  touchToken(id: number): void;
+  /** Tokens not revoked. */
+  countTokens(): number;
 
   close(): void;
 }

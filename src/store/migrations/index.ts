@@ -5,6 +5,7 @@ import init from "./001-init.sql.js";
 import runOwner from "./002-run-owner.sql.js";
 import releases from "./003-releases.sql.js";
 import delivery from "./004-delivery.sql.js";
+import server from "./005-server.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: "run-owner", sql: runOwner },
   { version: 3, name: "releases", sql: releases },
   { version: 4, name: "delivery", sql: delivery },
+  { version: 5, name: "server", sql: server },
 ];
