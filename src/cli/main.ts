@@ -21,6 +21,8 @@ import { ReleaseError } from "../release/index.js";
 import { runCommand } from "./run.js";
 import { runsCommand } from "./runs.js";
 import { secretsCommand, varsCommand } from "./secrets.js";
+import { serverCommand, tokensCommand } from "./server.js";
+import { hookCommand } from "./hook.js";
 
 const VERSION = "0.1.0";
 
@@ -219,6 +221,41 @@ export function buildProgram(): Command {
   ).action(async (env: string, service: string | undefined, opts) => {
     process.exitCode = await rollbackCommand(env, service, opts);
   });
+
+  program
+    .command("server")
+    .description("serve the API, hosted Git repositories (a push runs their workflows), /healthz, /readyz and /metrics")
+    .option("--port <n>", "port to listen on; 0 picks a free one", "8080")
+    .option("--host <address>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
+    .option("--data-dir <dir>", "data directory (default: $SLIPWAY_DATA_DIR or ./slipway-data)")
+    .option("--public-url <url>", "the URL clients use to reach the server (default http://HOST:PORT)")
+    .option("--parallel-events <n>", "pushes and dispatches whose runs run at once", "4")
+    .action(async (opts) => {
+      process.exitCode = await serverCommand(opts, VERSION);
+    });
+
+  program
+    .command("tokens")
+    .description("manage the server's API tokens in its data directory (create prints the secret once)")
+    .addArgument(new Command().createArgument("<action>", "create | list | revoke").choices(["create", "list", "revoke"]))
+    .argument("[id]", "revoke: the token id; create: its name")
+    .option("--role <role>", "create: viewer, developer, release-manager or admin", "developer")
+    .option("--name <name>", "create: a name for the token (default: the role)")
+    .option("--data-dir <dir>", "the server's data directory (default: $SLIPWAY_DATA_DIR or ./slipway-data)")
+    .option("--json", "print JSON")
+    .action(async (action: string, id: string | undefined, opts) => {
+      process.exitCode = await tokensCommand(action, id, opts);
+    });
+
+  // Run by hosted repositories' hooks, which the server writes; not for people.
+  program
+    .command("hook", { hidden: true })
+    .argument("<kind>", "pre-receive")
+    .option("--data-dir <dir>", "the server's data directory")
+    .option("--repository <owner/name>", "the hosted repository")
+    .action(async (kind: string, opts) => {
+      process.exitCode = await hookCommand(kind, opts);
+    });
 
   for (const [kind, fn] of [
     ["secrets", secretsCommand],

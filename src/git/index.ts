@@ -8,3 +8,16 @@ export {
   buildEvent,
   parseRemoteUrl,
 } from "./event.js";
+export { HostedRepositories, REPOSITORY_NAME, diffRefs, type RefUpdate, type RepositoryInfo } from "./hosted-repositories.js";
+export {
+  checkMatches,
+  decide,
+  protectionFile,
+  readProtection,
+  ruleFor,
+  writeProtection,
+  type BranchProtection,
+  type CheckState,
+  type CheckStatus,
+  type PushFacts,
+} from "./protected-branches.js";

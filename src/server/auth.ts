@@ -1,0 +1,72 @@
+// API tokens and roles. A token is `slw_` + 32 random bytes (base64url); the
+// store keeps only its SHA-256, so a stolen database gives no working token.
+// Roles are ordered: a route that needs `developer` admits `release-manager`
+// and `admin` too.
+import { createHash, randomBytes } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import { ROLES, type Role, type Store, type TokenRecord } from "../store/index.js";
+
+export const TOKEN_PREFIX = "slw_";
+/** How often last_used_at is written for one token (not on every request). */
+const TOUCH_EVERY_MS = 60_000;
+
+export function newToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString("base64url");
+}
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+export function roleAtLeast(have: Role, need: Role): boolean {
+  return ROLES.indexOf(have) >= ROLES.indexOf(need);
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+/** The token in `Authorization: Bearer T`, or the password of `Basic` (what git sends). */
+export function tokenFromHeaders(headers: IncomingHttpHeaders): string | undefined {
+  const h = headers.authorization;
+  if (!h) return undefined;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(h);
+  if (basic) {
+    const decoded = Buffer.from(basic[1] ?? "", "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    // git asks for a user name too; any is accepted, the token is the password.
+    return colon >= 0 ? decoded.slice(colon + 1) : decoded;
+  }
+  return undefined;
+}
+
+export class Authenticator {
+  private readonly touched = new Map<number, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The token's record, or undefined when the token is unknown or revoked. */
+  identify(token: string | undefined): TokenRecord | undefined {
+    if (!token?.startsWith(TOKEN_PREFIX)) return undefined;
+    const record = this.store.findToken(hashToken(token));
+    if (!record) return undefined;
+    const t = this.now();
+    if ((this.touched.get(record.id) ?? 0) + TOUCH_EVERY_MS <= t) {
+      this.touched.set(record.id, t);
+      this.store.touchToken(record.id);
+    }
+    return record;
+  }
+
+  /** Creates a token; the returned secret is shown once and never stored. */
+  create(name: string, role: Role, createdBy: string | null): { token: string; record: TokenRecord } {
+    const token = newToken();
+    const record = this.store.createToken({ name, role, hash: hashToken(token), createdBy });
+    return { token, record };
+  }
+}

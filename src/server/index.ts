@@ -1,0 +1,3 @@
+export { startServer, type RunningServer, type ServerOptions } from "./server.js";
+export { Authenticator, hashToken, isRole, newToken, roleAtLeast, tokenFromHeaders } from "./auth.js";
+export { jsonLogger, type Logger } from "./log.js";

@@ -1,0 +1,146 @@
+// Request and response shapes of the JSON API (TypeBox = JSON Schema).
+import { Type, type Static } from "@sinclair/typebox";
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const Time = Type.String({ format: "date-time" });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: "What is wrong and how to fix it" }),
+    details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: "Error" },
+);
+
+export const RunStatus = Type.Union([Type.Literal("queued"), Type.Literal("in_progress"), Type.Literal("completed")]);
+export const Conclusion = Type.Union([Type.Literal("success"), Type.Literal("failure"), Type.Literal("cancelled"), Type.Literal("skipped"), Type.Null()]);
+export const RoleSchema = Type.Union([Type.Literal("viewer"), Type.Literal("developer"), Type.Literal("release-manager"), Type.Literal("admin")]);
+
+export const Run = Type.Object({
+  id: Type.Integer(),
+  repository: Nullable(Type.String()),
+  workflow: Type.String({ description: "Workflow file path in the repository" }),
+  name: Type.String(),
+  event: Type.String(),
+  ref: Type.String(),
+  sha: Type.String(),
+  status: RunStatus,
+  conclusion: Conclusion,
+  reason: Nullable(Type.String()),
+  createdAt: Time,
+  startedAt: Nullable(Time),
+  completedAt: Nullable(Time),
+});
+export type RunBody = Static<typeof Run>;
+
+export const Step = Type.Object({
+  number: Type.Integer(),
+  name: Type.String(),
+  status: RunStatus,
+  outcome: Conclusion,
+  conclusion: Conclusion,
+  startedAt: Nullable(Time),
+  completedAt: Nullable(Time),
+});
+
+export const Job = Type.Object({
+  id: Type.Integer(),
+  key: Type.String({ description: "The job's id in the workflow" }),
+  name: Type.String(),
+  matrix: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  attempt: Type.Integer(),
+  status: RunStatus,
+  conclusion: Conclusion,
+  reason: Nullable(Type.String()),
+  environment: Nullable(Type.String()),
+  outputs: Type.Record(Type.String(), Type.String()),
+  startedAt: Nullable(Time),
+  completedAt: Nullable(Time),
+  steps: Type.Array(Step),
+});
+
+export const RunDetail = Type.Composite([Run, Type.Object({ jobs: Type.Array(Job) })]);
+
+export const RunList = Type.Object({ runs: Type.Array(Run) });
+
+export const RunQuery = Type.Object({
+  repository: Type.Optional(Type.String({ description: "owner/name" })),
+  status: Type.Optional(RunStatus),
+  workflow: Type.Optional(Type.String({ description: "Workflow file path, e.g. .github/workflows/ci.yml" })),
+  sha: Type.Optional(Type.String()),
+  ref: Type.Optional(Type.String({ description: "e.g. refs/heads/main" })),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: "Only runs with a smaller id (paging)" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});
+
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const JobLogParams = Type.Object({ id: Type.Integer({ minimum: 1 }), job: Type.Integer({ minimum: 1 }) });
+
+export const RepositoryName = Type.String({
+  pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$",
+  description: "owner/name: letters, digits, '.', '_' and '-', each part not starting with '.' or '-'",
+});
+
+export const StartRuns = Type.Object(
+  {
+    repository: RepositoryName,
+    event: Type.Union([Type.Literal("push"), Type.Literal("workflow_dispatch")], { default: "push" }),
+    ref: Type.Optional(Type.String({ minLength: 1, description: "Branch, tag or refs/…; default: the repository's default branch" })),
+    workflow: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_.-]+\\.ya?ml$", description: "workflow_dispatch: the file name in .github/workflows" })),
+    inputs: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+export const Launch = Type.Object({
+  launch: Type.Integer({ description: "The id of this start request, for GET /api/launches/{id}" }),
+  repository: Type.String(),
+  event: Type.String(),
+  ref: Type.String(),
+  sha: Type.String(),
+  state: Type.Union([Type.Literal("waiting"), Type.Literal("running"), Type.Literal("done")]),
+  runs: Type.Array(Type.Integer(), { description: "Runs started, once done" }),
+  detail: Nullable(Type.String()),
+});
+
+export const Repository = Type.Object({ name: Type.String(), defaultBranch: Type.String(), cloneUrl: Type.String() });
+export const RepositoryList = Type.Object({ repositories: Type.Array(Repository) });
+export const CreateRepository = Type.Object(
+  { name: RepositoryName, defaultBranch: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9._/-]+$", default: "main" })) },
+  { additionalProperties: false },
+);
+
+export const Token = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  role: RoleSchema,
+  createdAt: Time,
+  createdBy: Nullable(Type.String()),
+  lastUsedAt: Nullable(Time),
+  revokedAt: Nullable(Time),
+});
+export const TokenList = Type.Object({ tokens: Type.Array(Token) });
+export const CreateToken = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), role: RoleSchema }, { additionalProperties: false });
+export const CreatedToken = Type.Composite([Token, Type.Object({ token: Type.String({ description: "The secret, shown only in this answer" }) })]);
+
+export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
+export const PlainText = Type.String({ contentMediaType: "text/plain" });
+export const Whoami = Type.Object({ id: Type.Integer(), name: Type.String(), role: RoleSchema });
+
+export const RepoParams = Type.Object({ owner: Type.String(), name: Type.String() });
+export const BranchParams = Type.Object({ owner: Type.String(), name: Type.String(), branch: Type.String({ description: "The branch name, URL-encoded (release%2F1.x)" }) });
+export const Protection = Type.Object({
+  branch: Type.String(),
+  requiredChecks: Type.Array(Type.String(), { description: "Jobs that must have passed for a pushed commit: job id, display name, or 'Workflow / job'" }),
+  allowForcePush: Type.Boolean(),
+  allowDeletion: Type.Boolean(),
+});
+export const ProtectionList = Type.Object({ branches: Type.Array(Protection) });
+export const SetProtection = Type.Object(
+  {
+    requiredChecks: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    allowForcePush: Type.Boolean({ default: false }),
+    allowDeletion: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,235 @@
+// `slipway server`: one HTTP server for the JSON API (/api/), hosted Git over
+// smart HTTP (/git/OWNER/NAME.git), health (/healthz, /readyz) and
+// Prometheus metrics (/metrics), on the embedded SQLite store. A push to a
+// hosted repository starts the workflows that match it (launcher.ts).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { roleAtLeast, tokenFromHeaders, Authenticator } from "./auth.js";
+import { compile, HttpError, match, validate, type CompiledRoute, type Reply, type Route } from "./api.js";
+import { HostedRepositories, REPOSITORY_NAME } from "../git/index.js";
+import { Launcher } from "./launcher.js";
+import { jsonLogger, type Logger } from "./log.js";
+import { ServerMetrics } from "./metrics.js";
+import { openApi } from "./openapi.js";
+import { apiRoutes } from "./routes.js";
+import type { Store, TokenRecord } from "../store/index.js";
+
+export interface ServerOptions {
+  dataDir: string;
+  store: Store;
+  /** 0 picks a free port. */
+  port: number;
+  host: string;
+  version: string;
+  /** The URL clients reach the server at (default http://HOST:PORT). */
+  publicUrl?: string;
+  log?: Logger;
+  /** Events whose runs run at once. */
+  parallelEvents?: number;
+  /** The slipway CLI script the runs are started with (default: the one running). */
+  cli?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  launcher: Launcher;
+  /** Stops accepting requests; runs already started go on (see launcher.ts). */
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const log = o.log ?? jsonLogger();
+  const metrics = new ServerMetrics();
+  const auth = new Authenticator(o.store);
+  const repos = new HostedRepositories(join(o.dataDir, "repos"));
+  const cli = o.cli ?? process.argv[1] ?? "";
+  repos.installHooks((name) => [process.execPath, cli, "hook", "pre-receive", "--data-dir", o.dataDir, "--repository", name]);
+  let baseUrl = o.publicUrl ?? "";
+  const launcher = new Launcher({
+    dataDir: o.dataDir,
+    repos,
+    baseUrl: () => baseUrl,
+    log,
+    ...(o.parallelEvents !== undefined ? { limit: o.parallelEvents } : {}),
+    cli,
+    onDone: (l) => metrics.observeLaunch(l.runIds.length > 0 ? "started" : l.exitCode === 0 ? "no_workflows" : "failed"),
+  });
+  const routes: Route[] = apiRoutes({ store: o.store, repos, launcher, auth, baseUrl: () => baseUrl });
+  const compiled = compile(routes);
+  const spec = openApi(routes, o.version);
+
+  const server = createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    let routeLabel = "other";
+    let actor: TokenRecord | undefined;
+    res.on("finish", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.observeRequest(req.method ?? "GET", routeLabel, res.statusCode, seconds);
+      log.info("request", { method: req.method, path: (req.url ?? "").split("?")[0], route: routeLabel, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, ...(actor ? { token: actor.name } : {}) });
+    });
+    void handle(req, res)
+      .catch((err: unknown) => {
+        if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, ...(err.details.length > 0 ? { details: err.details } : {}) }, err.headers);
+        log.error("internal error", { method: req.method, path: req.url, error: (err as Error).stack ?? String(err) });
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error; the server log has the details" });
+        else res.destroy();
+      })
+      .catch(() => res.destroy());
+
+    async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const url = new URL(req.url ?? "/", "http://x");
+      const path = url.pathname;
+      const method = req.method ?? "GET";
+      if (path === "/healthz") {
+        routeLabel = "/healthz";
+        return sendJson(res, 200, { status: "ok" });
+      }
+      if (path === "/readyz") {
+        routeLabel = "/readyz";
+        const checks: Record<string, string> = {};
+        try {
+          o.store.listRuns({ limit: 1 });
+          checks.store = "ok";
+        } catch (err) {
+          checks.store = (err as Error).message;
+        }
+        const ok = Object.values(checks).every((v) => v === "ok");
+        return sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "not ready", checks });
+      }
+      if (path === "/metrics") {
+        routeLabel = "/metrics";
+        const queued = o.store.listRuns({ status: "queued" }).length;
+        const inProgress = o.store.listRuns({ status: "in_progress" }).length;
+        const { waiting, running } = launcher.stats();
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+        res.end(metrics.render({ runs: { queued, in_progress: inProgress }, queued, launchesWaiting: waiting, launchesRunning: running }));
+        return;
+      }
+      if (path === "/api/openapi.json") {
+        routeLabel = "/api/openapi.json";
+        return sendJson(res, 200, spec);
+      }
+      if (path.startsWith("/git/")) {
+        routeLabel = "/git";
+        return serveGit(req, res, url);
+      }
+      if (path.startsWith("/api/")) {
+        const found = match(compiled, method, path);
+        if ("allowed" in found) {
+          if (found.allowed.length > 0) throw new HttpError(405, `${method} is not allowed on ${path}; use ${found.allowed.join(" or ")}`, [], { allow: found.allowed.join(", ") });
+          throw new HttpError(404, `no API route ${path} (GET /api/openapi.json lists them)`);
+        }
+        routeLabel = found.route.route.path;
+        actor = authorize(req, found.route);
+        return answer(res, await call(req, found.route, found.raw, actor));
+      }
+      throw new HttpError(404, `nothing at ${path}: the API is under /api/ (GET /api/openapi.json describes it), hosted repositories under /git/OWNER/NAME.git`);
+    }
+
+    async function serveGit(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+      // /git/OWNER/NAME.git/<smart HTTP path>
+      const m = /^\/git\/([^/]+\/[^/]+?)\.git(\/.*)$/.exec(url.pathname);
+      const name = m?.[1];
+      const rest = m?.[2] ?? "";
+      if (!name || !REPOSITORY_NAME.test(name) || !repos.exists(name)) throw new HttpError(404, `no hosted repository at ${url.pathname.split(".git")[0]}.git`);
+      const isPush = rest === "/git-receive-pack" || url.searchParams.get("service") === "git-receive-pack";
+      if (!["/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"].includes(rest)) throw new HttpError(404, `not a smart-HTTP Git path: ${rest}`);
+      const token = auth.identify(tokenFromHeaders(req.headers));
+      if (!token) throw new HttpError(401, "authentication required: use an API token as the password (any user name)", [], { "www-authenticate": 'Basic realm="Slipway"' });
+      actor = token;
+      const need = isPush ? "developer" : "viewer";
+      if (!roleAtLeast(token.role, need)) throw new HttpError(403, `token '${token.name}' is ${token.role}; ${isPush ? "pushing" : "reading"} needs ${need} or above`);
+      const updates = await repos.serve(req, res, name, `/${name}.git${rest}`, url.search.slice(1), token.name);
+      for (const u of updates) {
+        if (/^0+$/.test(u.after)) continue; // a deleted branch or tag starts nothing
+        if (!u.ref.startsWith("refs/heads/") && !u.ref.startsWith("refs/tags/")) continue;
+        launcher.launch({ repository: name, event: "push", ref: u.ref, sha: u.after, before: u.before, actor: token.name });
+      }
+    }
+  });
+
+  function authorize(req: IncomingMessage, c: CompiledRoute): TokenRecord | undefined {
+    const need = c.route.role;
+    if (need === null) return undefined;
+    const token = auth.identify(tokenFromHeaders(req.headers));
+    if (!token) throw new HttpError(401, "authentication required: send Authorization: Bearer <token> (create tokens with POST /api/tokens or `slipway tokens create`)", [], { "www-authenticate": 'Bearer realm="Slipway"' });
+    if (!roleAtLeast(token.role, need)) throw new HttpError(403, `token '${token.name}' is ${token.role}; ${c.route.method} ${c.route.path} needs ${need} or above`);
+    return token;
+  }
+
+  async function call(req: IncomingMessage, c: CompiledRoute, raw: Record<string, string>, actor: TokenRecord | undefined): Promise<Reply> {
+    const r = c.route;
+    const params = r.params ? validate(r.params, raw, "params") : {};
+    const url = new URL(req.url ?? "/", "http://x");
+    const rawQuery: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) rawQuery[k] = v;
+    if (r.query) {
+      const unknown = Object.keys(rawQuery).filter((k) => !(k in (r.query?.properties ?? {})));
+      if (unknown.length > 0) throw new HttpError(400, `unknown query parameter '${unknown[0]}'; known: ${Object.keys(r.query.properties).join(", ")}`, unknown.map((k) => ({ field: `query.${k}`, message: "unknown parameter" })));
+    }
+    const query = r.query ? validate(r.query, rawQuery, "query") : {};
+    const body = r.body ? validate(r.body, await readJson(req), "body") : undefined;
+    return r.handle({ params, query, body, actor, req } as never);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host.includes(":") ? `[${o.host}]` : o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
+  baseUrl = (o.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, "");
+  return {
+    url: baseUrl,
+    port,
+    launcher,
+    close: () => closeServer(server),
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") throw new HttpError(415, `send the body as JSON with Content-Type: application/json (got '${type || "none"}')`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, `the body is over ${MAX_BODY} bytes`);
+    chunks.push(c as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function answer(res: ServerResponse, reply: Reply): void {
+  if (reply.text !== undefined) {
+    res.writeHead(reply.status, { "content-type": "text/plain; charset=utf-8", ...reply.headers });
+    res.end(reply.text);
+    return;
+  }
+  sendJson(res, reply.status, reply.body ?? {}, reply.headers);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+  res.end(JSON.stringify(body) + "\n");
+}

@@ -1,0 +1,356 @@
+// `slipway server` as a user runs it: the built CLI in its own process, real
+// HTTP, real `git push` and `git clone` through git http-backend, runs
+// started by pushes and written to the server's store.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, git, makeRepo, runCli } from "./helpers/cli.js";
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  admin: string;
+  logs: () => string;
+}
+
+function startServer(dataDir: string): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, "server", "--port", "0", "--data-dir", dataDir], { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out} ${err}`)), 20_000);
+    const check = () => {
+      const listening = out.split("\n").find((l) => l.includes('"msg":"listening"'));
+      if (!listening) return;
+      clearTimeout(timer);
+      const admin = /(slw_[A-Za-z0-9_-]+)/.exec(err)?.[1] ?? "";
+      resolve({ child, url: (JSON.parse(listening) as { url: string }).url, admin, logs: () => out + err });
+    };
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      check();
+    });
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${err}`)));
+  });
+}
+
+async function api(s: Started, method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
+  const res = await fetch(s.url + path, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // A text answer (logs, metrics).
+  }
+  return { status: res.status, json, text };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface RunJson {
+  id: number;
+  repository: string;
+  event: string;
+  ref: string;
+  sha: string;
+  status: string;
+  conclusion: string | null;
+  name: string;
+}
+
+const WORKFLOW = `name: CI
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+    inputs:
+      who: { type: string, default: nobody }
+      wait: { type: string, default: "0" }
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "event=\${{ github.event_name }} before=\${{ github.event.before }} repo=\${{ github.repository }} who=\${{ inputs.who }}"
+      - run: sleep \${{ inputs.wait || 0 }}
+`;
+
+describe("slipway server", () => {
+  let s: Started;
+  let dataDir: string;
+  let developer: string;
+  let viewer: string;
+  let releaseManager: string;
+  const cleanup: string[] = [];
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "slipway-server-"));
+    cleanup.push(dataDir);
+    s = await startServer(dataDir);
+    expect(s.admin).toMatch(/^slw_/);
+    const mk = async (role: string) => {
+      const r = await api(s, "POST", "/api/tokens", s.admin, { name: `${role}-token`, role });
+      expect(r.status).toBe(201);
+      return r.json.token as string;
+    };
+    developer = await mk("developer");
+    viewer = await mk("viewer");
+    releaseManager = await mk("release-manager");
+  });
+
+  afterAll(async () => {
+    if (s?.child.exitCode === null) {
+      const exited = new Promise((r) => s.child.once("exit", r));
+      s.child.kill("SIGTERM");
+      await exited;
+    }
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("answers health, readiness and metrics without a token, and shows the admin token only once", async () => {
+    expect((await api(s, "GET", "/healthz", undefined)).json).toEqual({ status: "ok" });
+    const ready = await api(s, "GET", "/readyz", undefined);
+    expect(ready.status).toBe(200);
+    expect(ready.json.checks).toEqual({ store: "ok" });
+    const metrics = await api(s, "GET", "/metrics", undefined);
+    expect(metrics.text).toMatch(/^slipway_queue_depth \d+$/m);
+    expect(metrics.text).toMatch(/slipway_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);
+    // The JSON log never carries a token; the admin token was printed on standard error, once.
+    expect(s.logs().split("slw_").length - 1).toBe(1);
+  });
+
+  it("refuses every mutating route without a token (401) and with too low a role (403), as the OpenAPI description declares", async () => {
+    const spec = (await api(s, "GET", "/api/openapi.json", undefined)).json as { openapi: string; paths: Record<string, Record<string, { "x-slipway-role": string; responses: Record<string, unknown> }>> };
+    expect(spec.openapi).toBe("3.1.0");
+    const tokens: Record<string, string> = { viewer, developer, "release-manager": releaseManager, admin: s.admin };
+    const below: Record<string, string[]> = { viewer: [], developer: ["viewer"], "release-manager": ["viewer", "developer"], admin: ["viewer", "developer", "release-manager"] };
+    let mutating = 0;
+    for (const [path, ops] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const role = op["x-slipway-role"];
+        if (role === "public") continue;
+        expect(op.responses["401"], `${method} ${path}`).toBeDefined();
+        const concrete = path.replace(/\{\w+\}/g, "1");
+        const noToken = await api(s, method.toUpperCase(), concrete, undefined, method === "get" ? undefined : {});
+        expect(noToken.status, `${method} ${path} without a token`).toBe(401);
+        const badToken = await api(s, method.toUpperCase(), concrete, "slw_not-a-token", method === "get" ? undefined : {});
+        expect(badToken.status, `${method} ${path} with an unknown token`).toBe(401);
+        if (method === "get") continue;
+        mutating++;
+        expect(role, `${method} ${path} must need more than viewer`).not.toBe("viewer");
+        for (const lower of below[role] ?? []) {
+          const r = await api(s, method.toUpperCase(), concrete, tokens[lower], {});
+          expect(r.status, `${method} ${path} as ${lower}`).toBe(403);
+          expect(r.json.error).toContain(`needs ${role}`);
+        }
+      }
+    }
+    expect(mutating).toBeGreaterThanOrEqual(5);
+  });
+
+  it("creates a hosted repository, refuses bad names with the field, and a push by a viewer", async () => {
+    const created = await api(s, "POST", "/api/repos", s.admin, { name: "acme/app" });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ name: "acme/app", defaultBranch: "main", cloneUrl: `${s.url}/git/acme/app.git` });
+    expect((await api(s, "POST", "/api/repos", s.admin, { name: "acme/app" })).status).toBe(409);
+    const bad = await api(s, "POST", "/api/repos", s.admin, { name: "no-owner" });
+    expect(bad.status).toBe(400);
+    expect(bad.json.details).toEqual([expect.objectContaining({ field: "body.name" })]);
+    const extra = await api(s, "POST", "/api/repos", s.admin, { name: "acme/x", colour: "red" });
+    expect(extra.status).toBe(400);
+    expect(String(extra.json.error)).toContain("body");
+
+    const work = makeRepo({ ".github/workflows/ci.yml": WORKFLOW, "README.md": "app\n" });
+    cleanup.push(work);
+    const asViewer = `${s.url.replace("http://", `http://v:${viewer}@`)}/git/acme/app.git`;
+    expect(() => git(work, "push", "-q", asViewer, "main")).toThrow(/403/);
+    const anonymous = `${s.url}/git/acme/app.git`;
+    expect(() => git(work, "-c", "credential.helper=", "-c", "core.askPass=/bin/false", "push", "-q", anonymous, "main")).toThrow();
+    expect((await api(s, "GET", "/api/runs?repository=acme/app", viewer)).json.runs).toEqual([]);
+  });
+
+  it("runs the matching workflows of a push, with the pushed range, and serves the run, its jobs and logs", async () => {
+    const work = makeRepo({ ".github/workflows/ci.yml": WORKFLOW, "README.md": "app\n" });
+    cleanup.push(work);
+    const remote = `${s.url.replace("http://", `http://d:${developer}@`)}/git/acme/app.git`;
+    git(work, "push", "-q", remote, "main");
+    const first = git(work, "rev-parse", "HEAD");
+    const run1 = await until("the first push's run", async () => {
+      const runs = (await api(s, "GET", `/api/runs?repository=acme/app&sha=${first}`, viewer)).json.runs as RunJson[];
+      return runs.find((r) => r.status === "completed");
+    });
+    expect(run1).toMatchObject({ repository: "acme/app", event: "push", ref: "refs/heads/main", sha: first, conclusion: "success", name: "CI" });
+
+    // Two commits in one push: `before` is what main pointed to before it.
+    writeFileSync(join(work, "a.txt"), "a\n");
+    git(work, "add", "a.txt");
+    git(work, "commit", "-q", "-m", "a");
+    writeFileSync(join(work, "b.txt"), "b\n");
+    git(work, "add", "b.txt");
+    git(work, "commit", "-q", "-m", "b");
+    git(work, "push", "-q", remote, "main");
+    const head = git(work, "rev-parse", "HEAD");
+    const run2 = await until("the second push's run", async () => {
+      const runs = (await api(s, "GET", `/api/runs?repository=acme/app&sha=${head}&status=completed`, viewer)).json.runs as RunJson[];
+      return runs[0];
+    });
+    expect(run2.conclusion).toBe("success");
+    const detail = (await api(s, "GET", `/api/runs/${run2.id}`, viewer)).json as { jobs: Array<{ id: number; key: string; conclusion: string; steps: Array<{ conclusion: string }> }> };
+    expect(detail.jobs).toHaveLength(1);
+    expect(detail.jobs[0]).toMatchObject({ key: "build", conclusion: "success" });
+    const log = await api(s, "GET", `/api/runs/${run2.id}/jobs/${detail.jobs[0]?.id}/log`, viewer);
+    expect(log.status).toBe(200);
+    expect(log.text).toContain(`event=push before=${first} repo=acme/app`);
+
+    // A branch the workflow does not match starts nothing; the clone URL serves reads.
+    git(work, "push", "-q", remote, "main:feature");
+    const clone = mkdtempSync(join(tmpdir(), "slipway-clone-"));
+    cleanup.push(clone);
+    git(clone, "clone", "-q", `${s.url.replace("http://", `http://v:${viewer}@`)}/git/acme/app.git`, "c");
+    expect(git(join(clone, "c"), "rev-parse", "HEAD")).toBe(head);
+    expect(((await api(s, "GET", "/api/runs?repository=acme/app", viewer)).json.runs as RunJson[]).filter((r) => r.ref === "refs/heads/feature")).toEqual([]);
+
+    const metrics = await api(s, "GET", "/metrics", undefined);
+    expect(metrics.text).toMatch(/slipway_event_launches_total\{result="started"\} 2/);
+  });
+
+  it("starts a workflow_dispatch run through the API, cancels it, and checks the request", async () => {
+    const bad = await api(s, "POST", "/api/runs", developer, { repository: "acme/app", event: "deploy" });
+    expect(bad.status).toBe(400);
+    expect(bad.json.details).toEqual([expect.objectContaining({ field: "body.event" })]);
+    expect((await api(s, "POST", "/api/runs", developer, { repository: "acme/none" })).status).toBe(404);
+    const unknownRef = await api(s, "POST", "/api/runs", developer, { repository: "acme/app", ref: "nope" });
+    expect(unknownRef.status).toBe(422);
+    expect((await api(s, "POST", "/api/runs", developer, { repository: "acme/app", event: "workflow_dispatch" })).status).toBe(400);
+    const notJson = await fetch(`${s.url}/api/runs`, { method: "POST", headers: { authorization: `Bearer ${developer}`, "content-type": "application/json" }, body: "{" });
+    expect(notJson.status).toBe(400);
+    expect((await api(s, "GET", "/api/runs?colour=red", viewer)).status).toBe(400);
+    expect((await api(s, "GET", "/api/runs?limit=0", viewer)).json.details).toEqual([expect.objectContaining({ field: "query.limit" })]);
+
+    const started = await api(s, "POST", "/api/runs", developer, { repository: "acme/app", event: "workflow_dispatch", workflow: "ci.yml", inputs: { who: "ada", wait: "60" } });
+    expect(started.status).toBe(202);
+    const launch = started.json.launch as number;
+    const runId = await until("the dispatched run to start", async () => {
+      const l = (await api(s, "GET", `/api/launches/${launch}`, viewer)).json;
+      const runs = (await api(s, "GET", "/api/runs?repository=acme/app&status=in_progress", viewer)).json.runs as RunJson[];
+      return l.state !== "waiting" ? runs.find((r) => r.event === "workflow_dispatch")?.id : undefined;
+    });
+    // The sleep step is running once the echo step has finished.
+    await until("the sleep step", async () => {
+      const d = (await api(s, "GET", `/api/runs/${runId}`, viewer)).json as { jobs: Array<{ steps: Array<{ status: string }> }> };
+      return d.jobs[0]?.steps[1]?.status === "in_progress" ? true : undefined;
+    });
+    expect((await api(s, "POST", `/api/runs/${runId}/cancel`, viewer)).status).toBe(403);
+    const cancel = await api(s, "POST", `/api/runs/${runId}/cancel`, developer);
+    expect(cancel.status).toBe(202);
+    const done = await until("the cancelled run", async () => {
+      const r = (await api(s, "GET", `/api/runs/${runId}`, viewer)).json as unknown as RunJson;
+      return r.status === "completed" ? r : undefined;
+    });
+    expect(done.conclusion).toBe("cancelled");
+    expect((await api(s, "POST", `/api/runs/${runId}/cancel`, developer)).status).toBe(409);
+    const jobs = (await api(s, "GET", `/api/runs/${runId}`, viewer)).json.jobs as Array<{ id: number }>;
+    expect((await api(s, "GET", `/api/runs/${runId}/jobs/${jobs[0]?.id}/log`, viewer)).text).toContain("event=workflow_dispatch before= repo=acme/app who=ada");
+  });
+
+  it("enforces protected branches on real git pushes: required checks passed for the commit, no force push, no deletion", async () => {
+    expect((await api(s, "POST", "/api/repos", s.admin, { name: "acme/guarded" })).status).toBe(201);
+    const work = makeRepo({ ".github/workflows/checks.yml": "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: test -f ok.txt\n", "ok.txt": "ok\n" });
+    cleanup.push(work);
+    const remote = `${s.url.replace("http://", `http://d:${developer}@`)}/git/acme/guarded.git`;
+    git(work, "push", "-q", remote, "main");
+    const passed = async (sha: string, conclusion: string) =>
+      until(`a ${conclusion} run of ${sha}`, async () => {
+        const runs = (await api(s, "GET", `/api/runs?repository=acme/guarded&sha=${sha}&status=completed`, viewer)).json.runs as RunJson[];
+        return runs.find((r) => r.conclusion === conclusion);
+      });
+    await passed(git(work, "rev-parse", "HEAD"), "success");
+
+    const put = await api(s, "PUT", "/api/repos/acme/guarded/protection/main", s.admin, { requiredChecks: ["build"] });
+    expect(put.status).toBe(200);
+    expect(put.json).toEqual({ branch: "main", requiredChecks: ["build"], allowForcePush: false, allowDeletion: false });
+    expect((await api(s, "GET", "/api/repos/acme/guarded/protection", viewer)).json.branches).toEqual([put.json]);
+    expect((await api(s, "PUT", "/api/repos/acme/nope/protection/main", s.admin, {})).status).toBe(404);
+
+    // A commit whose checks have not run is refused; once they pass on another branch, it goes in.
+    writeFileSync(join(work, "c1.txt"), "1\n");
+    git(work, "add", "c1.txt");
+    git(work, "commit", "-q", "-m", "c1");
+    const c1 = git(work, "rev-parse", "HEAD");
+    expect(() => git(work, "push", "-q", remote, "main")).toThrow(/required checks must pass for [0-9a-f]{12} first: 'build' has not run/);
+    git(work, "push", "-q", remote, "HEAD:refs/heads/feature");
+    await passed(c1, "success");
+    git(work, "push", "-q", remote, "main");
+
+    // A commit whose check failed is refused.
+    git(work, "rm", "-q", "ok.txt");
+    git(work, "commit", "-q", "-m", "break it");
+    const broken = git(work, "rev-parse", "HEAD");
+    git(work, "push", "-q", remote, "HEAD:refs/heads/broken");
+    await passed(broken, "failure");
+    expect(() => git(work, "push", "-q", remote, "main")).toThrow(/'build' failed \(run \d+/);
+
+    // Rewriting history is refused even when the new commit's checks passed.
+    git(work, "reset", "-q", "--hard", c1);
+    git(work, "commit", "-q", "--amend", "-m", "c1 again");
+    const amended = git(work, "rev-parse", "HEAD");
+    git(work, "push", "-q", remote, "HEAD:refs/heads/amended");
+    await passed(amended, "success");
+    expect(() => git(work, "push", "-q", "--force", remote, "HEAD:main")).toThrow(/force pushes are refused/);
+    expect(() => git(work, "push", "-q", remote, ":main")).toThrow(/cannot be deleted/);
+    const clone = mkdtempSync(join(tmpdir(), "slipway-clone-"));
+    cleanup.push(clone);
+    git(clone, "clone", "-q", remote, "c");
+    expect(git(join(clone, "c"), "rev-parse", "HEAD")).toBe(c1);
+
+    // Unprotected, the branch takes a force push.
+    expect((await api(s, "DELETE", "/api/repos/acme/guarded/protection/main", s.admin)).status).toBe(200);
+    expect((await api(s, "DELETE", "/api/repos/acme/guarded/protection/main", s.admin)).status).toBe(404);
+    git(work, "push", "-q", "--force", remote, "HEAD:main");
+  });
+
+  it("revokes tokens, through the API and the CLI", async () => {
+    const made = await api(s, "POST", "/api/tokens", s.admin, { name: "temp", role: "viewer" });
+    const id = made.json.id as number;
+    const secret = made.json.token as string;
+    expect((await api(s, "GET", "/api/whoami", secret)).json).toMatchObject({ name: "temp", role: "viewer" });
+    const listed = (await api(s, "GET", "/api/tokens", s.admin)).json.tokens as Array<Record<string, unknown>>;
+    expect(listed.find((t) => t.id === id)).toMatchObject({ name: "temp", role: "viewer", revokedAt: null });
+    expect(JSON.stringify(listed)).not.toContain("slw_");
+    expect((await api(s, "DELETE", `/api/tokens/${id}`, s.admin)).status).toBe(200);
+    expect((await api(s, "DELETE", `/api/tokens/${id}`, s.admin)).status).toBe(409);
+    expect((await api(s, "GET", "/api/whoami", secret)).status).toBe(401);
+
+    const cli = await runCli(["tokens", "create", "--role", "admin", "--name", "rescue", "--data-dir", dataDir, "--json"], { cwd: dataDir });
+    expect(cli.code).toBe(0);
+    const rescue = JSON.parse(cli.stdout) as { id: number; token: string };
+    expect((await api(s, "GET", "/api/tokens", rescue.token)).status).toBe(200);
+    expect((await runCli(["tokens", "revoke", String(rescue.id), "--data-dir", dataDir], { cwd: dataDir })).code).toBe(0);
+    expect((await api(s, "GET", "/api/tokens", rescue.token)).status).toBe(401);
+    const badRole = await runCli(["tokens", "create", "--role", "root", "--data-dir", dataDir], { cwd: dataDir });
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toContain("--role must be one of viewer, developer, release-manager, admin");
+  });
+
+  it("stops on SIGTERM after the runs in progress", async () => {
+    const exited = new Promise<number | null>((r) => s.child.once("exit", (code) => r(code)));
+    s.child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(s.logs()).toContain('"msg":"stopped"');
+  });
+});
