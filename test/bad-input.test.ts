@@ -293,6 +293,7 @@ describe.concurrent("secrets and options: exit 2 with a clear message", () => {
     { args: ["run", "-W", "missing.yml"], message: /missing\.yml.*cannot read workflow/ },
     { args: ["run", "workflow_dispatch", "--before", "0".repeat(40)], message: /--before applies to push events only/ },
     { args: ["run", "--before", "deadbeef".repeat(5)], message: /before 'deadbeef(deadbeef){4}' is not a commit in .*all zeros/ },
+    { args: ["run", "--no-secrets", "-s", "TOKEN=x"], message: /--no-secrets gives jobs no secrets; drop either it or -s/ },
     { args: ["frobnicate"], message: /unknown command 'frobnicate'/ },
     { args: ["runs", "-n", "0"], message: /--limit expects a positive integer/ },
     { args: ["logs", "abc"], message: /RUN must be a run id/ },

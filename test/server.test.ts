@@ -2,6 +2,8 @@
 // HTTP, real `git push` and `git clone` through git http-backend, runs
 // started by pushes and written to the server's store.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { createRequire } from "node:module";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -322,6 +324,102 @@ describe("slipway server", () => {
     expect((await api(s, "DELETE", "/api/repos/acme/guarded/protection/main", s.admin)).status).toBe(200);
     expect((await api(s, "DELETE", "/api/repos/acme/guarded/protection/main", s.admin)).status).toBe(404);
     git(work, "push", "-q", "--force", remote, "HEAD:main");
+  });
+
+  it("mirrors an external repository: signed push and pull request webhooks run it (a fork's without secrets), bad signatures are refused, polling finds pushes", async () => {
+    const upstream = mkdtempSync(join(tmpdir(), "slipway-upstream-"));
+    cleanup.push(upstream);
+    git(upstream, "init", "-q", "--bare", "-b", "main");
+    const workflow = "on: [push, pull_request]\njobs:\n  show:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"secret=${{ secrets.DEPLOY_KEY != '' }} event=${{ github.event_name }} title=${{ github.event.pull_request.title }}\"\n";
+    const work = makeRepo({ ".github/workflows/show.yml": workflow });
+    cleanup.push(work);
+    git(work, "push", "-q", upstream, "main");
+    expect((await runCli(["secrets", "set", "DEPLOY_KEY", "--data-dir", dataDir], { cwd: dataDir, input: "deploy-key-value" })).code).toBe(0);
+
+    const secret = "a-webhook-secret-of-some-length";
+    const made = await api(s, "POST", "/api/repos", s.admin, { name: "ext/app", remote: upstream, webhookSecret: secret });
+    expect(made.status).toBe(201);
+    expect(made.json).toMatchObject({ name: "ext/app", defaultBranch: "main", remote: upstream, webhookUrl: `${s.url}/api/webhooks/ext/app` });
+    expect((await api(s, "POST", "/api/repos", s.admin, { name: "ext/broken", remote: join(upstream, "nope") })).status).toBe(422);
+    expect((await api(s, "POST", "/api/repos", s.admin, { name: "ext/hosted", webhookSecret: secret })).status).toBe(400);
+    // A mirror takes no pushes over HTTP.
+    expect(() => git(work, "push", "-q", `${s.url.replace("http://", `http://d:${developer}@`)}/git/ext/app.git`, "main")).toThrow(/403/);
+
+    const examples = createRequire(import.meta.url)("@octokit/webhooks-examples/api.github.com/index.json") as Array<{ name: string; examples: Array<Record<string, unknown>> }>;
+    const example = (name: string, action?: string) => structuredClone(examples.find((e) => e.name === name)?.examples.find((p) => action === undefined || p.action === action) as Record<string, unknown>);
+    const deliver = (event: string, payload: unknown, key = secret) => {
+      const body = JSON.stringify(payload);
+      return fetch(`${s.url}/api/webhooks/ext/app`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-github-event": event, "x-github-delivery": "1", "x-hub-signature-256": `sha256=${createHmac("sha256", key).update(body).digest("hex")}` },
+        body,
+      });
+    };
+    const runOf = (repository: string, sha: string, event: string) =>
+      until(`a ${event} run of ${sha} in ${repository}`, async () => {
+        const runs = (await api(s, "GET", `/api/runs?repository=${repository}&sha=${sha}&status=completed`, viewer)).json.runs as RunJson[];
+        return runs.find((r) => r.event === event);
+      });
+    const logOf = async (run: RunJson) => {
+      const jobs = (await api(s, "GET", `/api/runs/${run.id}`, viewer)).json.jobs as Array<{ id: number }>;
+      return (await api(s, "GET", `/api/runs/${run.id}/jobs/${jobs[0]?.id}/log`, viewer)).text;
+    };
+
+    // A push upstream, then GitHub's push webhook (its real payload, our commits).
+    writeFileSync(join(work, "x.txt"), "x\n");
+    git(work, "add", "x.txt");
+    git(work, "commit", "-q", "-m", "x");
+    const before = git(work, "rev-parse", "HEAD~1");
+    const after = git(work, "rev-parse", "HEAD");
+    git(work, "push", "-q", upstream, "main");
+    const push = example("push");
+    Object.assign(push, { ref: "refs/heads/main", before, after });
+    (push.repository as Record<string, unknown>).full_name = "ext/app";
+    expect((await deliver("push", push, "not-the-secret")).status).toBe(401);
+    const unsigned = await fetch(`${s.url}/api/webhooks/ext/app`, { method: "POST", headers: { "content-type": "application/json", "x-github-event": "push" }, body: JSON.stringify(push) });
+    expect(unsigned.status).toBe(401);
+    expect(((await api(s, "GET", "/api/runs?repository=ext/app", viewer)).json.runs as RunJson[]).length).toBe(0);
+    const delivered = await deliver("push", push);
+    expect(delivered.status).toBe(202);
+    expect(await delivered.json()).toMatchObject({ provider: "github", event: "push", outcome: "started" });
+    const pushRun = await runOf("ext/app", after, "push");
+    expect(pushRun.conclusion).toBe("success");
+    expect(await logOf(pushRun)).toContain("secret=true event=push title=");
+    expect(await (await deliver("ping", example("ping"))).json()).toMatchObject({ outcome: "pong" });
+
+    // A pull request from a fork: GitHub keeps its head at refs/pull/N/head.
+    git(work, "checkout", "-q", "-b", "feature");
+    writeFileSync(join(work, "f.txt"), "f\n");
+    git(work, "add", "f.txt");
+    git(work, "commit", "-q", "-m", "from a fork");
+    const head = git(work, "rev-parse", "HEAD");
+    git(work, "push", "-q", upstream, "HEAD:refs/pull/7/head");
+    const opened = example("pull_request", "opened");
+    const pr = opened.pull_request as { number: number; title: string; head: Record<string, unknown> & { repo: Record<string, unknown> }; base: Record<string, unknown> & { repo: Record<string, unknown> } };
+    opened.number = 7;
+    Object.assign(pr, { number: 7, title: "From a fork" });
+    Object.assign(pr.head, { sha: head, ref: "feature" });
+    Object.assign(pr.head.repo, { full_name: "someone/app", fork: true });
+    Object.assign(pr.base, { ref: "main", sha: after });
+    pr.base.repo.full_name = "ext/app";
+    const prDelivered = await deliver("pull_request", opened);
+    expect(prDelivered.status).toBe(202);
+    expect(await prDelivered.json()).toMatchObject({ outcome: "started", detail: expect.stringContaining("no secrets") });
+    const prRun = await runOf("ext/app", head, "pull_request");
+    expect(prRun.conclusion).toBe("success");
+    expect(await logOf(prRun)).toContain("secret=false event=pull_request title=From a fork");
+    expect(await (await deliver("pull_request", example("pull_request", "closed"))).json()).toMatchObject({ outcome: "ignored" });
+
+    // Polling: a second mirror of the same remote notices a push by itself.
+    expect((await api(s, "POST", "/api/repos", s.admin, { name: "ext/polled", remote: upstream, pollSeconds: 1 })).json).toMatchObject({ pollSeconds: 1 });
+    git(work, "checkout", "-q", "main");
+    writeFileSync(join(work, "y.txt"), "y\n");
+    git(work, "add", "y.txt");
+    git(work, "commit", "-q", "-m", "y");
+    git(work, "push", "-q", upstream, "main");
+    const polled = await runOf("ext/polled", git(work, "rev-parse", "HEAD"), "push");
+    expect(polled.conclusion).toBe("success");
+    expect(await logOf(polled)).toContain("secret=true event=push");
   });
 
   it("revokes tokens, through the API and the CLI", async () => {

@@ -55,6 +55,7 @@ export function buildProgram(): Command {
       .option("-e, --event-path <file>", "JSON merged over the generated event payload")
       .option("--ref <ref>", "ref to run for (default: HEAD), e.g. refs/tags/v1.2.0")
       .option("--base <branch>", "pull_request: the base branch (default: the default branch)")
+      .option("--no-secrets", "give the jobs no secrets (what a pull request from a fork gets)")
       .option("--before <sha>", "push: the commit the ref pointed to before the push (default: the pushed commit's parent)")
       .option("--action-source <url|dir>", "where remote actions are fetched from (default https://github.com; $SLIPWAY_ACTION_SOURCE)")
       .option("--keep-workspace", "keep each job's workspace (under the system temp directory) after the run")

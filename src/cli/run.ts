@@ -23,6 +23,8 @@ export interface RunOptions extends GlobalOptions {
   workflow?: string[];
   job?: string;
   secret?: string[];
+  /** false with --no-secrets: jobs get no secrets. */
+  secrets?: boolean;
   var?: string[];
   input?: string[];
   parallel?: string;
@@ -83,6 +85,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel expects a positive integer, got '${opts.parallel}'`);
   const cliVars = keyValues(opts.var, "--var");
   const inputs = keyValues(opts.input, "--input");
+  if (opts.secrets === false && (opts.secret?.length ?? 0) > 0) throw new UsageError("--no-secrets gives jobs no secrets; drop either it or -s");
   if (opts.before !== undefined && eventName !== "push") {
     throw new UsageError(`--before applies to push events only (the commit the ref pointed to before the push); drop it for '${eventName}'`);
   }
@@ -146,10 +149,13 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
     store.close();
     throw err instanceof UsageError ? err : new UsageError((err as Error).message);
   }
-  const secrets = { ...storedSecrets.get(""), ...cliSecrets };
+  // --no-secrets (a pull request from a fork, as on GitHub): jobs get none;
+  // the stored ones are still masked.
+  const withSecrets = opts.secrets !== false;
+  const secrets = withSecrets ? { ...storedSecrets.get(""), ...cliSecrets } : {};
   // A job with `environment:` sees that environment's over the repository's; the command line wins.
   const environmentScope = (environment: string) => ({
-    secrets: { ...storedSecrets.get(""), ...storedSecrets.get(environment), ...cliSecrets },
+    secrets: withSecrets ? { ...storedSecrets.get(""), ...storedSecrets.get(environment), ...cliSecrets } : {},
     vars: { ...storedVars.get(""), ...storedVars.get(environment), ...cliVars },
   });
   // Every secret of every environment is masked, whichever job uses it.

@@ -3,7 +3,9 @@
 // Slipway authenticates the request first (read: viewer, push: developer),
 // then hands it to http-backend. A push is seen by comparing the refs before
 // and after receive-pack (pushes to one repository are taken one at a time),
-// which gives every updated ref's old and new commit.
+// which gives every updated ref's old and new commit. A mirror of an
+// external repository is a hosted repository too, fetched from its remote
+// (on a webhook or by polling) and read-only over HTTP.
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -65,6 +67,47 @@ export class HostedRepositories {
   }
 
   /**
+   * A mirror of an external repository (GitHub, Gitea, GitLab, any Git URL):
+   * fetched on its webhooks or by polling, read-only over HTTP.
+   */
+  async createMirror(name: string, remote: string): Promise<RepositoryInfo> {
+    const dir = this.path(name);
+    mkdirSync(dir, { recursive: true });
+    await git(dir, ["init", "--quiet", "--bare"]);
+    await git(dir, ["remote", "add", "origin", remote]);
+    await git(dir, ["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"]);
+    await git(dir, ["config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*"]);
+    await git(dir, ["config", "slipway.mirror", "true"]);
+    await this.fetch(name);
+    // The remote's default branch becomes HEAD.
+    const head = await git(dir, ["ls-remote", "--symref", "origin", "HEAD"]).catch(() => "");
+    const branch = /^ref: refs\/heads\/(\S+)\s+HEAD/m.exec(head)?.[1];
+    if (branch) await git(dir, ["symbolic-ref", "HEAD", `refs/heads/${branch}`]);
+    return { name, defaultBranch: branch ?? (await this.defaultBranch(name)) };
+  }
+
+  async isMirror(name: string): Promise<boolean> {
+    return (await git(this.path(name), ["config", "--get", "slipway.mirror"]).catch(() => "")).trim() === "true";
+  }
+
+  async remote(name: string): Promise<string | undefined> {
+    return (await git(this.path(name), ["config", "--get", "remote.origin.url"]).catch(() => "")).trim() || undefined;
+  }
+
+  /**
+   * Fetches a mirror from its remote (branches and tags, pruned, plus
+   * `extra` refspecs such as a pull request's head) and gives the branches
+   * and tags that changed. Fetches of one mirror are taken one at a time.
+   */
+  async fetch(name: string, extra: string[] = []): Promise<RefUpdate[]> {
+    return this.oneAtATime(name, async () => {
+      const before = await this.refs(name);
+      await git(this.path(name), ["fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", ...extra]);
+      return diffRefs(before, await this.refs(name));
+    });
+  }
+
+  /**
    * `hook(name)` gives the command the repository's pre-receive hook runs
    * (argv); it is written into every repository now and into new ones.
    */
@@ -120,13 +163,16 @@ export class HostedRepositories {
       return [];
     }
     // One push at a time per repository, so the before/after comparison is this push's.
-    const previous = this.pushing.get(repo) ?? Promise.resolve();
-    const mine = previous.then(async () => {
+    return this.oneAtATime(repo, async () => {
       const before = await this.refs(repo);
       await this.cgi(req, res, pathInfo, query, user);
-      const after = await this.refs(repo);
-      return diffRefs(before, after);
+      return diffRefs(before, await this.refs(repo));
     });
+  }
+
+  private async oneAtATime<T>(repo: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.pushing.get(repo) ?? Promise.resolve();
+    const mine = previous.then(fn);
     const settled = mine.catch(() => undefined);
     this.pushing.set(repo, settled);
     try {

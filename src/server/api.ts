@@ -14,6 +14,8 @@ export interface RequestContext<P extends TObject | undefined, Q extends TObject
   /** The caller's token; undefined only on public routes. */
   actor: TokenRecord | undefined;
   req: IncomingMessage;
+  /** The body's bytes, on routes with `raw` (webhooks verify signatures over them). */
+  raw: Buffer | undefined;
 }
 
 export interface Reply {
@@ -40,6 +42,8 @@ export interface Route<P extends TObject | undefined = TObject | undefined, Q ex
   params?: P;
   query?: Q;
   body?: B;
+  /** The handler gets the body's bytes (ctx.raw) instead of parsed JSON. */
+  raw?: boolean;
   responses: Record<number, ResponseSpec>;
   handle(ctx: RequestContext<P, Q, B>): Reply | Promise<Reply>;
 }

@@ -9,7 +9,7 @@
 // run sends SIGTERM to the child that runs it: `slipway run` then cancels,
 // still running always() and post steps.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { git } from "../git/index.js";
 import type { HostedRepositories } from "../git/index.js";
@@ -17,10 +17,16 @@ import type { Logger } from "./log.js";
 
 export interface LaunchRequest {
   repository: string;
-  event: "push" | "workflow_dispatch";
-  /** refs/heads/…, refs/tags/… */
+  event: "push" | "workflow_dispatch" | "pull_request";
+  /** refs/heads/…, refs/tags/…; pull_request: the head branch (refs/heads/…). */
   ref: string;
   sha: string;
+  /** pull_request: the base branch name. */
+  baseRef?: string;
+  /** A webhook's payload, merged over the event payload Slipway builds (`github.event`). */
+  payload?: Record<string, unknown>;
+  /** A pull request from a fork: the run gets no secrets. */
+  noSecrets?: boolean;
   /** push: the commit the ref pointed to before (all zeros for a new ref). */
   before?: string;
   /** workflow_dispatch: the workflow file name in .github/workflows. */
@@ -140,17 +146,28 @@ export class Launcher {
       const branch = launch.ref.startsWith("refs/heads/") ? launch.ref.slice("refs/heads/".length) : undefined;
       if (branch) await git(checkout, ["checkout", "--quiet", "-B", branch, launch.sha]);
       else await git(checkout, ["checkout", "--quiet", "--detach", launch.sha]);
+      // A pull request's base branch, as a local branch, for the diff base...head.
+      if (launch.baseRef && launch.baseRef !== branch) await git(checkout, ["branch", "--quiet", "-f", launch.baseRef, `origin/${launch.baseRef}`]);
       await git(checkout, ["remote", "set-url", "origin", `${this.o.baseUrl()}/git/${launch.repository}.git`]);
-      await this.runChild(launch, checkout);
+      let payloadFile: string | undefined;
+      if (launch.payload) {
+        payloadFile = `${checkout}.event.json`;
+        writeFileSync(payloadFile, JSON.stringify(launch.payload));
+      }
+      await this.runChild(launch, checkout, payloadFile);
     } finally {
       rmSync(checkout, { recursive: true, force: true });
+      rmSync(`${checkout}.event.json`, { force: true });
     }
   }
 
-  private runChild(launch: Launch, checkout: string): Promise<void> {
+  private runChild(launch: Launch, checkout: string, payloadFile: string | undefined): Promise<void> {
     const cli = this.o.cli ?? process.argv[1] ?? "";
     const args = [cli, "run", launch.event, "-C", checkout, "--data-dir", this.o.dataDir, "--ref", launch.ref, "--json"];
     if (launch.event === "push" && launch.before) args.push("--before", launch.before);
+    if (launch.baseRef) args.push("--base", launch.baseRef);
+    if (payloadFile) args.push("--event-path", payloadFile);
+    if (launch.noSecrets) args.push("--no-secrets");
     if (launch.workflow) args.push("-W", join(checkout, ".github", "workflows", launch.workflow));
     for (const [k, v] of Object.entries(launch.inputs ?? {})) args.push("--input", `${k}=${v}`);
     const env: Record<string, string> = {};

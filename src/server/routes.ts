@@ -1,21 +1,28 @@
 // The JSON API's routes. Reading needs `viewer`; starting and cancelling runs
 // `developer`; repositories and tokens `admin`.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { ownerAlive } from "../scheduler/index.js";
 import { StoreError, type JobRecord, type RunRecord, type StepRecord, type Store, type TokenRecord } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
 import type { Authenticator } from "./auth.js";
-import { readProtection, REPOSITORY_NAME, writeProtection, type HostedRepositories } from "../git/index.js";
+import { readProtection, REPOSITORY_NAME, writeProtection, type HostedRepositories, type RefUpdate } from "../git/index.js";
+import type { ExternalRepositories } from "./external.js";
+import type { Logger } from "./log.js";
+import { parseWebhook, verifyWebhook } from "./webhooks.js";
 import type { Launch as LaunchRecord, Launcher } from "./launcher.js";
 import * as S from "./schemas.js";
 
 export interface RouteDeps {
   store: Store;
   repos: HostedRepositories;
+  external: ExternalRepositories;
   launcher: Launcher;
   auth: Authenticator;
   baseUrl: () => string;
+  /** Starts push events for refs that moved (a push, a fetch). */
+  launchPushes: (repository: string, updates: RefUpdate[], actor: string, payload?: Record<string, unknown>) => LaunchRecord[];
+  log: Logger;
 }
 
 export function apiRoutes(d: RouteDeps): Route[] {
@@ -157,10 +164,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
       tag: "repositories",
       summary: "Hosted repositories",
       responses: { 200: { description: "The repositories", schema: S.RepositoryList } },
-      handle: async () => ({
-        status: 200,
-        body: { repositories: await Promise.all(d.repos.list().map(async (name) => ({ name, defaultBranch: await d.repos.defaultBranch(name), cloneUrl: cloneUrl(d, name) }))) },
-      }),
+      handle: async () => ({ status: 200, body: { repositories: await Promise.all(d.repos.list().map((name) => repositoryBody(d, name))) } }),
     }),
     route({
       method: "POST",
@@ -175,8 +179,22 @@ export function apiRoutes(d: RouteDeps): Route[] {
           throw new HttpError(400, `invalid body: body.name: '${body.name}' is not owner/name (leave out .git)`, [{ field: "body.name", message: "owner/name without .git" }]);
         }
         if (d.repos.exists(body.name)) throw new HttpError(409, `repository ${body.name} exists`);
-        const info = await d.repos.create(body.name, body.defaultBranch ?? "main");
-        return { status: 201, body: { ...info, cloneUrl: cloneUrl(d, info.name) } };
+        if (body.remote === undefined) {
+          if (body.webhookSecret !== undefined || body.pollSeconds !== undefined) {
+            throw new HttpError(400, "invalid body: webhookSecret and pollSeconds are for mirrors: give the external repository's `remote`", [{ field: "body.remote", message: "required with webhookSecret or pollSeconds" }]);
+          }
+          await d.repos.create(body.name, body.defaultBranch ?? "main");
+          return { status: 201, body: await repositoryBody(d, body.name) };
+        }
+        try {
+          await d.repos.createMirror(body.name, body.remote);
+        } catch (err) {
+          rmSync(d.repos.path(body.name), { recursive: true, force: true });
+          throw new HttpError(422, `cannot fetch ${body.remote}: ${(err as Error).message.split("\n")[0] ?? ""} (check the URL and that this server can reach it)`, [{ field: "body.remote", message: "cannot be fetched" }]);
+        }
+        if (body.webhookSecret !== undefined) d.external.setWebhookSecret(body.name, body.webhookSecret);
+        if (body.pollSeconds !== undefined) d.external.setPoll(body.name, body.pollSeconds);
+        return { status: 201, body: await repositoryBody(d, body.name) };
       },
     }),
     route({
@@ -223,6 +241,70 @@ export function apiRoutes(d: RouteDeps): Route[] {
         if (!rule) throw new HttpError(404, `branch '${params.branch}' of ${params.owner}/${params.name} is not protected`);
         writeProtection(bare, rules.filter((r) => r !== rule));
         return { status: 200, body: rule };
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/webhooks/{owner}/{name}",
+      role: null,
+      tag: "repositories",
+      summary: "A webhook from GitHub, Gitea/Forgejo or GitLab for a mirror: verified with its webhook secret, then the mirror is fetched and push or pull request runs start",
+      params: S.RepoParams,
+      raw: true,
+      responses: {
+        202: { description: "Runs are starting", schema: S.WebhookResult },
+        200: { description: "A ping, or an event that starts no run", schema: S.WebhookResult },
+        401: { description: "Missing or wrong signature", schema: S.ErrorBody },
+        404: { description: "No such mirror", schema: S.ErrorBody },
+      },
+      handle: async ({ params, req, raw }) => {
+        const name = hosted(d, params);
+        const secret = (await d.repos.isMirror(name)) ? d.external.webhookSecret(name) : undefined;
+        if (secret === undefined) throw new HttpError(404, `${name} takes no webhooks: it is not a mirror with a webhook secret (create it with POST /api/repos and remote + webhookSecret)`);
+        const v = verifyWebhook(req.headers, raw ?? Buffer.alloc(0), secret);
+        if (!v.ok) throw new HttpError(v.status, v.reason);
+        let payload: Record<string, unknown>;
+        try {
+          payload = JSON.parse((raw ?? Buffer.alloc(0)).toString("utf8")) as Record<string, unknown>;
+        } catch {
+          throw new HttpError(400, "the webhook body is not JSON: set the webhook's content type to application/json");
+        }
+        let event;
+        try {
+          event = parseWebhook(v.provider, v.event, payload);
+        } catch (err) {
+          throw new HttpError(400, `not a ${v.provider} ${v.event} payload: ${(err as Error).message}`);
+        }
+        const answer = (status: number, outcome: string, launches: number[], detail?: string) => ({ status, body: { provider: v.provider, event: v.event, outcome, launches, ...(detail ? { detail } : {}) } });
+        if (event.kind === "ping") return answer(200, "pong", []);
+        if (event.kind === "ignored") return answer(200, "ignored", [], event.reason);
+        // GitHub-shaped payloads become github.event; GitLab's do not fit it.
+        const merged = v.provider === "gitlab" ? undefined : payload;
+        if (event.kind === "push") {
+          const moved = await d.repos.fetch(name);
+          const update = { ref: event.ref, before: event.before, after: event.after };
+          if (!moved.some((m) => m.ref === update.ref) && !/^0+$/.test(update.after) && !(await d.repos.resolve(name, update.after))) {
+            throw new HttpError(409, `${update.after.slice(0, 12)} of ${update.ref} is not on ${await d.repos.remote(name)} (any more): nothing to run`);
+          }
+          const launches = d.launchPushes(name, [update], `${v.provider} webhook`, merged);
+          return answer(launches.length > 0 ? 202 : 200, launches.length > 0 ? "started" : "ignored", launches.map((l) => l.id), launches.length > 0 ? undefined : "a deleted ref starts no run");
+        }
+        // A pull request: its head may live in a fork, fetched by the provider's pull ref.
+        const kept = `refs/slipway/pull/${event.number}/head`;
+        await d.repos.fetch(name, [`+${event.headFetchRef}:${kept}`]).catch(async () => d.repos.fetch(name));
+        if (!(await d.repos.resolve(name, event.headSha))) throw new HttpError(409, `the pull request's head ${event.headSha.slice(0, 12)} could not be fetched from ${await d.repos.remote(name)}`);
+        const launch = d.launcher.launch({
+          repository: name,
+          event: "pull_request",
+          ref: `refs/heads/${event.headRef}`,
+          sha: event.headSha,
+          baseRef: event.baseRef,
+          ...(merged ? { payload: merged } : {}),
+          noSecrets: event.fromFork,
+          actor: `${v.provider} webhook`,
+        });
+        d.log.info("pull request", { repository: name, number: event.number, action: event.action, fork: event.fromFork, launch: launch.id });
+        return answer(202, "started", [launch.id], event.fromFork ? "from a fork: the runs get no secrets" : undefined);
       },
     }),
     route({
@@ -288,6 +370,17 @@ async function qualify(repos: HostedRepositories, repo: string, ref: string): Pr
 
 function cloneUrl(d: RouteDeps, name: string): string {
   return `${d.baseUrl()}/git/${name}.git`;
+}
+
+async function repositoryBody(d: RouteDeps, name: string): Promise<Record<string, unknown>> {
+  const body: Record<string, unknown> = { name, defaultBranch: await d.repos.defaultBranch(name), cloneUrl: cloneUrl(d, name) };
+  if (await d.repos.isMirror(name)) {
+    body.remote = await d.repos.remote(name);
+    body.webhookUrl = `${d.baseUrl()}/api/webhooks/${name}`;
+    const poll = d.external.pollSeconds(name);
+    if (poll !== undefined) body.pollSeconds = poll;
+  }
+  return body;
 }
 
 function ownerPid(owner: string | null): number | undefined {

@@ -103,12 +103,32 @@ export const Launch = Type.Object({
   detail: Nullable(Type.String()),
 });
 
-export const Repository = Type.Object({ name: Type.String(), defaultBranch: Type.String(), cloneUrl: Type.String() });
+export const Repository = Type.Object({
+  name: Type.String(),
+  defaultBranch: Type.String(),
+  cloneUrl: Type.String(),
+  remote: Type.Optional(Type.String({ description: "A mirror's remote: where pushes go" })),
+  webhookUrl: Type.Optional(Type.String({ description: "A mirror's webhook address, for GitHub, Gitea or GitLab" })),
+  pollSeconds: Type.Optional(Type.Integer()),
+});
 export const RepositoryList = Type.Object({ repositories: Type.Array(Repository) });
 export const CreateRepository = Type.Object(
-  { name: RepositoryName, defaultBranch: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9._/-]+$", default: "main" })) },
+  {
+    name: RepositoryName,
+    defaultBranch: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9._/-]+$", description: "A hosted repository's default branch (main)" })),
+    remote: Type.Optional(Type.String({ minLength: 1, description: "Mirror this external repository (any Git URL) instead of hosting one" })),
+    webhookSecret: Type.Optional(Type.String({ minLength: 16, description: "The secret its webhooks are signed with (GitHub, Gitea; GitLab's signing token or secret token)" })),
+    pollSeconds: Type.Optional(Type.Integer({ minimum: 1, description: "Also fetch the remote this often and run what moved" })),
+  },
   { additionalProperties: false },
 );
+export const WebhookResult = Type.Object({
+  provider: Type.String(),
+  event: Type.String(),
+  outcome: Type.Union([Type.Literal("started"), Type.Literal("ignored"), Type.Literal("pong")]),
+  launches: Type.Array(Type.Integer()),
+  detail: Type.Optional(Type.String()),
+});
 
 export const Token = Type.Object({
   id: Type.Integer(),

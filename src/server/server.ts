@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { roleAtLeast, tokenFromHeaders, Authenticator } from "./auth.js";
 import { compile, HttpError, match, validate, type CompiledRoute, type Reply, type Route } from "./api.js";
-import { HostedRepositories, REPOSITORY_NAME } from "../git/index.js";
+import { HostedRepositories, REPOSITORY_NAME, type RefUpdate } from "../git/index.js";
+import { ExternalRepositories } from "./external.js";
 import { Launcher } from "./launcher.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { ServerMetrics } from "./metrics.js";
@@ -40,6 +41,8 @@ export interface RunningServer {
 }
 
 const MAX_BODY = 1024 * 1024;
+/** GitHub caps webhook payloads at 25 MB. */
+const MAX_RAW_BODY = 25 * 1024 * 1024;
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const log = o.log ?? jsonLogger();
@@ -58,7 +61,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     cli,
     onDone: (l) => metrics.observeLaunch(l.runIds.length > 0 ? "started" : l.exitCode === 0 ? "no_workflows" : "failed"),
   });
-  const routes: Route[] = apiRoutes({ store: o.store, repos, launcher, auth, baseUrl: () => baseUrl });
+  /** Push events for the branches and tags that moved; a deleted one starts nothing. */
+  const launchPushes = (repository: string, updates: RefUpdate[], actor: string, payload?: Record<string, unknown>) =>
+    updates
+      .filter((u) => !/^0+$/.test(u.after) && (u.ref.startsWith("refs/heads/") || u.ref.startsWith("refs/tags/")))
+      .map((u) => launcher.launch({ repository, event: "push", ref: u.ref, sha: u.after, before: u.before, actor, ...(payload ? { payload } : {}) }));
+  const external = new ExternalRepositories(repos, o.dataDir, log, (name, updates) => launchPushes(name, updates, "poll"));
+  await external.startPolling();
+  const routes: Route[] = apiRoutes({ store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log });
   const compiled = compile(routes);
   const spec = openApi(routes, o.version);
 
@@ -143,12 +153,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       actor = token;
       const need = isPush ? "developer" : "viewer";
       if (!roleAtLeast(token.role, need)) throw new HttpError(403, `token '${token.name}' is ${token.role}; ${isPush ? "pushing" : "reading"} needs ${need} or above`);
+      if (isPush && (await repos.isMirror(name))) throw new HttpError(403, `${name} is a mirror of ${await repos.remote(name)}: push there`);
       const updates = await repos.serve(req, res, name, `/${name}.git${rest}`, url.search.slice(1), token.name);
-      for (const u of updates) {
-        if (/^0+$/.test(u.after)) continue; // a deleted branch or tag starts nothing
-        if (!u.ref.startsWith("refs/heads/") && !u.ref.startsWith("refs/tags/")) continue;
-        launcher.launch({ repository: name, event: "push", ref: u.ref, sha: u.after, before: u.before, actor: token.name });
-      }
+      launchPushes(name, updates, token.name);
     }
   });
 
@@ -161,9 +168,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     return token;
   }
 
-  async function call(req: IncomingMessage, c: CompiledRoute, raw: Record<string, string>, actor: TokenRecord | undefined): Promise<Reply> {
+  async function call(req: IncomingMessage, c: CompiledRoute, rawParams: Record<string, string>, actor: TokenRecord | undefined): Promise<Reply> {
     const r = c.route;
-    const params = r.params ? validate(r.params, raw, "params") : {};
+    const params = r.params ? validate(r.params, rawParams, "params") : {};
     const url = new URL(req.url ?? "/", "http://x");
     const rawQuery: Record<string, string> = {};
     for (const [k, v] of url.searchParams) rawQuery[k] = v;
@@ -172,8 +179,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (unknown.length > 0) throw new HttpError(400, `unknown query parameter '${unknown[0]}'; known: ${Object.keys(r.query.properties).join(", ")}`, unknown.map((k) => ({ field: `query.${k}`, message: "unknown parameter" })));
     }
     const query = r.query ? validate(r.query, rawQuery, "query") : {};
+    const raw = r.raw ? await readBody(req, MAX_RAW_BODY) : undefined;
     const body = r.body ? validate(r.body, await readJson(req), "body") : undefined;
-    return r.handle({ params, query, body, actor, req } as never);
+    return r.handle({ params, query, body, actor, req, raw } as never);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -187,7 +195,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     url: baseUrl,
     port,
     launcher,
-    close: () => closeServer(server),
+    close: () => {
+      external.stop();
+      return closeServer(server);
+    },
   };
 }
 
@@ -201,19 +212,23 @@ function closeServer(server: Server): Promise<void> {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json") throw new HttpError(415, `send the body as JSON with Content-Type: application/json (got '${type || "none"}')`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, `the body is over ${MAX_BODY} bytes`);
-    chunks.push(c as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = (await readBody(req, MAX_BODY)).toString("utf8");
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > max) throw new HttpError(413, `the body is over ${max} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function answer(res: ServerResponse, reply: Reply): void {
