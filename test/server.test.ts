@@ -17,9 +17,9 @@ interface Started {
   logs: () => string;
 }
 
-function startServer(dataDir: string): Promise<Started> {
+function startServer(dataDir: string, extra: string[] = []): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "server", "--port", "0", "--data-dir", dataDir], { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "server", "--port", "0", "--data-dir", dataDir, ...extra], { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out} ${err}`)), 20_000);
@@ -450,5 +450,57 @@ describe("slipway server", () => {
     s.child.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(s.logs()).toContain('"msg":"stopped"');
+  });
+});
+
+describe("slipway server killed with SIGKILL", () => {
+  it("loses nothing: the run in progress finishes in its own process, the push waiting for a slot runs after the restart, logs are complete", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "slipway-server-kill-"));
+    const work = makeRepo({ ".github/workflows/ci.yml": WORKFLOW });
+    let s = await startServer(dataDir, ["--parallel-events", "1"]);
+    const admin = s.admin;
+    try {
+      expect((await api(s, "POST", "/api/repos", admin, { name: "acme/app" })).status).toBe(201);
+      git(work, "push", "-q", `${s.url.replace("http://", `http://a:${admin}@`)}/git/acme/app.git`, "main:refs/heads/other");
+      const slow = await api(s, "POST", "/api/runs", admin, { repository: "acme/app", ref: "other", event: "workflow_dispatch", workflow: "ci.yml", inputs: { who: "slow", wait: "3" } });
+      const queued = await api(s, "POST", "/api/runs", admin, { repository: "acme/app", ref: "other", event: "workflow_dispatch", workflow: "ci.yml", inputs: { who: "queued" } });
+      expect([slow.status, queued.status]).toEqual([202, 202]);
+      expect((await api(s, "GET", `/api/launches/${queued.json.launch as number}`, admin)).json.state).toBe("waiting");
+      const slowRun = await until("the slow run's sleep step", async () => {
+        const runs = (await api(s, "GET", "/api/runs?status=in_progress", admin)).json.runs as RunJson[];
+        const run = runs[0];
+        if (!run) return undefined;
+        const d = (await api(s, "GET", `/api/runs/${run.id}`, admin)).json as { jobs: Array<{ steps: Array<{ status: string }> }> };
+        return d.jobs[0]?.steps[1]?.status === "in_progress" ? run : undefined;
+      });
+      const killed = new Promise((r) => s.child.once("exit", r));
+      s.child.kill("SIGKILL");
+      await killed;
+
+      s = await startServer(dataDir, ["--parallel-events", "1"]);
+      expect(s.admin).toBe(""); // tokens exist: no new admin token is printed
+      const done = async (launch: number) =>
+        until(`launch ${launch} done`, async () => {
+          const l = (await api(s, "GET", `/api/launches/${launch}`, admin)).json as { state: string; runs: number[] };
+          return l.state === "done" ? l : undefined;
+        });
+      const first = await done(slow.json.launch as number);
+      expect(first.runs).toEqual([slowRun.id]);
+      const second = await done(queued.json.launch as number);
+      expect(second.runs).toHaveLength(1);
+      for (const [id, who] of [
+        [slowRun.id, "slow"],
+        [second.runs[0], "queued"],
+      ] as const) {
+        const run = (await api(s, "GET", `/api/runs/${id}`, admin)).json as unknown as RunJson & { jobs: Array<{ id: number; steps: Array<{ conclusion: string }> }> };
+        expect(run.conclusion).toBe("success");
+        expect(run.jobs[0]?.steps.map((st) => st.conclusion)).toEqual(["success", "success"]);
+        expect((await api(s, "GET", `/api/runs/${id}/jobs/${run.jobs[0]?.id}/log`, admin)).text).toContain(`who=${who}`);
+      }
+    } finally {
+      s.child.kill("SIGTERM");
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

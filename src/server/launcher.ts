@@ -1,18 +1,30 @@
-// Starts the workflow runs of an event on a hosted repository: the commit is
-// cloned into a checkout of its own under `<dataDir>/checkouts/`, and this
-// same Slipway runs it there as a child process (`slipway run EVENT -C
-// CHECKOUT --data-dir DATA --json`), writing to the server's store. A child
-// process per event keeps a crashing job from taking the server down, and a
-// run's jobs keep running (and finish) when the server itself is restarted.
+// Starts the workflow runs of an event on a hosted repository or mirror. The
+// event is first stored as a launch (store: launches), so an accepted push
+// is never lost: launches wait in the store across restarts, in order. When
+// its turn comes, the commit is cloned into `<dataDir>/checkouts/<launch>`
+// and this same Slipway runs it there as a child process (`slipway run EVENT
+// -C CHECKOUT --data-dir DATA --json`), writing to the server's store. A
+// child process per event keeps a crashing job from taking the server down,
+// and a run's jobs go on (and finish) when the server itself is killed: the
+// child's output goes to files (`<dataDir>/launches/<id>.json|.log`), not to
+// pipes a dead server would close.
 //
-// At most `limit` events run at once; later ones wait in order. Cancelling a
-// run sends SIGTERM to the child that runs it: `slipway run` then cancels,
-// still running always() and post steps.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// After a restart (recover()): a launch whose child still runs is watched
+// until it ends; one whose child is gone is done if it created runs (their
+// state is in the store; a run left in progress is cancelled by the next
+// `slipway run` as usual) and is taken again if it created none (at most 3
+// attempts).
+//
+// At most `limit` events run at once. Cancelling a run sends SIGTERM to the
+// child that runs it: `slipway run` then cancels, still running always()
+// and post steps.
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { git } from "../git/index.js";
-import type { HostedRepositories } from "../git/index.js";
+import { git, type HostedRepositories } from "../git/index.js";
+import { ownerAlive } from "../scheduler/index.js";
+import { StoreError, type LaunchRecord, type Store } from "../store/index.js";
 import type { Logger } from "./log.js";
 
 export interface LaunchRequest {
@@ -21,33 +33,41 @@ export interface LaunchRequest {
   /** refs/heads/…, refs/tags/…; pull_request: the head branch (refs/heads/…). */
   ref: string;
   sha: string;
+  /** push: the commit the ref pointed to before (all zeros for a new ref). */
+  before?: string;
   /** pull_request: the base branch name. */
   baseRef?: string;
+  /** workflow_dispatch: the workflow file name in .github/workflows. */
+  workflow?: string;
+  inputs?: Record<string, string>;
   /** A webhook's payload, merged over the event payload Slipway builds (`github.event`). */
   payload?: Record<string, unknown>;
   /** A pull request from a fork: the run gets no secrets. */
   noSecrets?: boolean;
-  /** push: the commit the ref pointed to before (all zeros for a new ref). */
-  before?: string;
-  /** workflow_dispatch: the workflow file name in .github/workflows. */
-  workflow?: string;
-  inputs?: Record<string, string>;
-  /** Who caused it (token name), for the logs. */
+  /** Who caused it (a token's name, "poll", "github webhook"). */
   actor: string;
 }
 
-export interface Launch extends LaunchRequest {
+/** What is stored in the launch's `request` column. */
+type Extra = Omit<LaunchRequest, "repository" | "event" | "ref" | "sha" | "actor">;
+
+export interface Launch {
   id: number;
+  repository: string;
+  event: string;
+  ref: string;
+  sha: string;
   state: "waiting" | "running" | "done";
-  /** Run ids the child reported, when done. */
+  /** The runs its `slipway run` created. */
   runIds: number[];
   exitCode: number | null;
-  /** What the child printed last on failure, or which workflows were skipped and why. */
+  /** Why nothing ran (skipped workflows and why), or what went wrong. */
   detail: string | null;
 }
 
 export interface LauncherOptions {
   dataDir: string;
+  store: Store;
   repos: HostedRepositories;
   /** The server's base URL; checkouts' origin points there (owner/name come from it). */
   baseUrl: () => string;
@@ -60,147 +80,232 @@ export interface LauncherOptions {
   onDone?: (launch: Launch) => void;
 }
 
+const MAX_ATTEMPTS = 3;
+
 export class Launcher {
-  private readonly launches: Launch[] = [];
-  private readonly children = new Map<number, ChildProcess>();
-  private readonly waiting: Launch[] = [];
-  private running = 0;
-  private nextId = 1;
+  /** Launch id → child pid, for the launches this process started. */
+  private readonly children = new Map<number, number>();
+  /** Launches taken from the store by this process and not finished. */
+  private readonly taken = new Set<number>();
   private idle: Array<() => void> = [];
+  private stopped = false;
 
   constructor(private readonly o: LauncherOptions) {}
 
   launch(request: LaunchRequest): Launch {
-    const launch: Launch = { ...request, id: this.nextId++, state: "waiting", runIds: [], exitCode: null, detail: null };
-    this.launches.push(launch);
-    if (this.launches.length > 1000) this.launches.splice(0, this.launches.length - 1000);
-    this.waiting.push(launch);
+    const { repository, event, ref, sha, actor, ...extra } = request;
+    const record = this.o.store.createLaunch({ repository, event, ref, sha, actor, request: JSON.stringify(extra) });
     this.pump();
-    return launch;
+    return this.view(record);
   }
 
   get(id: number): Launch | undefined {
-    return this.launches.find((l) => l.id === id);
+    const record = this.o.store.getLaunch(id);
+    return record ? this.view(record) : undefined;
   }
 
   stats(): { waiting: number; running: number } {
-    return { waiting: this.waiting.length, running: this.running };
+    return { waiting: this.o.store.listLaunches({ state: "waiting" }).length, running: this.taken.size };
   }
 
-  /** The child process ids running launches (a run's owner names one of them). */
-  ownsPid(pid: number): boolean {
-    for (const c of this.children.values()) if (c.pid === pid) return true;
-    return false;
-  }
-
-  /** Asks the child with this pid to cancel its runs (SIGTERM); false when it is not ours. */
-  cancelPid(pid: number): boolean {
-    for (const c of this.children.values()) {
-      if (c.pid === pid) {
-        c.kill("SIGTERM");
-        return true;
-      }
+  /**
+   * Asks the `slipway run` that owns a run (`<host>:<pid>`) to cancel it, if
+   * it is a launch's runner on this host; false otherwise.
+   */
+  cancelRunner(owner: string): boolean {
+    const launch = this.o.store.listLaunches({ state: "running" }).find((l) => l.runner === owner);
+    const pid = launch ? pidOf(owner) : undefined;
+    if (pid === undefined || !ownerAlive(owner)) return false;
+    try {
+      process.kill(pid, "SIGTERM");
+      return true;
+    } catch {
+      return false;
     }
-    return false;
   }
 
-  /** Resolves when nothing runs or waits. */
+  /** Resolves when this process runs nothing (waiting launches may remain after stop()). */
   whenIdle(): Promise<void> {
-    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve();
+    if (this.taken.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  /** Drops waiting launches and cancels running ones. */
+  /** Takes no more launches from the store; those running go on. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Cancels the runs of the launches this process started. */
   cancelAll(): void {
-    this.waiting.splice(0);
-    for (const c of this.children.values()) c.kill("SIGTERM");
+    this.stopped = true;
+    for (const pid of this.children.values()) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  /** After a restart: settles the launches a previous server left running, then starts waiting ones. */
+  recover(): void {
+    for (const l of this.o.store.listLaunches({ state: "running" })) {
+      if (this.taken.has(l.id)) continue;
+      const runner = l.runner ?? "";
+      if (runner && ownerAlive(runner)) {
+        // Its `slipway run` outlived the server: watch it until it ends.
+        this.taken.add(l.id);
+        const timer = setInterval(() => {
+          if (ownerAlive(runner)) return;
+          clearInterval(timer);
+          this.settle(l, null);
+        }, 500);
+        timer.unref();
+        continue;
+      }
+      const runs = runner ? this.o.store.listRuns({ owner: runner }) : [];
+      if (runs.length === 0 && l.attempts < MAX_ATTEMPTS) {
+        this.o.store.requeueLaunch(l.id, `its slipway run (${runner || "not started"}) stopped before starting a run; taken again`);
+        this.o.log.warn("launch taken again", { launch: l.id, repository: l.repository, attempts: l.attempts });
+      } else {
+        this.taken.add(l.id);
+        this.settle(l, null, runs.length === 0 ? `gave up after ${l.attempts} attempts: its slipway run stopped before starting a run each time` : undefined);
+      }
+    }
+    this.pump();
+  }
+
+  private view(l: LaunchRecord): Launch {
+    return {
+      id: l.id,
+      repository: l.repository,
+      event: l.event,
+      ref: l.ref,
+      sha: l.sha,
+      state: l.state,
+      runIds: l.runner ? this.o.store.listRuns({ owner: l.runner }).map((r) => r.id).sort((a, b) => a - b) : [],
+      exitCode: l.exitCode,
+      detail: l.detail,
+    };
   }
 
   private pump(): void {
     const limit = this.o.limit ?? 4;
-    while (this.running < limit && this.waiting.length > 0) {
-      const launch = this.waiting.shift() as Launch;
-      this.running++;
-      launch.state = "running";
-      void this.start(launch)
-        .catch((err: unknown) => {
-          launch.detail = (err as Error).message;
-          this.o.log.error("launch failed", { launch: launch.id, repository: launch.repository, error: launch.detail });
-        })
-        .finally(() => {
-          launch.state = "done";
-          this.running--;
-          this.o.onDone?.(launch);
-          this.pump();
-          if (this.running === 0 && this.waiting.length === 0) for (const f of this.idle.splice(0)) f();
-        });
+    while (!this.stopped && this.taken.size < limit) {
+      const next = this.o.store.listLaunches({ state: "waiting" }).find((l) => !this.taken.has(l.id));
+      if (!next) return;
+      this.taken.add(next.id);
+      void this.start(next).catch((err: unknown) => {
+        const detail = (err as Error).message;
+        this.o.log.error("launch failed", { launch: next.id, repository: next.repository, error: detail });
+        const current = this.o.store.getLaunch(next.id);
+        if (current?.state === "waiting") {
+          // It never got to run: record why, and do not take it again.
+          this.o.store.startLaunch(next.id, `${hostname()}:0`);
+        }
+        this.settle(next, null, `could not start: ${detail}`);
+      });
     }
   }
 
-  private async start(launch: Launch): Promise<void> {
-    const parent = join(this.o.dataDir, "checkouts");
-    mkdirSync(parent, { recursive: true });
-    const checkout = mkdtempSync(join(parent, `${launch.repository.replace("/", "-")}-`));
-    try {
-      await git(parent, ["clone", "--quiet", "--no-checkout", this.o.repos.path(launch.repository), checkout]);
-      const branch = launch.ref.startsWith("refs/heads/") ? launch.ref.slice("refs/heads/".length) : undefined;
-      if (branch) await git(checkout, ["checkout", "--quiet", "-B", branch, launch.sha]);
-      else await git(checkout, ["checkout", "--quiet", "--detach", launch.sha]);
-      // A pull request's base branch, as a local branch, for the diff base...head.
-      if (launch.baseRef && launch.baseRef !== branch) await git(checkout, ["branch", "--quiet", "-f", launch.baseRef, `origin/${launch.baseRef}`]);
-      await git(checkout, ["remote", "set-url", "origin", `${this.o.baseUrl()}/git/${launch.repository}.git`]);
-      let payloadFile: string | undefined;
-      if (launch.payload) {
-        payloadFile = `${checkout}.event.json`;
-        writeFileSync(payloadFile, JSON.stringify(launch.payload));
-      }
-      await this.runChild(launch, checkout, payloadFile);
-    } finally {
-      rmSync(checkout, { recursive: true, force: true });
-      rmSync(`${checkout}.event.json`, { force: true });
-    }
+  private checkoutOf(id: number): string {
+    return join(this.o.dataDir, "checkouts", String(id));
   }
 
-  private runChild(launch: Launch, checkout: string, payloadFile: string | undefined): Promise<void> {
+  private outputOf(id: number): { json: string; log: string; event: string } {
+    const dir = join(this.o.dataDir, "launches");
+    return { json: join(dir, `${id}.json`), log: join(dir, `${id}.log`), event: join(dir, `${id}.event.json`) };
+  }
+
+  private async start(l: LaunchRecord): Promise<void> {
+    const extra = JSON.parse(l.request) as Extra;
+    const checkout = this.checkoutOf(l.id);
+    rmSync(checkout, { recursive: true, force: true });
+    mkdirSync(join(this.o.dataDir, "checkouts"), { recursive: true });
+    await git(this.o.dataDir, ["clone", "--quiet", "--no-checkout", this.o.repos.path(l.repository), checkout]);
+    const branch = l.ref.startsWith("refs/heads/") ? l.ref.slice("refs/heads/".length) : undefined;
+    if (branch) await git(checkout, ["checkout", "--quiet", "-B", branch, l.sha]);
+    else await git(checkout, ["checkout", "--quiet", "--detach", l.sha]);
+    // A pull request's base branch, as a local branch, for the diff base...head.
+    if (extra.baseRef && extra.baseRef !== branch) await git(checkout, ["branch", "--quiet", "-f", extra.baseRef, `origin/${extra.baseRef}`]);
+    await git(checkout, ["remote", "set-url", "origin", `${this.o.baseUrl()}/git/${l.repository}.git`]);
+
+    const out = this.outputOf(l.id);
+    mkdirSync(join(this.o.dataDir, "launches"), { recursive: true });
     const cli = this.o.cli ?? process.argv[1] ?? "";
-    const args = [cli, "run", launch.event, "-C", checkout, "--data-dir", this.o.dataDir, "--ref", launch.ref, "--json"];
-    if (launch.event === "push" && launch.before) args.push("--before", launch.before);
-    if (launch.baseRef) args.push("--base", launch.baseRef);
-    if (payloadFile) args.push("--event-path", payloadFile);
-    if (launch.noSecrets) args.push("--no-secrets");
-    if (launch.workflow) args.push("-W", join(checkout, ".github", "workflows", launch.workflow));
-    for (const [k, v] of Object.entries(launch.inputs ?? {})) args.push("--input", `${k}=${v}`);
+    const args = [cli, "run", l.event, "-C", checkout, "--data-dir", this.o.dataDir, "--ref", l.ref, "--json"];
+    if (l.event === "push" && extra.before) args.push("--before", extra.before);
+    if (extra.baseRef) args.push("--base", extra.baseRef);
+    if (extra.workflow) args.push("-W", join(checkout, ".github", "workflows", extra.workflow));
+    for (const [k, v] of Object.entries(extra.inputs ?? {})) args.push("--input", `${k}=${v}`);
+    if (extra.payload) {
+      writeFileSync(out.event, JSON.stringify(extra.payload));
+      args.push("--event-path", out.event);
+    }
+    if (extra.noSecrets) args.push("--no-secrets");
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "SLIPWAY_DATA_DIR") env[k] = v;
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, args, { cwd: checkout, env, stdio: ["ignore", "pipe", "pipe"] });
-      this.children.set(launch.id, child);
-      this.o.log.info("runs starting", { launch: launch.id, repository: launch.repository, event: launch.event, ref: launch.ref, sha: launch.sha, actor: launch.actor, pid: child.pid });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-      let finished = false;
-      const finish = (code: number | null) => {
-        if (finished) return;
-        finished = true;
-        this.children.delete(launch.id);
-        launch.exitCode = code;
-        try {
-          const result = JSON.parse(out) as { runs?: Array<{ id: number; conclusion: string }>; skipped?: Array<{ workflow: string; reason: string }> };
-          launch.runIds = (result.runs ?? []).map((r) => r.id);
-          if (launch.runIds.length === 0) launch.detail = (result.skipped ?? []).map((s) => `${s.workflow}: ${s.reason}`).join("; ") || "no workflows";
-        } catch {
-          launch.detail = (err.trim() || out.trim()).split("\n").slice(-3).join(" ") || `exit ${code}`;
-        }
-        this.o.log.info("runs finished", { launch: launch.id, repository: launch.repository, runs: launch.runIds, exitCode: code, ...(launch.detail ? { detail: launch.detail } : {}) });
+    const stdout = openSync(out.json, "w");
+    const stderr = openSync(out.log, "w");
+    let child;
+    try {
+      child = spawn(process.execPath, args, { cwd: checkout, env, stdio: ["ignore", stdout, stderr] });
+    } finally {
+      closeSync(stdout);
+      closeSync(stderr);
+    }
+    const pid = child.pid;
+    if (pid === undefined) throw new Error(`could not start ${process.execPath}`);
+    this.children.set(l.id, pid);
+    const started = this.o.store.startLaunch(l.id, `${hostname()}:${pid}`);
+    this.o.log.info("runs starting", { launch: l.id, repository: l.repository, event: l.event, ref: l.ref, sha: l.sha, actor: l.actor, pid, attempt: started.attempts });
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const end = (code: number | null, why?: string) => {
+        if (settled) return;
+        settled = true;
+        this.children.delete(l.id);
+        this.settle(started, code, why);
         resolve();
       };
-      child.on("error", (e) => {
-        err += e.message;
-        finish(null);
-      });
-      child.on("close", (code) => finish(code));
+      child.on("error", (err) => end(null, `could not run slipway: ${err.message}`));
+      child.on("close", (code) => end(code));
     });
   }
+
+  /** running → done, from the child's output files; frees the slot and the checkout. */
+  private settle(l: LaunchRecord, exitCode: number | null, why?: string): void {
+    const out = this.outputOf(l.id);
+    let detail: string | null = why ?? null;
+    const runs = l.runner ? this.o.store.listRuns({ owner: l.runner }) : [];
+    if (detail === null) {
+      try {
+        const result = JSON.parse(readFileSync(out.json, "utf8")) as { runs?: unknown[]; skipped?: Array<{ workflow: string; reason: string }> };
+        if ((result.runs ?? []).length === 0) detail = (result.skipped ?? []).map((s) => `${s.workflow}: ${s.reason}`).join("; ") || "no workflows";
+      } catch {
+        const log = existsSync(out.log) ? readFileSync(out.log, "utf8").trim() : "";
+        if (runs.length === 0 || log) detail = log.split("\n").slice(-3).join(" ") || (exitCode === null ? "its slipway run stopped" : `exit ${exitCode}`);
+      }
+    }
+    try {
+      this.o.store.finishLaunch(l.id, { exitCode, detail });
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+    }
+    rmSync(this.checkoutOf(l.id), { recursive: true, force: true });
+    rmSync(out.event, { force: true });
+    this.taken.delete(l.id);
+    const done = this.get(l.id);
+    this.o.log.info("runs finished", { launch: l.id, repository: l.repository, runs: done?.runIds ?? [], exitCode, ...(detail ? { detail } : {}) });
+    if (done) this.o.onDone?.(done);
+    if (this.taken.size === 0) for (const f of this.idle.splice(0)) f();
+    this.pump();
+  }
+}
+
+function pidOf(owner: string): number | undefined {
+  const i = owner.lastIndexOf(":");
+  if (owner.slice(0, i) !== hostname()) return undefined;
+  const pid = Number(owner.slice(i + 1));
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

@@ -1,7 +1,6 @@
 // The JSON API's routes. Reading needs `viewer`; starting and cancelling runs
 // `developer`; repositories and tokens `admin`.
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { hostname } from "node:os";
 import { ownerAlive } from "../scheduler/index.js";
 import { StoreError, type JobRecord, type RunRecord, type StepRecord, type Store, type TokenRecord } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
@@ -97,10 +96,10 @@ export function apiRoutes(d: RouteDeps): Route[] {
       tag: "runs",
       summary: "An event's start request: waiting, running or done, and the runs it started",
       params: S.IdParams,
-      responses: { 200: { description: "The launch", schema: S.Launch }, 404: { description: "Unknown (or forgotten after a restart)", schema: S.ErrorBody } },
+      responses: { 200: { description: "The launch", schema: S.Launch }, 404: { description: "No such launch", schema: S.ErrorBody } },
       handle: ({ params }) => {
         const launch = d.launcher.get(params.id);
-        if (!launch) throw new HttpError(404, `no launch ${params.id} (launches are kept in memory until the server restarts; look for the runs with GET /api/runs?sha=…)`);
+        if (!launch) throw new HttpError(404, `no launch ${params.id}`);
         return { status: 200, body: launchBody(launch) };
       },
     }),
@@ -149,8 +148,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
         const run = d.store.getRun(params.id);
         if (!run) throw new HttpError(404, `no run ${params.id}`);
         if (run.status === "completed") throw new HttpError(409, `run ${run.id} is already completed (${run.conclusion ?? "unknown"})`);
-        const pid = ownerPid(run.owner);
-        if (pid === undefined || !d.launcher.cancelPid(pid)) {
+        if (!run.owner || !d.launcher.cancelRunner(run.owner)) {
           const why = run.owner && ownerAlive(run.owner) ? `it is run by ${run.owner}, a process this server did not start; stop it there` : "the process that ran it is gone";
           throw new HttpError(409, `cannot cancel run ${run.id}: ${why}`);
         }
@@ -381,14 +379,6 @@ async function repositoryBody(d: RouteDeps, name: string): Promise<Record<string
     if (poll !== undefined) body.pollSeconds = poll;
   }
   return body;
-}
-
-function ownerPid(owner: string | null): number | undefined {
-  if (!owner) return undefined;
-  const i = owner.lastIndexOf(":");
-  if (owner.slice(0, i) !== hostname()) return undefined;
-  const pid = Number(owner.slice(i + 1));
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 export function runBody(r: RunRecord): S.RunBody {

@@ -54,6 +54,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let baseUrl = o.publicUrl ?? "";
   const launcher = new Launcher({
     dataDir: o.dataDir,
+    store: o.store,
     repos,
     baseUrl: () => baseUrl,
     log,
@@ -191,12 +192,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
   baseUrl = (o.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, "");
+  // Launches an earlier server left: settle them, and start those waiting.
+  launcher.recover();
   return {
     url: baseUrl,
     port,
     launcher,
     close: () => {
       external.stop();
+      launcher.stop();
       return closeServer(server);
     },
   };

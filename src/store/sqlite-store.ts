@@ -32,6 +32,9 @@ import {
   type Role,
   ROLES,
   type RunFilter,
+  type LaunchRecord,
+  type LaunchState,
+  type NewLaunch,
   type RunRecord,
   type RunStatus,
   type SecretRecord,
@@ -121,13 +124,14 @@ const SQL = {
   listRuns: `
     SELECT * FROM runs
     WHERE id < @beforeId AND (@status IS NULL OR status = @status) AND (@workflowPath IS NULL OR workflow_path = @workflowPath)
-      AND (@sha IS NULL OR sha = @sha) AND (@ref IS NULL OR ref = @ref)
+      AND (@sha IS NULL OR sha = @sha) AND (@ref IS NULL OR ref = @ref) AND (@owner IS NULL OR owner = @owner)
     ORDER BY id DESC LIMIT @limit`,
   // The same for one repository, by its index (runs_by_repository).
   listRunsOf: `
     SELECT * FROM runs
     WHERE repository = @repository AND id < @beforeId AND (@status IS NULL OR status = @status)
       AND (@workflowPath IS NULL OR workflow_path = @workflowPath) AND (@sha IS NULL OR sha = @sha) AND (@ref IS NULL OR ref = @ref)
+      AND (@owner IS NULL OR owner = @owner)
     ORDER BY id DESC LIMIT @limit`,
   countRuns: `SELECT COUNT(*) AS n FROM runs WHERE workflow_path = ? AND id <= ?`,
   countRunsOf: `SELECT COUNT(*) AS n FROM runs WHERE repository = ? AND workflow_path = ? AND id <= ?`,
@@ -256,9 +260,64 @@ const SQL = {
   revokeToken: `UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL`,
   touchToken: `UPDATE api_tokens SET last_used_at = @now WHERE id = @id`,
   countTokens: `SELECT COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL`,
+
+  createLaunch: `
+    INSERT INTO launches (repository, event, ref, sha, request, actor, state, created_at)
+    VALUES (@repository, @event, @ref, @sha, @request, @actor, 'waiting', @now)
+    RETURNING *`,
+  getLaunch: `SELECT * FROM launches WHERE id = ?`,
+  listLaunches: `SELECT * FROM launches WHERE (@state IS NULL OR state = @state) ORDER BY id LIMIT @limit`,
+  startLaunch: `
+    UPDATE launches SET state = 'running', runner = @runner, attempts = attempts + 1, started_at = @now
+    WHERE id = @id AND state = 'waiting'
+    RETURNING *`,
+  finishLaunch: `
+    UPDATE launches SET state = 'done', exit_code = @exitCode, detail = @detail, finished_at = @now
+    WHERE id = @id AND state = 'running'`,
+  requeueLaunch: `
+    UPDATE launches SET state = 'waiting', runner = NULL, detail = @detail
+    WHERE id = @id AND state = 'running'`,
 } as const;
 
 // ---- rows -----------------------------------------------------------------
+
+interface LaunchRow {
+  id: number;
+  repository: string;
+  event: string;
+  ref: string;
+  sha: string;
+  request: string;
+  actor: string;
+  state: LaunchState;
+  attempts: number;
+  runner: string | null;
+  exit_code: number | null;
+  detail: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+function toLaunch(r: LaunchRow): LaunchRecord {
+  return {
+    id: r.id,
+    repository: r.repository,
+    event: r.event,
+    ref: r.ref,
+    sha: r.sha,
+    request: r.request,
+    actor: r.actor,
+    state: r.state,
+    attempts: r.attempts,
+    runner: r.runner,
+    exitCode: r.exit_code,
+    detail: r.detail,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
 
 interface RunRow {
   id: number;
@@ -733,6 +792,7 @@ export class SqliteStore implements Store {
       workflowPath: opts.workflowPath ?? null,
       sha: opts.sha ?? null,
       ref: opts.ref ?? null,
+      owner: opts.owner ?? null,
     };
     const rows = opts.repository === undefined ? this.sql.listRuns.all(params) : this.sql.listRunsOf.all({ ...params, repository: opts.repository });
     return (rows as RunRow[]).map(toRun);
@@ -1028,6 +1088,41 @@ export class SqliteStore implements Store {
   touchToken(id: number): void {
     const { changes } = this.sql.touchToken.run({ id, now: this.timestamp() });
     if (changes === 0) throw new StoreError("not_found", `token ${id} does not exist`);
+  }
+
+  createLaunch(launch: NewLaunch): LaunchRecord {
+    return toLaunch(this.sql.createLaunch.get({ ...launch, now: this.timestamp() }) as LaunchRow);
+  }
+
+  getLaunch(id: number): LaunchRecord | undefined {
+    const row = this.sql.getLaunch.get(id) as LaunchRow | undefined;
+    return row ? toLaunch(row) : undefined;
+  }
+
+  listLaunches(opts: { state?: LaunchState; limit?: number } = {}): LaunchRecord[] {
+    return (this.sql.listLaunches.all({ state: opts.state ?? null, limit: opts.limit ?? -1 }) as LaunchRow[]).map(toLaunch);
+  }
+
+  startLaunch(id: number, runner: string): LaunchRecord {
+    const row = this.sql.startLaunch.get({ id, runner, now: this.timestamp() }) as LaunchRow | undefined;
+    if (row) return toLaunch(row);
+    throw this.launchConflict(id, "waiting");
+  }
+
+  finishLaunch(id: number, result: { exitCode: number | null; detail: string | null }): void {
+    const { changes } = this.sql.finishLaunch.run({ id, exitCode: result.exitCode, detail: result.detail, now: this.timestamp() });
+    if (changes === 0) throw this.launchConflict(id, "running");
+  }
+
+  requeueLaunch(id: number, detail: string): void {
+    const { changes } = this.sql.requeueLaunch.run({ id, detail });
+    if (changes === 0) throw this.launchConflict(id, "running");
+  }
+
+  private launchConflict(id: number, expected: LaunchState): StoreError {
+    const row = this.sql.getLaunch.get(id) as LaunchRow | undefined;
+    if (!row) return new StoreError("not_found", `launch ${id} does not exist`);
+    return new StoreError("conflict", `launch ${id} is ${row.state}, not ${expected}`);
   }
 
   countTokens(): number {

@@ -641,6 +641,44 @@ export function describeStore(name: string, factory: () => Store): void {
       });
     });
 
+    describe("launches", () => {
+      const launch = { repository: "acme/web", event: "push", ref: "refs/heads/main", sha: "a".repeat(40), request: '{"before":"0"}', actor: "ada" };
+
+      it("keeps an event waiting, then running by one runner, then done, in order", () => {
+        const a = store.createLaunch(launch);
+        const b = store.createLaunch({ ...launch, sha: "b".repeat(40) });
+        expect(a).toMatchObject({ ...launch, state: "waiting", attempts: 0, runner: null, exitCode: null, detail: null, startedAt: null, finishedAt: null });
+        expect(store.listLaunches({ state: "waiting" }).map((l) => l.id)).toEqual([a.id, b.id]);
+        expect(store.listLaunches({ state: "waiting", limit: 1 }).map((l) => l.id)).toEqual([a.id]);
+        const started = store.startLaunch(a.id, "host:42");
+        expect(started).toMatchObject({ state: "running", runner: "host:42", attempts: 1 });
+        expect(started.startedAt).not.toBeNull();
+        expect(() => store.startLaunch(a.id, "host:43")).toThrow(expect.objectContaining({ code: "conflict" }));
+        store.finishLaunch(a.id, { exitCode: 0, detail: null });
+        expect(store.getLaunch(a.id)).toMatchObject({ state: "done", exitCode: 0 });
+        expect(() => store.finishLaunch(a.id, { exitCode: 1, detail: null })).toThrow(expect.objectContaining({ code: "conflict" }));
+        expect(() => store.finishLaunch(999, { exitCode: 1, detail: null })).toThrow(expect.objectContaining({ code: "not_found" }));
+        expect(store.listLaunches().map((l) => l.state)).toEqual(["done", "waiting"]);
+        expect(store.getLaunch(999)).toBeUndefined();
+      });
+
+      it("takes a launch back when its runner died before it ran anything", () => {
+        const a = store.createLaunch(launch);
+        store.startLaunch(a.id, "host:42");
+        store.requeueLaunch(a.id, "its slipway run (host:42) died before starting a run");
+        expect(store.getLaunch(a.id)).toMatchObject({ state: "waiting", runner: null, attempts: 1, detail: expect.stringContaining("died") });
+        expect(store.startLaunch(a.id, "host:44")).toMatchObject({ attempts: 2, runner: "host:44" });
+        expect(() => store.requeueLaunch(store.createLaunch(launch).id, "x")).toThrow(expect.objectContaining({ code: "conflict" }));
+      });
+
+      it("finds the runs of one runner", () => {
+        const mine = store.createRun({ ...newRun, owner: "host:42" });
+        store.createRun({ ...newRun, owner: "host:43" });
+        expect(store.listRuns({ owner: "host:42" }).map((r) => r.id)).toEqual([mine.id]);
+        expect(store.listRuns({ owner: "host:42", repository: "none/none" })).toEqual([]);
+      });
+    });
+
     describe("releases", () => {
       const file = (path: string, digest: string) => ({ path, digest: `sha256:${digest.repeat(64).slice(0, 64)}`, size: 3, mode: 0o644 });
       const release = (service: string, digest: string, extra: Partial<Parameters<Store["createRelease"]>[0]> = {}) => ({

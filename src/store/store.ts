@@ -263,6 +263,41 @@ export interface RunFilter {
   ref?: string;
   /** Only runs with a smaller id: the next page after a page ending at this id. */
   beforeId?: number;
+  /** The process that runs (ran) them, `<host>:<pid>`. */
+  owner?: string;
+}
+
+export type LaunchState = "waiting" | "running" | "done";
+
+/** An event whose runs the server starts (see migration 006). */
+export interface LaunchRecord {
+  id: number;
+  repository: string;
+  event: string;
+  ref: string;
+  sha: string;
+  /** JSON of the rest of what the event needs to run. */
+  request: string;
+  actor: string;
+  state: LaunchState;
+  /** How many times a `slipway run` was started for it. */
+  attempts: number;
+  /** `<host>:<pid>` of the `slipway run` running it (the owner of its runs). */
+  runner: string | null;
+  exitCode: number | null;
+  detail: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface NewLaunch {
+  repository: string;
+  event: string;
+  ref: string;
+  sha: string;
+  request: string;
+  actor: string;
 }
 
 /** `open`: the data directory or database cannot be opened (a user can fix it). */
@@ -293,6 +328,17 @@ export interface Store {
    * of the workflow are created at the same time.
    */
   countRuns(workflowPath: string, repository?: string, upToId?: number): number;
+
+  createLaunch(launch: NewLaunch): LaunchRecord;
+  getLaunch(id: number): LaunchRecord | undefined;
+  /** By id, oldest first. */
+  listLaunches(opts?: { state?: LaunchState; limit?: number }): LaunchRecord[];
+  /** waiting → running, with the runner's `<host>:<pid>`; attempts + 1. Conflict unless waiting. */
+  startLaunch(id: number, runner: string): LaunchRecord;
+  /** running → done. Conflict unless running. */
+  finishLaunch(id: number, result: { exitCode: number | null; detail: string | null }): void;
+  /** running → waiting again (its runner died before creating a run). Conflict unless running. */
+  requeueLaunch(id: number, detail: string): void;
 
   createJob(job: NewJob): JobRecord;
   startJob(id: number, logPath: string): void;

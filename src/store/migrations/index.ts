@@ -6,6 +6,7 @@ import runOwner from "./002-run-owner.sql.js";
 import releases from "./003-releases.sql.js";
 import delivery from "./004-delivery.sql.js";
 import server from "./005-server.sql.js";
+import launches from "./006-launches.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: "releases", sql: releases },
   { version: 4, name: "delivery", sql: delivery },
   { version: 5, name: "server", sql: server },
+  { version: 6, name: "launches", sql: launches },
 ];
