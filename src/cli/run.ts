@@ -9,7 +9,7 @@ import type { JobResult } from "../engine/index.js";
 import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
 import { findDeliveryConfig, loadDeliveryConfig } from "../delivery/index.js";
 import { buildEvent, readRepo } from "../git/index.js";
-import { ConcurrencyGroups, ownerAlive, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
+import { ConcurrencyGroups, ownerAlive, processOwner, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { Masker, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
 import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
@@ -224,7 +224,8 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   }
 
   const slots = new Semaphore(parallel);
-  const concurrency = new ConcurrencyGroups();
+  // Claimed in the store: runs of other processes sharing it obey the same groups.
+  const concurrency = new ConcurrencyGroups(store, processOwner(), `${repo.owner}/${repo.name}`, ownerAlive);
   const source = parseActionSource(opts.actionSource ?? process.env.SLIPWAY_ACTION_SOURCE ?? "https://github.com");
   let summaries: RunSummary[];
   try {

@@ -22,6 +22,7 @@ export {
   ROLES,
   type RunFilter,
   type LaunchRecord,
+  type ConcurrencyClaim,
   type LaunchState,
   type NewLaunch,
   type RunRecord,

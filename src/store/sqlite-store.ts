@@ -33,6 +33,7 @@ import {
   ROLES,
   type RunFilter,
   type LaunchRecord,
+  type ConcurrencyClaim,
   type LaunchState,
   type NewLaunch,
   type RunRecord,
@@ -261,6 +262,16 @@ const SQL = {
   touchToken: `UPDATE api_tokens SET last_used_at = @now WHERE id = @id`,
   countTokens: `SELECT COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL`,
 
+  claimsOfGroup: `SELECT * FROM concurrency_claims WHERE group_key = ? ORDER BY id`,
+  dropClaim: `DELETE FROM concurrency_claims WHERE id = ?`,
+  cancelClaim: `UPDATE concurrency_claims SET state = 'cancelled' WHERE id = ?`,
+  requestCancel: `UPDATE concurrency_claims SET cancel_requested = 1 WHERE id = ?`,
+  promoteClaim: `UPDATE concurrency_claims SET state = 'running' WHERE id = ?`,
+  insertClaim: `
+    INSERT INTO concurrency_claims (group_key, holder, state, created_at) VALUES (@group, @holder, @state, @now)
+    RETURNING *`,
+  getClaim: `SELECT * FROM concurrency_claims WHERE id = ?`,
+
   createLaunch: `
     INSERT INTO launches (repository, event, ref, sha, request, actor, state, created_at)
     VALUES (@repository, @event, @ref, @sha, @request, @actor, 'waiting', @now)
@@ -280,6 +291,19 @@ const SQL = {
 } as const;
 
 // ---- rows -----------------------------------------------------------------
+
+interface ClaimRow {
+  id: number;
+  group_key: string;
+  holder: string;
+  state: "running" | "pending" | "cancelled";
+  cancel_requested: number;
+  created_at: string;
+}
+
+function toClaim(r: ClaimRow): ConcurrencyClaim {
+  return { id: r.id, group: r.group_key, holder: r.holder, state: r.state, cancelRequested: r.cancel_requested === 1 };
+}
 
 interface LaunchRow {
   id: number;
@@ -1088,6 +1112,44 @@ export class SqliteStore implements Store {
   touchToken(id: number): void {
     const { changes } = this.sql.touchToken.run({ id, now: this.timestamp() });
     if (changes === 0) throw new StoreError("not_found", `token ${id} does not exist`);
+  }
+
+  claimConcurrency(group: string, holder: string, cancelInProgress: boolean, alive: (holder: string) => boolean): ConcurrencyClaim {
+    return this.db.transaction(() => {
+      let claims = this.sql.claimsOfGroup.all(group) as ClaimRow[];
+      for (const c of claims) if (!alive(c.holder)) this.sql.dropClaim.run(c.id);
+      claims = (this.sql.claimsOfGroup.all(group) as ClaimRow[]).filter((c) => c.state !== "cancelled");
+      const running = claims.find((c) => c.state === "running");
+      for (const c of claims) if (c.state === "pending") this.sql.cancelClaim.run(c.id);
+      if (running && cancelInProgress) this.sql.requestCancel.run(running.id);
+      const row = this.sql.insertClaim.get({ group, holder, state: running ? "pending" : "running", now: this.timestamp() }) as ClaimRow;
+      return toClaim(row);
+    })();
+  }
+
+  checkConcurrency(id: number, alive: (holder: string) => boolean): ConcurrencyClaim | undefined {
+    return this.db.transaction(() => {
+      const row = this.sql.getClaim.get(id) as ClaimRow | undefined;
+      if (!row || row.state !== "pending") return row ? toClaim(row) : undefined;
+      // The running holder died without releasing: the pending claim goes ahead.
+      const others = this.sql.claimsOfGroup.all(row.group_key) as ClaimRow[];
+      const running = others.find((c) => c.state === "running");
+      if (running && alive(running.holder)) return toClaim(row);
+      if (running) this.sql.dropClaim.run(running.id);
+      this.sql.promoteClaim.run(row.id);
+      return { ...toClaim(row), state: "running" as const };
+    })();
+  }
+
+  releaseConcurrency(id: number): void {
+    this.db.transaction(() => {
+      const row = this.sql.getClaim.get(id) as ClaimRow | undefined;
+      if (!row) return;
+      this.sql.dropClaim.run(id);
+      if (row.state !== "running") return;
+      const next = (this.sql.claimsOfGroup.all(row.group_key) as ClaimRow[]).find((c) => c.state === "pending");
+      if (next) this.sql.promoteClaim.run(next.id);
+    })();
   }
 
   createLaunch(launch: NewLaunch): LaunchRecord {

@@ -641,6 +641,45 @@ export function describeStore(name: string, factory: () => Store): void {
       });
     });
 
+    describe("concurrency claims", () => {
+      const alive = () => true;
+
+      it("lets one claim run and one wait per group; a newer one cancels the waiting one", () => {
+        const a = store.claimConcurrency("acme/web\ndeploy", "h:1", false, alive);
+        expect(a).toMatchObject({ state: "running", holder: "h:1", cancelRequested: false });
+        const b = store.claimConcurrency("acme/web\ndeploy", "h:2", false, alive);
+        expect(b.state).toBe("pending");
+        expect(store.claimConcurrency("acme/api\ndeploy", "h:2", false, alive).state).toBe("running");
+        const c = store.claimConcurrency("acme/web\ndeploy", "h:3", false, alive);
+        expect(store.checkConcurrency(b.id, alive)?.state).toBe("cancelled");
+        expect(store.checkConcurrency(c.id, alive)?.state).toBe("pending");
+        store.releaseConcurrency(a.id);
+        expect(store.checkConcurrency(a.id, alive)).toBeUndefined();
+        expect(store.checkConcurrency(c.id, alive)?.state).toBe("running");
+        store.releaseConcurrency(b.id);
+        store.releaseConcurrency(c.id);
+        expect(store.claimConcurrency("acme/web\ndeploy", "h:4", false, alive).state).toBe("running");
+      });
+
+      it("asks the running claim to cancel with cancel-in-progress", () => {
+        const a = store.claimConcurrency("g", "h:1", false, alive);
+        store.claimConcurrency("g", "h:2", true, alive);
+        expect(store.checkConcurrency(a.id, alive)).toMatchObject({ state: "running", cancelRequested: true });
+      });
+
+      it("drops the claims of dead holders: a waiting claim goes ahead, a new one runs at once", () => {
+        const dead = (h: string) => h !== "h:dead";
+        const a = store.claimConcurrency("g", "h:dead", false, alive);
+        const b = store.claimConcurrency("g", "h:2", false, alive);
+        expect(b.state).toBe("pending");
+        expect(store.checkConcurrency(b.id, dead)?.state).toBe("running");
+        expect(store.checkConcurrency(a.id, dead)).toBeUndefined();
+        store.releaseConcurrency(b.id);
+        store.claimConcurrency("g2", "h:dead", false, alive);
+        expect(store.claimConcurrency("g2", "h:3", false, dead).state).toBe("running");
+      });
+    });
+
     describe("launches", () => {
       const launch = { repository: "acme/web", event: "push", ref: "refs/heads/main", sha: "a".repeat(40), request: '{"before":"0"}', actor: "ada" };
 

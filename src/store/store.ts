@@ -269,6 +269,16 @@ export interface RunFilter {
 
 export type LaunchState = "waiting" | "running" | "done";
 
+/** A process's claim on a concurrency group (see migration 007). */
+export interface ConcurrencyClaim {
+  id: number;
+  group: string;
+  holder: string;
+  state: "running" | "pending" | "cancelled";
+  /** A newer claim with cancel-in-progress asks the running holder to cancel. */
+  cancelRequested: boolean;
+}
+
 /** An event whose runs the server starts (see migration 006). */
 export interface LaunchRecord {
   id: number;
@@ -328,6 +338,21 @@ export interface Store {
    * of the workflow are created at the same time.
    */
   countRuns(workflowPath: string, repository?: string, upToId?: number): number;
+
+  /**
+   * Claims a concurrency group for `holder`, in one transaction: drops the
+   * claims of holders `alive` says are dead, cancels the pending claim, asks
+   * the running one to cancel when `cancelInProgress`, then takes the group
+   * (`running`) if it is free, else waits in it (`pending`).
+   */
+  claimConcurrency(group: string, holder: string, cancelInProgress: boolean, alive: (holder: string) => boolean): ConcurrencyClaim;
+  /**
+   * A claim as it is now; a pending claim whose running holder `alive` says
+   * is dead becomes running. Undefined once released.
+   */
+  checkConcurrency(id: number, alive: (holder: string) => boolean): ConcurrencyClaim | undefined;
+  /** Drops a claim; when it was running, the group's pending claim becomes running. */
+  releaseConcurrency(id: number): void;
 
   createLaunch(launch: NewLaunch): LaunchRecord;
   getLaunch(id: number): LaunchRecord | undefined;

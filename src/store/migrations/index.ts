@@ -7,6 +7,7 @@ import releases from "./003-releases.sql.js";
 import delivery from "./004-delivery.sql.js";
 import server from "./005-server.sql.js";
 import launches from "./006-launches.sql.js";
+import concurrency from "./007-concurrency.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: "delivery", sql: delivery },
   { version: 5, name: "server", sql: server },
   { version: 6, name: "launches", sql: launches },
+  { version: 7, name: "concurrency", sql: concurrency },
 ];
