@@ -1,80 +1,14 @@
 // `slipway server` as a user runs it: the built CLI in its own process, real
 // HTTP, real `git push` and `git clone` through git http-backend, runs
 // started by pushes and written to the server's store.
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, git, makeRepo, runCli } from "./helpers/cli.js";
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  admin: string;
-  logs: () => string;
-}
-
-function startServer(dataDir: string, extra: string[] = []): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "server", "--port", "0", "--data-dir", dataDir, ...extra], { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out} ${err}`)), 20_000);
-    const check = () => {
-      const listening = out.split("\n").find((l) => l.includes('"msg":"listening"'));
-      if (!listening) return;
-      clearTimeout(timer);
-      const admin = /(slw_[A-Za-z0-9_-]+)/.exec(err)?.[1] ?? "";
-      resolve({ child, url: (JSON.parse(listening) as { url: string }).url, admin, logs: () => out + err });
-    };
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-      check();
-    });
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${err}`)));
-  });
-}
-
-async function api(s: Started, method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
-  const res = await fetch(s.url + path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // A text answer (logs, metrics).
-  }
-  return { status: res.status, json, text };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-interface RunJson {
-  id: number;
-  repository: string;
-  event: string;
-  ref: string;
-  sha: string;
-  status: string;
-  conclusion: string | null;
-  name: string;
-}
+import { git, makeRepo, runCli } from "./helpers/cli.js";
+import { api, startServer, until, type RunJson, type Started } from "./helpers/server.js";
 
 const WORKFLOW = `name: CI
 on:

@@ -231,6 +231,8 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "data directory (default: $SLIPWAY_DATA_DIR or ./slipway-data)")
     .option("--public-url <url>", "the URL clients use to reach the server (default http://HOST:PORT)")
     .option("--parallel-events <n>", "pushes and dispatches whose runs run at once", "4")
+    .option("--deliver <owner/name>", "run the delivery control loop for this repository's slipway.yml (its default branch)")
+    .option("--interval <duration>", "with --deliver: how often the control loop reconciles (default 10s)")
     .action(async (opts) => {
       process.exitCode = await serverCommand(opts, VERSION);
     });

@@ -3,6 +3,7 @@
 // directory (whoever can read the data directory is its administrator, so
 // this is also how a lost admin token is replaced).
 import { resolve } from "node:path";
+import { parseDuration } from "../delivery/index.js";
 import { Authenticator, isRole, jsonLogger, startServer } from "../server/index.js";
 import { openStore, ROLES, type Role } from "../store/index.js";
 import { EXIT, UsageError, withStore, type GlobalOptions } from "./common.js";
@@ -14,6 +15,8 @@ export interface ServerCommandOptions {
   dataDir?: string;
   publicUrl?: string;
   parallelEvents?: string;
+  deliver?: string;
+  interval?: string;
 }
 
 /** The server's data directory: --data-dir, else $SLIPWAY_DATA_DIR, else ./slipway-data. */
@@ -26,7 +29,14 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a port number 0–65535, got '${opts.port}'`);
   const parallel = opts.parallelEvents === undefined ? 4 : Number(opts.parallelEvents);
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel-events expects a positive integer, got '${opts.parallelEvents}'`);
+  if (opts.deliver !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\/[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(opts.deliver)) throw new UsageError(`--deliver expects a repository as OWNER/NAME, got '${opts.deliver}'`);
   if (opts.publicUrl !== undefined && !/^https?:\/\/[^/]+/.test(opts.publicUrl)) throw new UsageError(`--public-url expects http(s)://host[:port], got '${opts.publicUrl}'`);
+  let intervalMs: number | undefined;
+  if (opts.interval !== undefined) {
+    const d = parseDuration(opts.interval);
+    if (!d.ok || d.value < 100) throw new UsageError(`--interval expects a duration such as 10s or 500ms, got '${opts.interval}'`);
+    intervalMs = d.value;
+  }
   const dataDir = serverDataDir(opts);
   const store = openStore(dataDir);
   const log = jsonLogger();
@@ -50,6 +60,8 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
       version,
       log,
       parallelEvents: parallel,
+      ...(opts.deliver !== undefined ? { deliver: opts.deliver } : {}),
+      ...(intervalMs !== undefined ? { deliveryIntervalMs: intervalMs } : {}),
       ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
     });
   } catch (err) {

@@ -4,7 +4,7 @@
 // each event (JSON lines with --json). Ctrl-C stops the loop; the service
 // processes keep running and the next `slipway up` adopts them
 // (docs/process-target.md).
-import { ControlLoop } from "../control/index.js";
+import { ControlLoop, workflowCheckRunner } from "../control/index.js";
 import { loadDeliveryConfig, parseDuration } from "../delivery/index.js";
 import { SecretStore } from "../secrets/index.js";
 import type { DeliveryEvent } from "../store/index.js";
@@ -12,7 +12,7 @@ import { serveMetrics } from "../traffic/index.js";
 import { EXIT, UsageError } from "./common.js";
 import { actorGroups, actorName, openDelivery, requireEnvironment, type DeliveryOptions } from "./delivery-context.js";
 import { paint } from "./style.js";
-import { workflowCheckRunner } from "./workflow-check.js";
+
 
 export interface UpOptions extends DeliveryOptions {
   interval?: string;

@@ -8,3 +8,4 @@ export { checkGates, commitPromotion, desiredStateFor, nextRelease, releaseName,
 export { deliveryStatus, type ServiceStatus, type SyncState } from "./status.js";
 export { configHash, effectiveService, type EffectiveService } from "./service-config.js";
 export { makeResolver, MissingValueError, type Resolve } from "./values.js";
+export { workflowCheckRunner } from "./workflow-check.js";

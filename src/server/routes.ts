@@ -6,6 +6,7 @@ import { StoreError, type JobRecord, type RunRecord, type StepRecord, type Store
 import { HttpError, route, type Route } from "./api.js";
 import type { Authenticator } from "./auth.js";
 import { readProtection, REPOSITORY_NAME, writeProtection, type HostedRepositories, type RefUpdate } from "../git/index.js";
+import type { ServerDelivery } from "./delivery.js";
 import type { ExternalRepositories } from "./external.js";
 import type { Logger } from "./log.js";
 import { parseWebhook, verifyWebhook } from "./webhooks.js";
@@ -22,6 +23,8 @@ export interface RouteDeps {
   /** Starts push events for refs that moved (a push, a fetch). */
   launchPushes: (repository: string, updates: RefUpdate[], actor: string, payload?: Record<string, unknown>) => LaunchRecord[];
   log: Logger;
+  /** The repository delivered (`--deliver`), if any. */
+  delivery?: ServerDelivery;
 }
 
 export function apiRoutes(d: RouteDeps): Route[] {
@@ -307,6 +310,48 @@ export function apiRoutes(d: RouteDeps): Route[] {
     }),
     route({
       method: "GET",
+      path: "/api/delivery",
+      role: "viewer",
+      tag: "delivery",
+      summary: "Per environment and service: the desired and running release, the rollout and its weights, the last verdict, sync and drift",
+      responses: { 200: { description: "The status", schema: S.AnyObject }, 404: { description: "The server delivers nothing", schema: S.ErrorBody } },
+      handle: async () => ({ status: 200, body: await delivering(d).status() }),
+    }),
+    route({
+      method: "GET",
+      path: "/api/delivery/history",
+      role: "viewer",
+      tag: "delivery",
+      summary: "Promotions and rollbacks, newest first, from the state repository's Git history",
+      query: S.HistoryQuery,
+      responses: { 200: { description: "The history", schema: S.AnyObject } },
+      handle: async ({ query }) => ({ status: 200, body: { entries: await delivering(d).history(query.env) } }),
+    }),
+    route({
+      method: "POST",
+      path: "/api/delivery/approvals",
+      role: "release-manager",
+      tag: "delivery",
+      summary: "Approve (or reject) a release waiting for an environment's approval gate, as the token",
+      body: S.Approval,
+      responses: { 200: { description: "Recorded; `gatesOpen` says whether it may go now", schema: S.AnyObject }, 404: { description: "No such environment or release", schema: S.ErrorBody }, 409: { description: "The environment needs no approval", schema: S.ErrorBody } },
+      handle: ({ body, actor }) => ({
+        status: 200,
+        body: delivering(d).decide(body.env, body.release, actor?.name ?? "unknown", actor ? [actor.role, `${actor.role}s`] : [], body.decision ?? "approve", body.comment ?? null),
+      }),
+    }),
+    route({
+      method: "POST",
+      path: "/api/delivery/promotions",
+      role: "release-manager",
+      tag: "delivery",
+      summary: "Promote a release to an environment (a commit in the state repository), when its gates are open",
+      body: S.Promotion,
+      responses: { 200: { description: "Committed", schema: S.AnyObject }, 409: { description: "A gate is closed, or a rollout is in progress", schema: S.ErrorBody } },
+      handle: async ({ body, actor }) => ({ status: 200, body: await delivering(d).promote(body.env, body.release, actor?.name ?? "unknown", body.reason, body.overrideWindow) }),
+    }),
+    route({
+      method: "GET",
       path: "/api/tokens",
       role: "admin",
       tag: "tokens",
@@ -348,6 +393,11 @@ export function apiRoutes(d: RouteDeps): Route[] {
       },
     }),
   ];
+}
+
+function delivering(d: RouteDeps): ServerDelivery {
+  if (!d.delivery) throw new HttpError(404, "this server delivers no repository: start it with --deliver OWNER/NAME");
+  return d.delivery;
 }
 
 /** The hosted repository's name, or 404. */

@@ -164,3 +164,24 @@ export const SetProtection = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const Approval = Type.Object(
+  {
+    env: Type.String({ minLength: 1 }),
+    release: Type.String({ minLength: 1, description: "SERVICE#NUMBER, or NUMBER when there is one service" }),
+    decision: Type.Union([Type.Literal("approve"), Type.Literal("reject")], { default: "approve" }),
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+export const Promotion = Type.Object(
+  {
+    env: Type.String({ minLength: 1 }),
+    release: Type.String({ minLength: 1, description: "SERVICE#NUMBER, or NUMBER when there is one service" }),
+    reason: Type.Optional(Type.String({ maxLength: 2000 })),
+    overrideWindow: Type.Optional(Type.String({ minLength: 1, description: "Deploy outside the deployment windows, recording why" })),
+  },
+  { additionalProperties: false },
+);
+export const HistoryQuery = Type.Object({ env: Type.Optional(Type.String()) });
+export const AnyObject = Type.Record(Type.String(), Type.Unknown());

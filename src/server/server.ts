@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { roleAtLeast, tokenFromHeaders, Authenticator } from "./auth.js";
 import { compile, HttpError, match, validate, type CompiledRoute, type Reply, type Route } from "./api.js";
 import { HostedRepositories, REPOSITORY_NAME, type RefUpdate } from "../git/index.js";
+import { ServerDelivery } from "./delivery.js";
 import { ExternalRepositories } from "./external.js";
 import { Launcher } from "./launcher.js";
 import { jsonLogger, type Logger } from "./log.js";
@@ -30,6 +31,10 @@ export interface ServerOptions {
   parallelEvents?: number;
   /** The slipway CLI script the runs are started with (default: the one running). */
   cli?: string;
+  /** Run the delivery control loop for this repository's slipway.yml. */
+  deliver?: string;
+  /** The control loop's interval. */
+  deliveryIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -69,7 +74,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       .map((u) => launcher.launch({ repository, event: "push", ref: u.ref, sha: u.after, before: u.before, actor, ...(payload ? { payload } : {}) }));
   const external = new ExternalRepositories(repos, o.dataDir, log, (name, updates) => launchPushes(name, updates, "poll"));
   await external.startPolling();
-  const routes: Route[] = apiRoutes({ store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log });
+  const delivery = o.deliver
+    ? new ServerDelivery({ dataDir: o.dataDir, store: o.store, repos, repository: o.deliver, log, cli, ...(o.deliveryIntervalMs !== undefined ? { intervalMs: o.deliveryIntervalMs } : {}) })
+    : undefined;
+  const routes: Route[] = apiRoutes({ store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log, ...(delivery ? { delivery } : {}) });
   const compiled = compile(routes);
   const spec = openApi(routes, o.version);
 
@@ -194,13 +202,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   baseUrl = (o.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, "");
   // Launches an earlier server left: settle them, and start those waiting.
   launcher.recover();
+  await delivery?.start();
   return {
     url: baseUrl,
     port,
     launcher,
-    close: () => {
+    close: async () => {
       external.stop();
       launcher.stop();
+      await delivery?.stop();
       return closeServer(server);
     },
   };
