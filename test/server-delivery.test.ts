@@ -131,5 +131,10 @@ describe("slipway server --deliver", () => {
     const again = await api(s, "POST", "/api/delivery/promotions", manager, { env: "prod", release: "svc#1" });
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ promoted: "svc#1", created: false });
+
+    const metrics = (await api(s, "GET", "/metrics", undefined)).text;
+    expect(metrics).toContain('slipway_rollout{env="prod",service="svc",release="svc#1",phase="succeeded"} 1');
+    expect(metrics).toContain('slipway_rollout_weight{env="dev",service="svc",release="svc#1"} 100');
+    expect(metrics).toMatch(/^slipway_job_duration_seconds_count\{conclusion="success"\} 1$/m);
   });
 });

@@ -2,6 +2,8 @@
 // and status with a latency histogram, counted in this process; runs and jobs
 // by status and the queue depth, read from the store at each scrape.
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Jobs take seconds to hours. */
+const JOB_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];
 
 interface Histogram {
   counts: number[];
@@ -13,6 +15,7 @@ export class ServerMetrics {
   private readonly requests = new Map<string, number>();
   private readonly durations = new Map<string, Histogram>();
   private readonly launches = new Map<string, number>();
+  private readonly jobs = new Map<string, Histogram>();
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     const key = `method="${method}",route="${escape(route)}",status="${status}"`;
@@ -28,12 +31,31 @@ export class ServerMetrics {
     h.count++;
   }
 
+  /** A finished job's duration, by its conclusion. */
+  observeJob(conclusion: string, seconds: number): void {
+    const key = `conclusion="${escape(conclusion)}"`;
+    let h = this.jobs.get(key);
+    if (!h) {
+      h = { counts: JOB_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.jobs.set(key, h);
+    }
+    for (let i = 0; i < JOB_BUCKETS.length; i++) if (seconds <= (JOB_BUCKETS[i] as number)) h.counts[i] = (h.counts[i] ?? 0) + 1;
+    h.sum += seconds;
+    h.count++;
+  }
+
   observeLaunch(result: "started" | "failed" | "no_workflows"): void {
     this.launches.set(result, (this.launches.get(result) ?? 0) + 1);
   }
 
   /** The exposition text; `gauges` are the values read at scrape time. */
-  render(gauges: { runs: Record<string, number>; queued: number; launchesWaiting: number; launchesRunning: number }): string {
+  render(gauges: {
+    runs: Record<string, number>;
+    queued: number;
+    launchesWaiting: number;
+    launchesRunning: number;
+    rollouts: Array<{ env: string; service: string; release: string; phase: string; weight: number }>;
+  }): string {
     const out: string[] = [];
     out.push("# HELP slipway_http_requests_total HTTP requests served, by route and status.", "# TYPE slipway_http_requests_total counter");
     for (const [k, v] of this.requests) out.push(`slipway_http_requests_total{${k}} ${v}`);
@@ -43,6 +65,19 @@ export class ServerMetrics {
       out.push(`slipway_http_request_duration_seconds_bucket{${k},le="+Inf"} ${h.count}`);
       out.push(`slipway_http_request_duration_seconds_sum{${k}} ${h.sum}`, `slipway_http_request_duration_seconds_count{${k}} ${h.count}`);
     }
+    out.push("# HELP slipway_job_duration_seconds How long finished jobs of the server's runs took, by conclusion.", "# TYPE slipway_job_duration_seconds histogram");
+    for (const [k, h] of this.jobs) {
+      JOB_BUCKETS.forEach((b, i) => out.push(`slipway_job_duration_seconds_bucket{${k},le="${b}"} ${h.counts[i] ?? 0}`));
+      out.push(`slipway_job_duration_seconds_bucket{${k},le="+Inf"} ${h.count}`);
+      out.push(`slipway_job_duration_seconds_sum{${k}} ${h.sum}`, `slipway_job_duration_seconds_count{${k}} ${h.count}`);
+    }
+    out.push(
+      "# HELP slipway_rollout The latest rollout of each environment and service: 1 for its phase (progressing, paused, succeeded, failed, rolled-back, aborted).",
+      "# TYPE slipway_rollout gauge",
+    );
+    for (const r of gauges.rollouts) out.push(`slipway_rollout{env="${escape(r.env)}",service="${escape(r.service)}",release="${escape(r.release)}",phase="${escape(r.phase)}"} 1`);
+    out.push("# HELP slipway_rollout_weight Percent of traffic on the release being rolled out.", "# TYPE slipway_rollout_weight gauge");
+    for (const r of gauges.rollouts) out.push(`slipway_rollout_weight{env="${escape(r.env)}",service="${escape(r.service)}",release="${escape(r.release)}"} ${r.weight}`);
     out.push("# HELP slipway_event_launches_total Events (pushes, dispatches) whose runs were started, by result.", "# TYPE slipway_event_launches_total counter");
     for (const [k, v] of this.launches) out.push(`slipway_event_launches_total{result="${k}"} ${v}`);
     out.push("# HELP slipway_runs Runs in the store that are not completed, by status.", "# TYPE slipway_runs gauge");

@@ -65,7 +65,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     log,
     ...(o.parallelEvents !== undefined ? { limit: o.parallelEvents } : {}),
     cli,
-    onDone: (l) => metrics.observeLaunch(l.runIds.length > 0 ? "started" : l.exitCode === 0 ? "no_workflows" : "failed"),
+    onDone: (l) => {
+      metrics.observeLaunch(l.runIds.length > 0 ? "started" : l.exitCode === 0 ? "no_workflows" : "failed");
+      for (const id of l.runIds) {
+        for (const j of o.store.listJobs(id)) {
+          if (j.startedAt && j.completedAt && j.conclusion) metrics.observeJob(j.conclusion, (Date.parse(j.completedAt) - Date.parse(j.startedAt)) / 1000);
+        }
+      }
+    },
   });
   /** Push events for the branches and tags that moved; a deleted one starts nothing. */
   const launchPushes = (repository: string, updates: RefUpdate[], actor: string, payload?: Record<string, unknown>) =>
@@ -125,7 +132,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         const inProgress = o.store.listRuns({ status: "in_progress" }).length;
         const { waiting, running } = launcher.stats();
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-        res.end(metrics.render({ runs: { queued, in_progress: inProgress }, queued, launchesWaiting: waiting, launchesRunning: running }));
+        const rollouts = o.store.listDeployments().flatMap((dep) => {
+          const r = o.store.listRollouts({ env: dep.env, service: dep.service, limit: 1 })[0];
+          return r ? [{ env: r.env, service: r.service, release: r.toRelease, phase: r.phase, weight: r.weight }] : [];
+        });
+        res.end(metrics.render({ runs: { queued, in_progress: inProgress }, queued, launchesWaiting: waiting, launchesRunning: running, rollouts }));
         return;
       }
       if (path === "/api/openapi.json") {
