@@ -12,6 +12,8 @@ command -v python3 >/dev/null || need+=(python3)
 # Delivery: the HAProxy router and the Prometheus analysis provider are tested against the real programs.
 [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v prometheus >/dev/null || need+=(prometheus)
+# The web UI is tested in real headless Chromium (driven by playwright-core).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

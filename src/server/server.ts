@@ -4,7 +4,9 @@
 // hosted repository starts the workflows that match it (launcher.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { roleAtLeast, tokenFromHeaders, Authenticator } from "./auth.js";
 import { compile, HttpError, match, validate, type CompiledRoute, type Reply, type Route } from "./api.js";
 import { HostedRepositories, REPOSITORY_NAME, type RefUpdate } from "../git/index.js";
@@ -139,6 +141,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         res.end(metrics.render({ runs: { queued, in_progress: inProgress }, queued, launchesWaiting: waiting, launchesRunning: running, rollouts }));
         return;
       }
+      if (method === "GET" && (path === "/" || path.startsWith("/ui/"))) {
+        routeLabel = "/ui";
+        return serveUi(res, path === "/" ? "index.html" : path.slice("/ui/".length));
+      }
       if (path === "/api/openapi.json") {
         routeLabel = "/api/openapi.json";
         return sendJson(res, 200, spec);
@@ -243,6 +249,31 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch (err) {
     throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** The web UI's files (web/ in the package), with a content security policy that allows only them. */
+const UI_TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml" };
+
+function uiDir(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, "web", "index.html"))) return join(dir, "web");
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+function serveUi(res: ServerResponse, file: string): void {
+  const root = uiDir();
+  const type = UI_TYPES[extname(file)];
+  if (!root || !type || !/^[A-Za-z0-9_-]+\.[a-z]+$/.test(file) || !existsSync(join(root, file))) throw new HttpError(404, `no UI file ${file}`);
+  res.writeHead(200, {
+    "content-type": type,
+    "cache-control": "no-cache",
+    "content-security-policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+  });
+  res.end(readFileSync(join(root, file)));
 }
 
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {

@@ -1,0 +1,148 @@
+// The web UI in real headless Chromium (Debian's, driven by playwright-core):
+// a `git push` to a hosted repository → the run appears and its log streams
+// in → a prod promotion is approved in the UI → the environments board shows
+// the new release. Screenshots go to test-results/ui/ (not in Git).
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { git, makeRepo, runCli } from "./helpers/cli.js";
+import { api, startServer, type Started } from "./helpers/server.js";
+
+const CHROMIUM = process.env.SLIPWAY_CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = resolve(import.meta.dirname, "../test-results/ui");
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+    s.on("error", rej);
+  });
+}
+
+const SERVICE = `require("node:http").createServer((req, res) => res.end(req.url === "/healthz" ? "ok" : "svc")).listen(Number(process.env.PORT), "127.0.0.1");\n`;
+const CI = `name: CI
+on:
+  push:
+    branches: [main]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: |
+          echo "::group::Compile"
+          for i in 1 2 3 4; do printf '\\033[32mbuilding %s\\033[0m\\n' "$i"; sleep 0.6; done
+          echo "::endgroup::"
+      - uses: actions/upload-artifact@v4
+        with: { name: svc, path: server.js }
+`;
+const slipwayYml = (dev: number, prod: number) => `services:
+  svc:
+    release: { workflow: ci.yml, artifact: svc }
+    run:
+      command: node server.js
+      health: { path: /healthz, interval: 500ms }
+environments:
+  dev:
+    auto: true
+    strategy: rolling
+    services: { svc: { port: ${dev} } }
+  prod:
+    after: dev
+    approval: { required: 1, from: [release-managers] }
+    strategy: rolling
+    services: { svc: { port: ${prod} } }
+`;
+
+describe.skipIf(!existsSync(CHROMIUM))("the web UI in Chromium", () => {
+  const cleanup: string[] = [];
+  let s: Started | undefined;
+  let browser: Browser | undefined;
+  let dataDir = "";
+
+  afterAll(async () => {
+    await browser?.close();
+    if (s && s.child.exitCode === null) {
+      const exited = new Promise((r) => s?.child.once("exit", r));
+      s.child.kill("SIGTERM");
+      await exited;
+    }
+    if (dataDir) await runCli(["down", "--data-dir", dataDir], { cwd: dataDir });
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("shows a pushed run with its log streaming in, and approves a prod promotion on the environments board", async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), "slipway-ui-"));
+    cleanup.push(dataDir);
+    s = await startServer(dataDir, ["--deliver", "acme/svc", "--interval", "300ms"]);
+    const server = s;
+    const token = async (role: string) => (await api(server, "POST", "/api/tokens", server.admin, { name: `${role}-ui`, role })).json.token as string;
+    const developer = await token("developer");
+    const manager = await token("release-manager");
+    expect((await api(server, "POST", "/api/repos", server.admin, { name: "acme/svc" })).status).toBe(201);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+
+    // Sign in with the release-manager's token.
+    await page.goto(server.url);
+    await page.fill("input[name=token]", manager);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#who:has-text('release-manager-ui (release-manager)')");
+
+    // Push: the run appears in the list by itself.
+    const [devPort, prodPort] = [await freePort(), await freePort()];
+    const work = makeRepo({ "server.js": SERVICE, ".github/workflows/ci.yml": CI, "slipway.yml": slipwayYml(devPort, prodPort) });
+    cleanup.push(work);
+    git(work, "push", "-q", `${server.url.replace("http://", `http://d:${developer}@`)}/git/acme/svc.git`, "main");
+    await page.waitForSelector("tr.run:has-text('CI')", { timeout: 20_000 });
+    await page.click("tr.run:has-text('CI')");
+
+    // The log streams in while the run is in progress, coloured, in its group.
+    await page.waitForFunction(
+      () => document.querySelector("#run-state")?.textContent === "in_progress" && (document.querySelector("#log")?.textContent ?? "").includes("building 1"),
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.screenshot({ path: join(SHOTS, "run-streaming.png"), fullPage: true });
+    await page.waitForSelector("#run-state.success", { timeout: 30_000 });
+    const log = await page.textContent("#log");
+    expect(log).toContain("building 4");
+    expect(await page.textContent("#log details summary")).toBe("Compile");
+    expect(await page.getAttribute("#log details .line span", "style")).toContain("color");
+    // Searching the log hides the lines without the text.
+    await page.fill("input[type=search]", "building 3");
+    await page.press("input[type=search]", "Enter");
+    await page.waitForSelector("#log mark:has-text('building 3')");
+    expect(await page.locator("#log .line:not(.hidden)").count()).toBe(1);
+
+    // The environments board: dev runs svc#1; prod waits for an approval.
+    await page.click("a[data-nav=environments]");
+    await page.waitForSelector("[data-env=dev] [data-stable='svc#1']", { timeout: 30_000 });
+    await page.waitForSelector("[data-env=prod] button.approve", { timeout: 30_000 });
+    await page.screenshot({ path: join(SHOTS, "board-waiting.png"), fullPage: true });
+    await page.click("[data-env=prod] button.approve");
+    await page.waitForSelector("[data-env=prod] [data-stable='svc#1']", { timeout: 30_000 });
+    await page.waitForSelector("#history td:has-text('release-manager-ui')", { timeout: 10_000 });
+    await page.screenshot({ path: join(SHOTS, "board-promoted.png"), fullPage: true });
+    expect(await fetch(`http://127.0.0.1:${prodPort}/`).then((r) => r.text())).toBe("svc");
+
+    // A viewer sees no approve button.
+    const viewer = await token("viewer");
+    await page.evaluate((t) => localStorage.setItem("slipway.token", t), viewer);
+    await page.reload();
+    await page.waitForSelector("#who:has-text('(viewer)')");
+    expect(await page.locator("button.approve").count()).toBe(0);
+    expect(errors, errors.join("\n")).toEqual([]);
+  });
+});

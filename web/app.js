@@ -1,0 +1,339 @@
+// Slipway's web UI: plain ES modules and the JSON API, no build step.
+// The API token is kept in this browser's localStorage; every request sends
+// it as a Bearer token, and the role the server reports decides which
+// buttons are shown (the server checks the role again on every change).
+/* global document, window, localStorage, fetch, URLSearchParams, setTimeout, clearTimeout */
+
+const main = document.getElementById("main");
+const who = document.getElementById("who");
+const ROLES = ["viewer", "developer", "release-manager", "admin"];
+let me = null;
+let timer = null;
+
+const token = () => localStorage.getItem("slipway.token") ?? "";
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token()}`, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  if (res.status === 401) {
+    localStorage.removeItem("slipway.token");
+    me = null;
+    throw new Error("401");
+  }
+  const text = await res.text();
+  const type = res.headers.get("content-type") ?? "";
+  const data = type.includes("json") ? JSON.parse(text) : text;
+  if (!res.ok) throw new Error(typeof data === "object" && data.error ? data.error : `${res.status}`);
+  return data;
+}
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof window.Node ? c : String(c));
+  return el;
+}
+
+const can = (role) => me && ROLES.indexOf(me.role) >= ROLES.indexOf(role);
+const state = (r) => r.conclusion ?? r.status;
+const short = (sha) => (sha ?? "").slice(0, 7);
+const refName = (ref) => (ref ?? "").replace(/^refs\/(heads|tags)\//, "");
+const when = (t) => (t ? new Date(t).toLocaleString() : "");
+
+/** Replaces the page's content; null and false children are left out. */
+function show(...nodes) {
+  main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false && n !== ""));
+}
+
+function schedule(fn, ms) {
+  clearTimeout(timer);
+  timer = setTimeout(fn, ms);
+}
+
+// ---- pages ------------------------------------------------------------------
+
+function loginPage(message) {
+  const input = h("input", { type: "password", name: "token", placeholder: "slw_…", autocomplete: "off", "aria-label": "API token" });
+  const form = h(
+    "form",
+    {
+      class: "login",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        localStorage.setItem("slipway.token", input.value.trim());
+        await route();
+      },
+    },
+    h("h1", {}, "Sign in"),
+    h("p", { class: "dim" }, "Paste an API token (slipway tokens create, or POST /api/tokens)."),
+    input,
+    h("button", { type: "submit" }, "Sign in"),
+    message ? h("p", { class: "error" }, message) : null,
+  );
+  show(form);
+}
+
+async function runsPage(params) {
+  const q = new URLSearchParams();
+  for (const k of ["repository", "status"]) if (params.get(k)) q.set(k, params.get(k));
+  q.set("limit", "100");
+  const { runs } = await api("GET", `/api/runs?${q}`);
+  const filter = (name, options) =>
+    h(
+      "select",
+      { name, "aria-label": name, onchange: (e) => go(`#/runs?${new URLSearchParams({ ...Object.fromEntries(params), [name]: e.target.value })}`) },
+      options.map((o) => h("option", { value: o, selected: params.get(name) === o || (!params.get(name) && o === "") }, o || `any ${name}`)),
+    );
+  const repos = [...new Set(["", ...runs.map((r) => r.repository ?? ""), params.get("repository") ?? ""])];
+  show(
+    h("div", { class: "filters" }, filter("repository", repos), filter("status", ["", "queued", "in_progress", "completed"])),
+    h(
+      "table",
+      { id: "runs" },
+      h("thead", {}, h("tr", {}, ["Run", "Repository", "Workflow", "Event", "Ref", "Commit", "Result", "Created"].map((t) => h("th", {}, t)))),
+      h(
+        "tbody",
+        {},
+        runs.map((r) =>
+          h(
+            "tr",
+            { class: "run", "data-run": r.id, onclick: () => go(`#/runs/${r.id}`) },
+            h("td", {}, h("a", { href: `#/runs/${r.id}` }, `#${r.id}`)),
+            h("td", {}, r.repository ?? ""),
+            h("td", {}, r.name),
+            h("td", {}, r.event),
+            h("td", {}, refName(r.ref)),
+            h("td", {}, h("code", {}, short(r.sha))),
+            h("td", { class: `state ${state(r)}` }, state(r)),
+            h("td", { class: "dim" }, when(r.createdAt)),
+          ),
+        ),
+      ),
+    ),
+    runs.length === 0 ? h("p", { class: "dim" }, "No runs yet: push to a hosted repository.") : null,
+  );
+  schedule(() => route(), 2000);
+}
+
+async function runPage(id, params) {
+  const run = await api("GET", `/api/runs/${id}`);
+  const selected = Number(params.get("job")) || run.jobs[0]?.id;
+  const job = run.jobs.find((j) => j.id === selected);
+  const log = job ? await api("GET", `/api/runs/${id}/jobs/${job.id}/log`) : "";
+  const search = params.get("q") ?? "";
+  const header = h(
+    "div",
+    {},
+    h("h1", {}, `${run.name} #${run.id} `, h("span", { class: `state ${state(run)}`, id: "run-state" }, state(run))),
+    h("p", { class: "dim" }, `${run.repository ?? ""} · ${run.event} · ${refName(run.ref)} · ${short(run.sha)}${run.reason ? ` · ${run.reason}` : ""}`),
+    run.status !== "completed" && can("developer")
+      ? h("button", { class: "cancel", onclick: async () => (await api("POST", `/api/runs/${id}/cancel`), route()) }, "Cancel run")
+      : null,
+  );
+  const graph = h(
+    "div",
+    { class: "graph", id: "jobs" },
+    run.jobs.map((j) =>
+      h(
+        "div",
+        { class: `job ${state(j)} ${j.id === selected ? "selected" : ""}`, "data-job": j.key, onclick: () => go(`#/runs/${id}?job=${j.id}`) },
+        h("div", {}, h("strong", {}, j.name)),
+        h("div", { class: `state ${state(j)}` }, state(j)),
+      ),
+    ),
+  );
+  const steps = job
+    ? h(
+        "ul",
+        { class: "steps" },
+        job.steps.map((s) => h("li", {}, h("span", { class: `state ${state(s)}` }, state(s) === "success" ? "✓ " : state(s) === "failure" ? "✗ " : "• "), `${s.number}. ${s.name}`)),
+      )
+    : null;
+  const searchBox = h("input", {
+    type: "search",
+    placeholder: "Search the log",
+    value: search,
+    "aria-label": "search the log",
+    onchange: (e) => go(`#/runs/${id}?${new URLSearchParams({ ...(job ? { job: String(job.id) } : {}), q: e.target.value })}`),
+  });
+  show(header, graph, steps, job ? h("div", { class: "filters" }, searchBox) : null, job ? renderLog(log, search) : h("p", { class: "dim" }, "No jobs yet."));
+  if (run.status !== "completed") schedule(() => route(), 1000);
+}
+
+/** Step logs: ANSI colours, ::group:: / ##[group] folds, search highlights. */
+function renderLog(text, search) {
+  const root = h("div", { class: "log", id: "log" });
+  let target = root;
+  for (const raw of text.split("\n")) {
+    const group = /^(?:::group::|##\[group\])(.*)$/.exec(raw);
+    if (group) {
+      const details = h("details", { open: true }, h("summary", {}, group[1]));
+      root.append(details);
+      target = details;
+      continue;
+    }
+    if (/^(?:::endgroup::|##\[endgroup\])/.test(raw)) {
+      target = root;
+      continue;
+    }
+    const line = h("div", { class: /^##\[step \d+\]/.test(raw) ? "line step" : "line" });
+    if (search && !raw.toLowerCase().includes(search.toLowerCase())) line.classList.add("hidden");
+    appendAnsi(line, raw, search);
+    target.append(line);
+  }
+  return root;
+}
+
+const COLORS = { 30: "#6e7681", 31: "#f85149", 32: "#3fb950", 33: "#d29922", 34: "#58a6ff", 35: "#bc8cff", 36: "#39c5cf", 37: "#e6e8ee", 90: "#8b93a7" };
+
+function appendAnsi(el, text, search) {
+  let style = {};
+  for (const part of text.split(/(\u001b\[[0-9;]*m)/)) {
+    const sgr = /^\u001b\[([0-9;]*)m$/.exec(part);
+    if (sgr) {
+      for (const code of (sgr[1] || "0").split(";").map(Number)) {
+        if (code === 0) style = {};
+        else if (code === 1) style.fontWeight = "700";
+        else if (COLORS[code]) style.color = COLORS[code];
+      }
+      continue;
+    }
+    if (!part) continue;
+    const span = h("span");
+    Object.assign(span.style, style);
+    if (search) {
+      const i = part.toLowerCase().indexOf(search.toLowerCase());
+      if (i >= 0) {
+        span.append(part.slice(0, i), h("mark", {}, part.slice(i, i + search.length)), part.slice(i + search.length));
+        el.append(span);
+        continue;
+      }
+    }
+    span.append(part);
+    el.append(span);
+  }
+}
+
+async function environmentsPage() {
+  let status;
+  try {
+    status = await api("GET", "/api/delivery");
+  } catch (err) {
+    show(h("p", { class: "dim" }, err.message));
+    return;
+  }
+  const history = await api("GET", "/api/delivery/history").catch(() => ({ entries: [] }));
+  const envs = [...new Set(status.services.map((s) => s.env))];
+  const decide = (env, release, decision) => async () => {
+    await api("POST", "/api/delivery/approvals", { env, release, decision });
+    await route();
+  };
+  show(
+    h("h1", {}, `Environments of ${status.repository}`),
+    status.configError ? h("p", { class: "error" }, status.configError) : null,
+    h(
+      "div",
+      { class: "board", id: "board" },
+      envs.map((env) =>
+        h(
+          "section",
+          { class: "env", "data-env": env },
+          h("h2", {}, env),
+          status.services
+            .filter((s) => s.env === env)
+            .map((s) => {
+              const weights = Object.entries(s.weights ?? {});
+              const waitingFor = s.waiting && /approval/.test(s.waiting) ? /^(\S+#\d+)/.exec(s.waiting)?.[1] : undefined;
+              return h(
+                "div",
+                { class: "card", "data-service": s.service },
+                h("div", {}, h("span", { class: "dim" }, `${s.service} `), h("span", { class: "release", "data-stable": s.stable ?? "" }, s.stable ?? "—")),
+                h("div", { class: `state ${s.sync}` }, s.sync, h("span", { class: "dim" }, ` · ${s.reason ?? ""}`)),
+                s.rollout
+                  ? h(
+                      "div",
+                      {},
+                      h("div", { class: `state ${s.rollout.phase}` }, `${s.rollout.strategy} → ${s.rollout.to}: ${s.rollout.phase} (${s.rollout.weight}%)`),
+                      h("div", { class: "bar", title: weights.map(([r, w]) => `${r} ${w}%`).join(", ") }, weights.map(([, w]) => h("span", { style: `width:${w}%` }))),
+                    )
+                  : null,
+                s.lastVerdict ? h("div", { class: "dim" }, `last verdict: ${JSON.stringify(s.lastVerdict)}`) : null,
+                s.waiting ? h("p", { class: "dim waiting" }, s.waiting) : null,
+                waitingFor && can("release-manager")
+                  ? h(
+                      "div",
+                      {},
+                      h("button", { class: "approve", onclick: decide(env, waitingFor, "approve") }, `Approve ${waitingFor}`),
+                      " ",
+                      h("button", { class: "reject", onclick: decide(env, waitingFor, "reject") }, "Reject"),
+                    )
+                  : null,
+              );
+            }),
+        ),
+      ),
+    ),
+    h("h2", {}, "History"),
+    h(
+      "table",
+      { id: "history" },
+      h(
+        "tbody",
+        {},
+        history.entries.slice(0, 30).map((e) =>
+          h(
+            "tr",
+            {},
+            h("td", { class: "dim" }, when(e.date)),
+            h("td", {}, e.env),
+            h("td", {}, e.action),
+            h("td", {}, e.release ?? "—"),
+            h("td", {}, e.author),
+            h("td", { class: "dim" }, [e.reason, e.approvals.length ? `approved by ${e.approvals.join(", ")}` : ""].filter(Boolean).join(" · ")),
+          ),
+        ),
+      ),
+    ),
+  );
+  schedule(() => route(), 1500);
+}
+
+// ---- routing ----------------------------------------------------------------
+
+function go(hash) {
+  if (window.location.hash === hash) void route();
+  else window.location.hash = hash;
+}
+
+async function route() {
+  clearTimeout(timer);
+  const hash = window.location.hash || "#/runs";
+  const [path, query] = hash.slice(1).split("?");
+  const params = new URLSearchParams(query ?? "");
+  for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("active", path.startsWith(`/${a.dataset.nav}`));
+  if (!token()) return loginPage();
+  try {
+    if (!me) {
+      me = await api("GET", "/api/whoami");
+      who.textContent = `${me.name} (${me.role})`;
+    }
+    const run = /^\/runs\/(\d+)$/.exec(path);
+    if (run) await runPage(Number(run[1]), params);
+    else if (path.startsWith("/environments")) await environmentsPage();
+    else await runsPage(params);
+  } catch (err) {
+    if (err.message === "401") return loginPage("That token was refused (unknown or revoked).");
+    show(h("p", { class: "error" }, err.message));
+    schedule(() => route(), 3000);
+  }
+}
+
+window.addEventListener("hashchange", () => void route());
+void route();
