@@ -219,7 +219,7 @@ describe("slipway server", () => {
 
     const put = await api(s, "PUT", "/api/repos/acme/guarded/protection/main", s.admin, { requiredChecks: ["build"] });
     expect(put.status).toBe(200);
-    expect(put.json).toEqual({ branch: "main", requiredChecks: ["build"], allowForcePush: false, allowDeletion: false });
+    expect(put.json).toEqual({ branch: "main", requiredChecks: ["build"], allowForcePush: false, allowDeletion: false, requiredApprovals: 0, preventSelfApproval: true });
     expect((await api(s, "GET", "/api/repos/acme/guarded/protection", viewer)).json.branches).toEqual([put.json]);
     expect((await api(s, "PUT", "/api/repos/acme/nope/protection/main", s.admin, {})).status).toBe(404);
 
@@ -354,6 +354,83 @@ describe("slipway server", () => {
     const polled = await runOf("ext/polled", git(work, "rev-parse", "HEAD"), "push");
     expect(polled.conclusion).toBe("success");
     expect(await logOf(polled)).toContain("secret=true event=push");
+  });
+
+  it("merges a change request only with its required checks passed on the merge result and an approval from someone else", async () => {
+    expect((await api(s, "POST", "/api/repos", s.admin, { name: "acme/flow" })).status).toBe(201);
+    const workflow = "on: [push, pull_request]\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: test -f ok.txt && echo \"event=${{ github.event_name }} number=${{ github.event.number }} head=${{ github.head_ref }}\"\n";
+    const work = makeRepo({ ".github/workflows/checks.yml": workflow, "ok.txt": "ok\n" });
+    cleanup.push(work);
+    const remote = `${s.url.replace("http://", `http://d:${developer}@`)}/git/acme/flow.git`;
+    git(work, "push", "-q", remote, "main");
+    const protect = await api(s, "PUT", "/api/repos/acme/flow/protection/main", s.admin, { requiredChecks: ["build"], requiredApprovals: 1 });
+    expect(protect.json).toMatchObject({ requiredApprovals: 1, preventSelfApproval: true });
+
+    // Direct pushes to main are refused: changes go through change requests.
+    git(work, "checkout", "-q", "-b", "feature");
+    writeFileSync(join(work, "feature.txt"), "f\n");
+    git(work, "add", "feature.txt");
+    git(work, "commit", "-q", "-m", "feature");
+    expect(() => git(work, "push", "-q", remote, "HEAD:main")).toThrow(/only through change requests/);
+    git(work, "push", "-q", remote, "feature");
+
+    const other = (await api(s, "POST", "/api/tokens", s.admin, { name: "reviewer", role: "developer" })).json.token as string;
+    const cli = (args: string[], token = developer) => runCli(["change", ...args, "--server", s.url, "--token", token, "--repo", "acme/flow", "--json"], { cwd: work });
+    const created = await cli(["create", "--title", "Add the feature"]);
+    expect(created.code, created.stderr).toBe(0);
+    const change = JSON.parse(created.stdout) as { number: number; source: string; target: string; author: string; mergeSha: string };
+    expect(change).toMatchObject({ number: 1, source: "feature", target: "main", author: "developer-token" });
+    expect(change.mergeSha).toMatch(/^[0-9a-f]{40}$/);
+    expect((await api(s, "POST", "/api/repos/acme/flow/changes", developer, { source: "feature", target: "main", title: "again" })).status).toBe(409);
+    expect((await api(s, "POST", "/api/repos/acme/flow/changes", developer, { source: "nope", target: "main", title: "x" })).status).toBe(422);
+
+    // Its pull_request run on the merge result is its check.
+    const prRun = await until("the change request's check", async () => {
+      const runs = (await api(s, "GET", `/api/runs?repository=acme/flow&sha=${change.mergeSha}&status=completed`, viewer)).json.runs as RunJson[];
+      return runs.find((r) => r.event === "pull_request");
+    });
+    expect(prRun.conclusion).toBe("success");
+    const prJobs = (await api(s, "GET", `/api/runs/${prRun.id}`, viewer)).json.jobs as Array<{ id: number }>;
+    expect((await api(s, "GET", `/api/runs/${prRun.id}/jobs/${prJobs[0]?.id}/log`, viewer)).text).toContain("event=pull_request number=1 head=feature");
+
+    // Checks green but no approval; the author's own does not count.
+    const early = await cli(["merge", "1"]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain("0 of 1 required approval(s)");
+    expect((await cli(["approve", "1"])).stderr).toContain("someone else must approve it");
+    expect((await cli(["approve", "1"], other)).code).toBe(0);
+    const shown = JSON.parse((await cli(["show", "1"])).stdout) as { mergeable: boolean; approvals: string[]; checks: Array<{ state: string }> };
+    expect(shown).toMatchObject({ mergeable: true, approvals: ["reviewer"] });
+    expect(shown.checks.map((c) => c.state)).toEqual(["success"]);
+    const merged = await cli(["merge", "1"], other);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(JSON.parse(merged.stdout)).toMatchObject({ state: "merged", mergedBy: "reviewer" });
+    git(work, "fetch", "-q", remote, "main");
+    expect(git(work, "rev-parse", "FETCH_HEAD")).toBe(change.mergeSha);
+    // The merge is a push of main: its push workflows run on the merge commit.
+    const pushRun = await until("main's push run", async () => {
+      const runs = (await api(s, "GET", `/api/runs?repository=acme/flow&sha=${change.mergeSha}&status=completed`, viewer)).json.runs as RunJson[];
+      return runs.find((r) => r.event === "push");
+    });
+    expect(pushRun).toMatchObject({ ref: "refs/heads/main", conclusion: "success" });
+
+    // A change whose check fails on the merge result cannot be merged, approved or not.
+    git(work, "checkout", "-q", "-b", "breaks", change.mergeSha);
+    git(work, "rm", "-q", "ok.txt");
+    git(work, "commit", "-q", "-m", "break");
+    git(work, "push", "-q", remote, "breaks");
+    const broken = JSON.parse((await cli(["create", "--source", "breaks"])).stdout) as { number: number; mergeSha: string };
+    expect(broken.number).toBe(2);
+    await until("the failing check", async () => {
+      const runs = (await api(s, "GET", `/api/runs?repository=acme/flow&sha=${broken.mergeSha}&status=completed`, viewer)).json.runs as RunJson[];
+      return runs.find((r) => r.conclusion === "failure");
+    });
+    expect((await cli(["approve", "2"], other)).code).toBe(0);
+    const refused = await cli(["merge", "2"], other);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/required check 'build' failed/);
+    expect(JSON.parse((await cli(["close", "2"])).stdout)).toMatchObject({ state: "closed" });
+    expect(JSON.parse((await cli(["list"])).stdout).changes.map((c: { number: number; state: string }) => `${c.number}:${c.state}`)).toEqual(["2:closed", "1:merged"]);
   });
 
   it("revokes tokens, through the API and the CLI", async () => {

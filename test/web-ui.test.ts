@@ -26,11 +26,29 @@ function freePort(): Promise<number> {
 }
 
 const SERVICE = `require("node:http").createServer((req, res) => res.end(req.url === "/healthz" ? "ok" : "svc")).listen(Number(process.env.PORT), "127.0.0.1");\n`;
+const CART_TEST = `import assert from "node:assert/strict";
+import { it } from "node:test";
+
+it("sums", () => assert.equal(1 + 1, 2));
+it("applies a discount", () => {
+  assert.equal(200 - 200 * 0.1, 170, "10% off 200");
+});
+`;
+const FAILING_LINE = CART_TEST.split("\n").findIndex((l) => l.includes("10% off 200")) + 1;
 const CI = `name: CI
 on:
   push:
     branches: [main]
 jobs:
+  unit:
+    runs-on: ubuntu-latest
+    continue-on-error: true
+    steps:
+      - uses: actions/checkout@v4
+      - run: mkdir -p reports && node --test --test-reporter=junit --test-reporter-destination=reports/junit.xml test/
+      - uses: slipway/test-report@v1
+        if: always()
+        with: { path: reports/*.xml }
   build:
     runs-on: ubuntu-latest
     steps:
@@ -102,13 +120,14 @@ describe.skipIf(!existsSync(CHROMIUM))("the web UI in Chromium", () => {
 
     // Push: the run appears in the list by itself.
     const [devPort, prodPort] = [await freePort(), await freePort()];
-    const work = makeRepo({ "server.js": SERVICE, ".github/workflows/ci.yml": CI, "slipway.yml": slipwayYml(devPort, prodPort) });
+    const work = makeRepo({ "server.js": SERVICE, "test/cart.test.mjs": CART_TEST, ".github/workflows/ci.yml": CI, "slipway.yml": slipwayYml(devPort, prodPort) });
     cleanup.push(work);
     git(work, "push", "-q", `${server.url.replace("http://", `http://d:${developer}@`)}/git/acme/svc.git`, "main");
     await page.waitForSelector("tr.run:has-text('CI')", { timeout: 20_000 });
     await page.click("tr.run:has-text('CI')");
 
     // The log streams in while the run is in progress, coloured, in its group.
+    await page.click(".job[data-job=build]");
     await page.waitForFunction(
       () => document.querySelector("#run-state")?.textContent === "in_progress" && (document.querySelector("#log")?.textContent ?? "").includes("building 1"),
       undefined,
@@ -116,6 +135,11 @@ describe.skipIf(!existsSync(CHROMIUM))("the web UI in Chromium", () => {
     );
     await page.screenshot({ path: join(SHOTS, "run-streaming.png"), fullPage: true });
     await page.waitForSelector("#run-state.success", { timeout: 30_000 });
+    // The failing test of the `unit` job (continue-on-error), with its file and line.
+    await page.waitForSelector("#tests .failure-item");
+    expect(await page.textContent("#tests .where")).toBe(`test/cart.test.mjs:${FAILING_LINE}`);
+    expect(await page.textContent("#tests h2")).toContain("1 passed, 1 failed");
+    await page.screenshot({ path: join(SHOTS, "run-tests.png"), fullPage: true });
     const log = await page.textContent("#log");
     expect(log).toContain("building 4");
     expect(await page.textContent("#log details summary")).toBe("Compile");

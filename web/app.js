@@ -37,7 +37,7 @@ function h(tag, attrs = {}, ...children) {
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof window.Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c instanceof window.Node ? c : String(c));
   return el;
 }
 
@@ -163,8 +163,44 @@ async function runPage(id, params) {
     "aria-label": "search the log",
     onchange: (e) => go(`#/runs/${id}?${new URLSearchParams({ ...(job ? { job: String(job.id) } : {}), q: e.target.value })}`),
   });
-  show(header, graph, steps, job ? h("div", { class: "filters" }, searchBox) : null, job ? renderLog(log, search) : h("p", { class: "dim" }, "No jobs yet."));
+  show(header, graph, renderTests(run.tests), steps, job ? h("div", { class: "filters" }, searchBox) : null, job ? renderLog(log, search) : h("p", { class: "dim" }, "No jobs yet."));
   if (run.status !== "completed") schedule(() => route(), 1000);
+}
+
+/** The run's test reports: totals, failures with file:line, flaky tests, coverage. */
+function renderTests(tests) {
+  if (!tests || tests.jobs.length === 0) return null;
+  const t = tests.totals;
+  return h(
+    "section",
+    { id: "tests" },
+    h("h2", {}, "Tests ", h("span", { class: `state ${t.failed + t.errored > 0 ? "failure" : "success"}` }, `${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.skipped} skipped`), tests.flaky ? h("span", { class: "state paused" }, ` · ${tests.flaky} flaky`) : null),
+    tests.jobs.map((j) =>
+      j.reports.map((r) =>
+        h(
+          "div",
+          { class: "report" },
+          h("div", { class: "dim" }, `${j.name}: ${r.name}`),
+          h(
+            "ul",
+            { class: "failures" },
+            r.failures.map((f) =>
+              h(
+                "li",
+                { class: "failure-item" },
+                h("code", { class: "where" }, f.file ? `${f.file}${f.line ? `:${f.line}` : ""}` : f.report),
+                " ",
+                h("strong", {}, [f.suite, f.name].filter(Boolean).join(" › ")),
+                h("div", { class: "dim" }, f.message),
+              ),
+            ),
+            r.flaky.map((f) => h("li", { class: "state paused" }, `flaky: ${[f.suite, f.name].filter(Boolean).join(" › ")}`)),
+          ),
+          r.coverage.map((c) => h("div", { class: "dim coverage" }, `coverage (${c.format}): lines ${c.lines.covered}/${c.lines.total}, branches ${c.branches.covered}/${c.branches.total}`)),
+        ),
+      ),
+    ),
+  );
 }
 
 /** Step logs: ANSI colours, ::group:: / ##[group] folds, search highlights. */

@@ -3,8 +3,9 @@
 // standard input and the repository as the working directory. It refuses the
 // whole push (exit 1, reasons on standard error, which git shows the pusher
 // as `remote:` lines) when an update breaks a protected branch's rules.
-import { checkMatches, decide, git, readProtection, ruleFor, type CheckStatus } from "../git/index.js";
-import { openStore, type Store } from "../store/index.js";
+import { decide, git, readProtection, ruleFor } from "../git/index.js";
+import { requiredCheckStatus } from "../server/index.js";
+import { openStore } from "../store/index.js";
 import { readStdin, UsageError } from "./common.js";
 
 export interface HookOptions {
@@ -31,7 +32,7 @@ export async function hookCommand(kind: string, opts: HookOptions): Promise<numb
       if (!rule) continue;
       const deleting = /^0{40}$/.test(u.after);
       const fastForward = deleting || /^0{40}$/.test(u.before) || (await isAncestor(bare, u.before, u.after));
-      const checks = deleting ? [] : rule.requiredChecks.map((name) => checkStatus(store, opts.repository as string, u.after, name));
+      const checks = deleting ? [] : rule.requiredChecks.map((name) => requiredCheckStatus(store, opts.repository as string, u.after, name));
       const why = decide(u, rule, { fastForward, checks });
       if (why) refusals.push(why);
     }
@@ -49,25 +50,4 @@ async function isAncestor(cwd: string, a: string, b: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The newest run's verdict on a required check for a commit of a repository. */
-function checkStatus(store: Store, repository: string, sha: string, name: string): CheckStatus {
-  for (const run of store.listRuns({ repository, sha, limit: 100 })) {
-    const jobs = store.listJobs(run.id).filter((j) => checkMatches(name, { key: j.jobKey, name: j.name, workflow: run.workflowName }));
-    if (jobs.length === 0) continue;
-    // A matrix job is one check by its id: every leg must pass.
-    const latest = new Map<string, (typeof jobs)[number]>();
-    for (const j of jobs) {
-      const prev = latest.get(j.name);
-      if (!prev || j.attempt > prev.attempt) latest.set(j.name, j);
-    }
-    const legs = [...latest.values()];
-    const detail = (state: string) => `run ${run.id}, ${run.workflowName}: ${state}`;
-    if (legs.some((j) => j.status !== "completed")) return { name, state: "pending", detail: detail("in progress") };
-    const bad = legs.find((j) => j.conclusion !== "success");
-    if (bad) return { name, state: "failure", detail: detail(`job ${bad.name} ${bad.conclusion ?? "unknown"}`) };
-    return { name, state: "success", detail: detail("success") };
-  }
-  return { name, state: "missing", detail: `no run of ${repository} has a job '${name}' for this commit` };
 }

@@ -20,9 +20,11 @@ import { releaseCreateCommand, releasesCommand } from "./release.js";
 import { ReleaseError } from "../release/index.js";
 import { runCommand } from "./run.js";
 import { runsCommand } from "./runs.js";
+import { runsShowCommand } from "./runs-show.js";
 import { secretsCommand, varsCommand } from "./secrets.js";
 import { serverCommand, tokensCommand } from "./server.js";
 import { hookCommand } from "./hook.js";
+import { changeCommand } from "./change.js";
 
 const VERSION = "0.1.0";
 
@@ -74,14 +76,25 @@ export function buildProgram(): Command {
     process.exitCode = await lintCommand(files, opts);
   });
 
-  globalOptions(
+  const runs = globalOptions(
     program
       .command("runs")
-      .description("list recent runs")
+      .description("list recent runs; `slipway runs show RUN` shows one")
       .option("-n, --limit <n>", "how many", "20")
       .option("--json", "print JSON"),
   ).action(async (opts) => {
     process.exitCode = await runsCommand(opts);
+  });
+
+  globalOptions(
+    runs
+      .command("show")
+      .description("show a run: its jobs, and their test reports (totals, failures with file:line, flaky tests, coverage)")
+      .argument("<run>", "run id")
+      .option("--json", "print JSON"),
+  ).action(async (run: string, _opts: unknown, cmd: Command) => {
+    // `runs` has --json, --data-dir and -C too, and commander gives them to it: read the parent's as well.
+    process.exitCode = await runsShowCommand(run, cmd.optsWithGlobals());
   });
 
   globalOptions(
@@ -248,6 +261,23 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .action(async (action: string, id: string | undefined, opts) => {
       process.exitCode = await tokensCommand(action, id, opts);
+    });
+
+  program
+    .command("change")
+    .description("change requests on a Slipway server: a source branch into a (protected) target branch")
+    .addArgument(new Command().createArgument("<action>", "create | list | show | approve | merge | close").choices(["create", "list", "show", "approve", "merge", "close"]))
+    .argument("[number]", "the change request (show, approve, merge, close)")
+    .option("--server <url>", "the server (default: $SLIPWAY_SERVER)")
+    .option("--token <token>", "an API token (default: $SLIPWAY_TOKEN)")
+    .option("--repo <owner/name>", "the hosted repository (default: from the origin remote)")
+    .option("--source <branch>", "create: the branch with the changes (default: the checked-out branch)")
+    .option("--target <branch>", "create: the branch to merge into (default: main)")
+    .option("--title <text>", "create: a title (default: the source branch)")
+    .option("-C, --directory <dir>", "the checkout (default: the current directory)")
+    .option("--json", "print JSON")
+    .action(async (action: string, number: string | undefined, opts) => {
+      process.exitCode = await changeCommand(action, number, opts);
     });
 
   // Run by hosted repositories' hooks, which the server writes; not for people.

@@ -7,7 +7,7 @@ import { checkMatches, decide, readProtection, ruleFor, writeProtection, type Br
 const a = "a".repeat(40);
 const b = "b".repeat(40);
 const zero = "0".repeat(40);
-const rule: BranchProtection = { branch: "main", requiredChecks: ["build"], allowForcePush: false, allowDeletion: false };
+const rule: BranchProtection = { branch: "main", requiredChecks: ["build"], allowForcePush: false, allowDeletion: false, requiredApprovals: 0, preventSelfApproval: true };
 const passed = [{ name: "build", state: "success" as const, detail: "run 1" }];
 
 describe("decide", () => {
@@ -20,6 +20,10 @@ describe("decide", () => {
     expect(decide({ ref: "refs/heads/main", before: a, after: zero }, { ...rule, allowDeletion: true }, { fastForward: true, checks: [] })).toBeUndefined();
     expect(decide({ ref: "refs/heads/main", before: a, after: b }, rule, { fastForward: false, checks: passed })).toContain("force pushes are refused");
     expect(decide({ ref: "refs/heads/main", before: a, after: b }, { ...rule, allowForcePush: true }, { fastForward: false, checks: passed })).toBeUndefined();
+  });
+
+  it("refuses direct pushes when changes need approvals", () => {
+    expect(decide({ ref: "refs/heads/main", before: a, after: b }, { ...rule, requiredApprovals: 1 }, { fastForward: true, checks: passed })).toContain("only through change requests");
   });
 
   it("names each required check that has not passed, and what to do", () => {

@@ -18,6 +18,13 @@ export interface BranchProtection {
   allowForcePush: boolean;
   /** Default false. */
   allowDeletion: boolean;
+  /**
+   * Default 0. Above 0 the branch changes only through change requests with
+   * that many approvals: direct pushes are refused.
+   */
+  requiredApprovals: number;
+  /** Default true: the author's own approval does not count (and is refused). */
+  preventSelfApproval: boolean;
 }
 
 export type CheckState = "success" | "failure" | "pending" | "missing";
@@ -44,8 +51,9 @@ export function protectionFile(bareDir: string): string {
 export function readProtection(bareDir: string): BranchProtection[] {
   const file = protectionFile(bareDir);
   if (!existsSync(file)) return [];
-  const data = JSON.parse(readFileSync(file, "utf8")) as { branches?: BranchProtection[] };
-  return data.branches ?? [];
+  const data = JSON.parse(readFileSync(file, "utf8")) as { branches?: Array<Partial<BranchProtection> & { branch: string }> };
+  // Rules written before a field existed get its default.
+  return (data.branches ?? []).map((r) => ({ requiredChecks: [], allowForcePush: false, allowDeletion: false, requiredApprovals: 0, preventSelfApproval: true, ...r }));
 }
 
 /** Replaces the rules (atomically: a hook never reads half a file). */
@@ -71,6 +79,9 @@ export function decide(update: { ref: string; before: string; after: string }, r
   const branch = rule.branch;
   if (ZERO.test(update.after)) {
     return rule.allowDeletion ? undefined : `branch '${branch}' is protected: it cannot be deleted`;
+  }
+  if ((rule.requiredApprovals ?? 0) > 0) {
+    return `branch '${branch}' is protected: it changes only through change requests with ${rule.requiredApprovals} approval(s); push another branch and open one (slipway change create --source BRANCH --target ${branch})`;
   }
   if (!ZERO.test(update.before) && !facts.fastForward && !rule.allowForcePush) {
     return `branch '${branch}' is protected: force pushes are refused; fetch, merge or rebase onto ${update.before.slice(0, 12)}, and push again`;

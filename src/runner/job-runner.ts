@@ -33,7 +33,7 @@ import {
 } from "../actions/index.js";
 import { parseEnvFile, parseKeyValueFile, parsePathFile } from "./file-commands.js";
 import { removeTree } from "./remove-tree.js";
-import { CommandProcessor, type WorkflowCommand } from "./workflow-commands.js";
+import { CommandProcessor, formatAnnotation, type WorkflowCommand } from "./workflow-commands.js";
 import { scriptExtension, shellCommand } from "./shell.js";
 
 export interface Annotation {
@@ -761,14 +761,17 @@ export class JobRunner {
     errors.push(...st.errors);
     for (const { name, value } of st.values) state[name] = value;
     for (const p of parsePathFile(read(files.path))) this.addedPath.unshift(p);
-    const summary = read(files.summary);
-    if (summary.trim() !== "") {
-      const fd = openSync(this.summaryPath, "a");
-      writeSync(fd, this.input.masker.mask(summary) + (summary.endsWith("\n") ? "" : "\n"));
-      closeSync(fd);
-    }
+    this.appendSummary(read(files.summary));
     for (const p of Object.values(files)) removeFile(p);
     return errors;
+  }
+
+  /** Appends (masked) Markdown to the job summary, `summary.md` in the job's log directory. */
+  private appendSummary(summary: string): void {
+    if (summary.trim() === "") return;
+    const fd = openSync(this.summaryPath, "a");
+    writeSync(fd, this.input.masker.mask(summary) + (summary.endsWith("\n") ? "" : "\n"));
+    closeSync(fd);
   }
 
   private async runScript(
@@ -856,6 +859,21 @@ export class JobRunner {
       exportVariable: (k: string, v: string) => {
         this.addedEnv[k] = v;
       },
+      job: { id: this.input.jobId, name: this.input.name, logDir: this.input.logDir },
+      appendSummary: (markdown: string) => this.appendSummary(markdown),
+      annotate: (a) => {
+        const mask = (text: string) => this.input.masker.mask(text);
+        const shown = {
+          message: mask(a.message),
+          ...(a.file ? { file: a.file } : {}),
+          ...(a.line !== undefined ? { line: a.line } : {}),
+          ...(a.col !== undefined ? { col: a.col } : {}),
+          ...(a.title ? { title: mask(a.title) } : {}),
+        };
+        this.emit(mask(formatAnnotation({ kind: a.level, ...shown })));
+        this.input.reporter.annotation({ level: a.level, job: this.input.name, step: name, ...shown });
+      },
+      mask: (text: string) => this.input.masker.mask(text),
     });
     await builtin.main(makeCtx());
     if (builtin.post) {

@@ -250,7 +250,8 @@ function relativeToWorkspace(file: string, workspace: string | undefined): strin
   return file.startsWith(root) && file.length > root.length ? file.slice(root.length) : file;
 }
 
-function formatAnnotation(a: AnnotationCommand): string {
+/** How an annotation is shown in the step log: `##[error]file:line:col: title: message`. */
+export function formatAnnotation(a: AnnotationCommand): string {
   let location = "";
   if (a.file) {
     location = a.file;

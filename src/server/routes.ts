@@ -1,11 +1,13 @@
 // The JSON API's routes. Reading needs `viewer`; starting and cancelling runs
 // `developer`; repositories and tokens `admin`.
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { runTestReports } from "../reports/index.js";
 import { ownerAlive } from "../scheduler/index.js";
-import { StoreError, type JobRecord, type RunRecord, type StepRecord, type Store, type TokenRecord } from "../store/index.js";
+import { StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store, type TokenRecord } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
 import type { Authenticator } from "./auth.js";
 import { readProtection, REPOSITORY_NAME, writeProtection, type HostedRepositories, type RefUpdate } from "../git/index.js";
+import type { ChangeRequests } from "./changes.js";
 import type { ServerDelivery } from "./delivery.js";
 import type { ExternalRepositories } from "./external.js";
 import type { Logger } from "./log.js";
@@ -14,6 +16,7 @@ import type { Launch as LaunchRecord, Launcher } from "./launcher.js";
 import * as S from "./schemas.js";
 
 export interface RouteDeps {
+  dataDir: string;
   store: Store;
   repos: HostedRepositories;
   external: ExternalRepositories;
@@ -23,6 +26,7 @@ export interface RouteDeps {
   /** Starts push events for refs that moved (a push, a fetch). */
   launchPushes: (repository: string, updates: RefUpdate[], actor: string, payload?: Record<string, unknown>) => LaunchRecord[];
   log: Logger;
+  changes: ChangeRequests;
   /** The repository delivered (`--deliver`), if any. */
   delivery?: ServerDelivery;
 }
@@ -111,13 +115,14 @@ export function apiRoutes(d: RouteDeps): Route[] {
       path: "/api/runs/{id}",
       role: "viewer",
       tag: "runs",
-      summary: "One run with its jobs and steps",
+      summary: "One run with its jobs and steps, and its test reports (totals, failures with file and line, flaky tests, coverage)",
       params: S.IdParams,
       responses: { 200: { description: "The run", schema: S.RunDetail }, 404: { description: "No such run", schema: S.ErrorBody } },
-      handle: ({ params }) => {
+      handle: async ({ params }) => {
         const run = d.store.getRun(params.id);
         if (!run) throw new HttpError(404, `no run ${params.id}`);
-        return { status: 200, body: { ...runBody(run), jobs: d.store.listJobs(run.id).map((j) => jobBody(j, d.store.listSteps(j.id))) } };
+        const tests = await runTestReports(d.dataDir, d.store, run.id);
+        return { status: 200, body: { ...runBody(run), jobs: d.store.listJobs(run.id).map((j) => jobBody(j, d.store.listSteps(j.id))), tests: tests ?? null } };
       },
     }),
     route({
@@ -222,7 +227,14 @@ export function apiRoutes(d: RouteDeps): Route[] {
         if (!/^[A-Za-z0-9._/-]+$/.test(params.branch) || params.branch.startsWith("-")) {
           throw new HttpError(400, `invalid params: params.branch: '${params.branch}' is not a branch name`, [{ field: "params.branch", message: "not a branch name" }]);
         }
-        const rule = { branch: params.branch, requiredChecks: body.requiredChecks ?? [], allowForcePush: body.allowForcePush ?? false, allowDeletion: body.allowDeletion ?? false };
+        const rule = {
+          branch: params.branch,
+          requiredChecks: body.requiredChecks ?? [],
+          allowForcePush: body.allowForcePush ?? false,
+          allowDeletion: body.allowDeletion ?? false,
+          requiredApprovals: body.requiredApprovals ?? 0,
+          preventSelfApproval: body.preventSelfApproval ?? true,
+        };
         writeProtection(bare, [...readProtection(bare).filter((r) => r.branch !== rule.branch), rule]);
         return { status: 200, body: rule };
       },
@@ -310,6 +322,67 @@ export function apiRoutes(d: RouteDeps): Route[] {
     }),
     route({
       method: "GET",
+      path: "/api/repos/{owner}/{name}/changes",
+      role: "viewer",
+      tag: "changes",
+      summary: "Change requests of a hosted repository, newest first",
+      params: S.RepoParams,
+      responses: { 200: { description: "The change requests", schema: S.AnyObject } },
+      handle: ({ params }) => ({ status: 200, body: { changes: d.store.listChangeRequests(hosted(d, params)).map((c) => changeBody(d, c)) } }),
+    }),
+    route({
+      method: "POST",
+      path: "/api/repos/{owner}/{name}/changes",
+      role: "developer",
+      tag: "changes",
+      summary: "Open a change request: its pull_request workflows run on the merge result",
+      params: S.RepoParams,
+      body: S.CreateChange,
+      responses: { 201: { description: "Opened", schema: S.AnyObject }, 409: { description: "One is open for these branches", schema: S.ErrorBody }, 422: { description: "No such branch", schema: S.ErrorBody } },
+      handle: async ({ params, body, actor }) => ({ status: 201, body: changeBody(d, await d.changes.create(hosted(d, params), body, actor?.name ?? "unknown")) }),
+    }),
+    route({
+      method: "GET",
+      path: "/api/repos/{owner}/{name}/changes/{number}",
+      role: "viewer",
+      tag: "changes",
+      summary: "A change request with its checks, approvals and whether it can be merged (and why not)",
+      params: S.ChangeParams,
+      responses: { 200: { description: "The change request", schema: S.AnyObject }, 404: { description: "No such change request", schema: S.ErrorBody } },
+      handle: ({ params }) => ({ status: 200, body: changeBody(d, d.changes.get(hosted(d, params), params.number)) }),
+    }),
+    route({
+      method: "POST",
+      path: "/api/repos/{owner}/{name}/changes/{number}/approvals",
+      role: "developer",
+      tag: "changes",
+      summary: "Approve a change request (not your own, unless the target branch allows it)",
+      params: S.ChangeParams,
+      responses: { 200: { description: "Approved", schema: S.AnyObject }, 403: { description: "Your own change request", schema: S.ErrorBody } },
+      handle: ({ params, actor }) => ({ status: 200, body: d.changes.approve(hosted(d, params), params.number, actor?.name ?? "unknown") }),
+    }),
+    route({
+      method: "POST",
+      path: "/api/repos/{owner}/{name}/changes/{number}/merge",
+      role: "developer",
+      tag: "changes",
+      summary: "Merge a change request: the target branch moves to the merge result its checks passed on",
+      params: S.ChangeParams,
+      responses: { 200: { description: "Merged", schema: S.AnyObject }, 409: { description: "Not mergeable: the reasons", schema: S.ErrorBody } },
+      handle: async ({ params, actor }) => ({ status: 200, body: changeBody(d, await d.changes.merge(hosted(d, params), params.number, actor?.name ?? "unknown")) }),
+    }),
+    route({
+      method: "POST",
+      path: "/api/repos/{owner}/{name}/changes/{number}/close",
+      role: "developer",
+      tag: "changes",
+      summary: "Close a change request without merging",
+      params: S.ChangeParams,
+      responses: { 200: { description: "Closed", schema: S.AnyObject } },
+      handle: ({ params, actor }) => ({ status: 200, body: changeBody(d, d.changes.close(hosted(d, params), params.number, actor?.name ?? "unknown")) }),
+    }),
+    route({
+      method: "GET",
       path: "/api/delivery",
       role: "viewer",
       tag: "delivery",
@@ -393,6 +466,12 @@ export function apiRoutes(d: RouteDeps): Route[] {
       },
     }),
   ];
+}
+
+function changeBody(d: RouteDeps, c: ChangeRequestRecord): Record<string, unknown> {
+  const m = d.changes.mergeability(c);
+  const runs = c.mergeSha ? d.store.listRuns({ repository: c.repository, sha: c.mergeSha, limit: 20 }).map(runBody) : [];
+  return { ...c, ...m, runs };
 }
 
 function delivering(d: RouteDeps): ServerDelivery {

@@ -59,7 +59,7 @@ export const Job = Type.Object({
   steps: Type.Array(Step),
 });
 
-export const RunDetail = Type.Composite([Run, Type.Object({ jobs: Type.Array(Job) })]);
+export const RunDetail = Type.Composite([Run, Type.Object({ jobs: Type.Array(Job), tests: Type.Unknown({ description: "Test reports of the run's jobs (null when none): see docs/test-reports.md" }) })]);
 
 export const RunList = Type.Object({ runs: Type.Array(Run) });
 
@@ -154,6 +154,8 @@ export const Protection = Type.Object({
   requiredChecks: Type.Array(Type.String(), { description: "Jobs that must have passed for a pushed commit: job id, display name, or 'Workflow / job'" }),
   allowForcePush: Type.Boolean(),
   allowDeletion: Type.Boolean(),
+  requiredApprovals: Type.Integer(),
+  preventSelfApproval: Type.Boolean(),
 });
 export const ProtectionList = Type.Object({ branches: Type.Array(Protection) });
 export const SetProtection = Type.Object(
@@ -161,6 +163,17 @@ export const SetProtection = Type.Object(
     requiredChecks: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     allowForcePush: Type.Boolean({ default: false }),
     allowDeletion: Type.Boolean({ default: false }),
+    requiredApprovals: Type.Integer({ minimum: 0, maximum: 10, default: 0, description: "Above 0: the branch changes only through change requests with this many approvals" }),
+    preventSelfApproval: Type.Boolean({ default: true, description: "The author of a change request cannot approve it" }),
+  },
+  { additionalProperties: false },
+);
+export const ChangeParams = Type.Object({ owner: Type.String(), name: Type.String(), number: Type.Integer({ minimum: 1 }) });
+export const CreateChange = Type.Object(
+  {
+    source: Type.String({ minLength: 1, description: "The branch with the changes" }),
+    target: Type.String({ minLength: 1, description: "The branch to merge them into (often protected)" }),
+    title: Type.String({ minLength: 1, maxLength: 300 }),
   },
   { additionalProperties: false },
 );

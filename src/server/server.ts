@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { roleAtLeast, tokenFromHeaders, Authenticator } from "./auth.js";
 import { compile, HttpError, match, validate, type CompiledRoute, type Reply, type Route } from "./api.js";
 import { HostedRepositories, REPOSITORY_NAME, type RefUpdate } from "../git/index.js";
+import { ChangeRequests } from "./changes.js";
 import { ServerDelivery } from "./delivery.js";
 import { ExternalRepositories } from "./external.js";
 import { Launcher } from "./launcher.js";
@@ -76,17 +77,20 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       }
     },
   });
-  /** Push events for the branches and tags that moved; a deleted one starts nothing. */
-  const launchPushes = (repository: string, updates: RefUpdate[], actor: string, payload?: Record<string, unknown>) =>
-    updates
+  /** Push events for the branches and tags that moved (a deleted one starts nothing); change requests on them get a new merge result. */
+  const launchPushes = (repository: string, updates: RefUpdate[], actor: string, payload?: Record<string, unknown>) => {
+    void changes.onPush(repository, updates);
+    return updates
       .filter((u) => !/^0+$/.test(u.after) && (u.ref.startsWith("refs/heads/") || u.ref.startsWith("refs/tags/")))
       .map((u) => launcher.launch({ repository, event: "push", ref: u.ref, sha: u.after, before: u.before, actor, ...(payload ? { payload } : {}) }));
+  };
+  const changes: ChangeRequests = new ChangeRequests(o.store, repos, launcher, log, (repository, updates, actor) => launchPushes(repository, updates, actor));
   const external = new ExternalRepositories(repos, o.dataDir, log, (name, updates) => launchPushes(name, updates, "poll"));
   await external.startPolling();
   const delivery = o.deliver
     ? new ServerDelivery({ dataDir: o.dataDir, store: o.store, repos, repository: o.deliver, log, cli, ...(o.deliveryIntervalMs !== undefined ? { intervalMs: o.deliveryIntervalMs } : {}) })
     : undefined;
-  const routes: Route[] = apiRoutes({ store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log, ...(delivery ? { delivery } : {}) });
+  const routes: Route[] = apiRoutes({ dataDir: o.dataDir, store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log, changes, ...(delivery ? { delivery } : {}) });
   const compiled = compile(routes);
   const spec = openApi(routes, o.version);
 

@@ -23,6 +23,7 @@ export {
   type RunFilter,
   type LaunchRecord,
   type ConcurrencyClaim,
+  type ChangeRequestRecord,
   type LaunchState,
   type NewLaunch,
   type RunRecord,

@@ -34,6 +34,7 @@ import {
   type RunFilter,
   type LaunchRecord,
   type ConcurrencyClaim,
+  type ChangeRequestRecord,
   type LaunchState,
   type NewLaunch,
   type RunRecord,
@@ -272,6 +273,21 @@ const SQL = {
     RETURNING *`,
   getClaim: `SELECT * FROM concurrency_claims WHERE id = ?`,
 
+  createChange: `
+    INSERT INTO change_requests (repository, number, title, source, target, author, state, created_at, updated_at)
+    VALUES (@repository, (SELECT COALESCE(MAX(number), 0) + 1 FROM change_requests WHERE repository = @repository), @title, @source, @target, @author, 'open', @now, @now)
+    RETURNING *`,
+  getChange: `SELECT * FROM change_requests WHERE repository = ? AND number = ?`,
+  listChanges: `SELECT * FROM change_requests WHERE repository = @repository AND (@state IS NULL OR state = @state) ORDER BY number DESC`,
+  setChangeMerge: `
+    UPDATE change_requests SET head_sha = @headSha, base_sha = @baseSha, merge_sha = @mergeSha, detail = @detail, updated_at = @now
+    WHERE repository = @repository AND number = @number AND state = 'open'`,
+  finishChange: `
+    UPDATE change_requests SET state = @state, merged_by = CASE WHEN @state = 'merged' THEN @by END, merged_at = CASE WHEN @state = 'merged' THEN @now END, updated_at = @now
+    WHERE repository = @repository AND number = @number AND state = 'open'`,
+  approveChange: `INSERT INTO change_approvals (repository, number, by, at) VALUES (@repository, @number, @by, @now) ON CONFLICT DO NOTHING`,
+  listChangeApprovals: `SELECT by, at FROM change_approvals WHERE repository = ? AND number = ? ORDER BY at, by`,
+
   createLaunch: `
     INSERT INTO launches (repository, event, ref, sha, request, actor, state, created_at)
     VALUES (@repository, @event, @ref, @sha, @request, @actor, 'waiting', @now)
@@ -291,6 +307,44 @@ const SQL = {
 } as const;
 
 // ---- rows -----------------------------------------------------------------
+
+interface ChangeRow {
+  repository: string;
+  number: number;
+  title: string;
+  source: string;
+  target: string;
+  author: string;
+  state: "open" | "merged" | "closed";
+  head_sha: string | null;
+  base_sha: string | null;
+  merge_sha: string | null;
+  detail: string | null;
+  created_at: string;
+  updated_at: string;
+  merged_by: string | null;
+  merged_at: string | null;
+}
+
+function toChange(r: ChangeRow): ChangeRequestRecord {
+  return {
+    repository: r.repository,
+    number: r.number,
+    title: r.title,
+    source: r.source,
+    target: r.target,
+    author: r.author,
+    state: r.state,
+    headSha: r.head_sha,
+    baseSha: r.base_sha,
+    mergeSha: r.merge_sha,
+    detail: r.detail,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    mergedBy: r.merged_by,
+    mergedAt: r.merged_at,
+  };
+}
 
 interface ClaimRow {
   id: number;
@@ -1150,6 +1204,44 @@ export class SqliteStore implements Store {
       const next = (this.sql.claimsOfGroup.all(row.group_key) as ClaimRow[]).find((c) => c.state === "pending");
       if (next) this.sql.promoteClaim.run(next.id);
     })();
+  }
+
+  createChangeRequest(c: { repository: string; title: string; source: string; target: string; author: string }): ChangeRequestRecord {
+    return toChange(this.sql.createChange.get({ ...c, now: this.timestamp() }) as ChangeRow);
+  }
+
+  getChangeRequest(repository: string, number: number): ChangeRequestRecord | undefined {
+    const row = this.sql.getChange.get(repository, number) as ChangeRow | undefined;
+    return row ? toChange(row) : undefined;
+  }
+
+  listChangeRequests(repository: string, state?: ChangeRequestRecord["state"]): ChangeRequestRecord[] {
+    return (this.sql.listChanges.all({ repository, state: state ?? null }) as ChangeRow[]).map(toChange);
+  }
+
+  setChangeMerge(repository: string, number: number, m: { headSha: string; baseSha: string; mergeSha: string | null; detail: string | null }): void {
+    const { changes } = this.sql.setChangeMerge.run({ repository, number, ...m, now: this.timestamp() });
+    if (changes === 0) throw this.changeConflict(repository, number);
+  }
+
+  finishChangeRequest(repository: string, number: number, state: "merged" | "closed", by: string): void {
+    const { changes } = this.sql.finishChange.run({ repository, number, state, by, now: this.timestamp() });
+    if (changes === 0) throw this.changeConflict(repository, number);
+  }
+
+  approveChangeRequest(repository: string, number: number, by: string): boolean {
+    if (!this.getChangeRequest(repository, number)) throw new StoreError("not_found", `change request ${repository}#${number} does not exist`);
+    return this.sql.approveChange.run({ repository, number, by, now: this.timestamp() }).changes > 0;
+  }
+
+  listChangeApprovals(repository: string, number: number): Array<{ by: string; at: string }> {
+    return this.sql.listChangeApprovals.all(repository, number) as Array<{ by: string; at: string }>;
+  }
+
+  private changeConflict(repository: string, number: number): StoreError {
+    const c = this.getChangeRequest(repository, number);
+    if (!c) return new StoreError("not_found", `change request ${repository}#${number} does not exist`);
+    return new StoreError("conflict", `change request ${repository}#${number} is ${c.state}`);
   }
 
   createLaunch(launch: NewLaunch): LaunchRecord {

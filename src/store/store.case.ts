@@ -680,6 +680,38 @@ export function describeStore(name: string, factory: () => Store): void {
       });
     });
 
+    describe("change requests", () => {
+      const base = { title: "Add a thing", source: "feature", target: "main", author: "ada" };
+
+      it("numbers change requests per repository and lists them newest first", () => {
+        const a = store.createChangeRequest({ repository: "acme/web", ...base });
+        const b = store.createChangeRequest({ repository: "acme/web", ...base, source: "other" });
+        const c = store.createChangeRequest({ repository: "acme/api", ...base });
+        expect([a.number, b.number, c.number]).toEqual([1, 2, 1]);
+        expect(a).toMatchObject({ ...base, repository: "acme/web", state: "open", mergeSha: null, mergedAt: null });
+        expect(store.listChangeRequests("acme/web").map((x) => x.number)).toEqual([2, 1]);
+        expect(store.getChangeRequest("acme/api", 1)?.source).toBe("feature");
+        expect(store.getChangeRequest("acme/api", 2)).toBeUndefined();
+      });
+
+      it("records the merge result, approvals once per person, and the end", () => {
+        store.createChangeRequest({ repository: "acme/web", ...base });
+        store.setChangeMerge("acme/web", 1, { headSha: "h".repeat(40), baseSha: "b".repeat(40), mergeSha: "m".repeat(40), detail: null });
+        expect(store.getChangeRequest("acme/web", 1)).toMatchObject({ headSha: "h".repeat(40), mergeSha: "m".repeat(40) });
+        expect(store.approveChangeRequest("acme/web", 1, "bob")).toBe(true);
+        expect(store.approveChangeRequest("acme/web", 1, "bob")).toBe(false);
+        expect(store.approveChangeRequest("acme/web", 1, "cy")).toBe(true);
+        expect(store.listChangeApprovals("acme/web", 1).map((x) => x.by).sort()).toEqual(["bob", "cy"]);
+        expect(() => store.approveChangeRequest("acme/web", 9, "bob")).toThrow(expect.objectContaining({ code: "not_found" }));
+        store.finishChangeRequest("acme/web", 1, "merged", "bob");
+        expect(store.getChangeRequest("acme/web", 1)).toMatchObject({ state: "merged", mergedBy: "bob" });
+        expect(store.listChangeRequests("acme/web", "open")).toEqual([]);
+        expect(() => store.finishChangeRequest("acme/web", 1, "closed", "bob")).toThrow(expect.objectContaining({ code: "conflict" }));
+        expect(() => store.setChangeMerge("acme/web", 1, { headSha: "h", baseSha: "b", mergeSha: null, detail: "x" })).toThrow(expect.objectContaining({ code: "conflict" }));
+        expect(() => store.finishChangeRequest("acme/web", 7, "closed", "bob")).toThrow(expect.objectContaining({ code: "not_found" }));
+      });
+    });
+
     describe("launches", () => {
       const launch = { repository: "acme/web", event: "push", ref: "refs/heads/main", sha: "a".repeat(40), request: '{"before":"0"}', actor: "ada" };
 

@@ -269,6 +269,28 @@ export interface RunFilter {
 
 export type LaunchState = "waiting" | "running" | "done";
 
+/** A source branch proposed into a target branch of a hosted repository (see migration 008). */
+export interface ChangeRequestRecord {
+  repository: string;
+  number: number;
+  title: string;
+  source: string;
+  target: string;
+  author: string;
+  state: "open" | "merged" | "closed";
+  /** The source's commit the merge commit was made of. */
+  headSha: string | null;
+  /** The target's commit the merge commit was made on. */
+  baseSha: string | null;
+  /** The merge result the checks run on; null while it cannot be made (a conflict: see detail). */
+  mergeSha: string | null;
+  detail: string | null;
+  createdAt: string;
+  updatedAt: string;
+  mergedBy: string | null;
+  mergedAt: string | null;
+}
+
 /** A process's claim on a concurrency group (see migration 007). */
 export interface ConcurrencyClaim {
   id: number;
@@ -353,6 +375,19 @@ export interface Store {
   checkConcurrency(id: number, alive: (holder: string) => boolean): ConcurrencyClaim | undefined;
   /** Drops a claim; when it was running, the group's pending claim becomes running. */
   releaseConcurrency(id: number): void;
+
+  /** Numbered per repository: 1, 2, 3, … */
+  createChangeRequest(c: { repository: string; title: string; source: string; target: string; author: string }): ChangeRequestRecord;
+  getChangeRequest(repository: string, number: number): ChangeRequestRecord | undefined;
+  /** Newest first. */
+  listChangeRequests(repository: string, state?: ChangeRequestRecord["state"]): ChangeRequestRecord[];
+  /** Sets the merge result (and why there is none). Conflict unless open. */
+  setChangeMerge(repository: string, number: number, m: { headSha: string; baseSha: string; mergeSha: string | null; detail: string | null }): void;
+  /** open → merged or closed. Conflict unless open. */
+  finishChangeRequest(repository: string, number: number, state: "merged" | "closed", by: string): void;
+  /** Records one person's approval once; false when they had approved already. */
+  approveChangeRequest(repository: string, number: number, by: string): boolean;
+  listChangeApprovals(repository: string, number: number): Array<{ by: string; at: string }>;
 
   createLaunch(launch: NewLaunch): LaunchRecord;
   getLaunch(id: number): LaunchRecord | undefined;

@@ -48,6 +48,28 @@ export interface BuiltinContext {
    * (`registry-url`); optional for runners of other builtins.
    */
   exportVariable?(name: string, value: string): void;
+  /**
+   * The job: its store id, display name and log directory (where the job
+   * summary and stored reports are kept). Used by slipway/test-report;
+   * optional for runners of other builtins.
+   */
+  job?: { id: number; name: string; logDir: string };
+  /** Appends Markdown to the job summary, as a line in GITHUB_STEP_SUMMARY does (masked by the caller). */
+  appendSummary?(markdown: string): void;
+  /** Raises an annotation, as a `::error file=…,line=…::message` workflow command does (masked by the caller). */
+  annotate?(annotation: BuiltinAnnotation): void;
+  /** The text with the run's secrets masked, for what a built-in stores itself. */
+  mask?(text: string): string;
+}
+
+export interface BuiltinAnnotation {
+  level: "error" | "warning" | "notice";
+  message: string;
+  /** Relative to the workspace. */
+  file?: string;
+  line?: number;
+  col?: number;
+  title?: string;
 }
 
 export interface BuiltinAction {

@@ -4,13 +4,20 @@ import { cacheAction, cacheRestoreAction, cacheSaveAction } from "./cache.js";
 import { downloadArtifactAction, uploadArtifactAction } from "./artifacts.js";
 import { checkoutAction } from "./checkout.js";
 import { setupNodeAction } from "./setup-node.js";
+import { testReportAction } from "./test-report.js";
 
-export { type BuiltinAction, type BuiltinContext, type BuiltinRepo, ActionError } from "./builtin-action.js";
+export { type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, ActionError } from "./builtin-action.js";
 export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, listArtifacts, readArtifact, storeArtifactFiles, uploadArtifact } from "./artifacts.js";
 
 export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
-  [checkoutAction, cacheAction, cacheSaveAction, cacheRestoreAction, uploadArtifactAction, downloadArtifactAction, setupNodeAction].map((a) => [
-    a.name,
-    a,
-  ]),
+  [
+    checkoutAction,
+    cacheAction,
+    cacheSaveAction,
+    cacheRestoreAction,
+    uploadArtifactAction,
+    downloadArtifactAction,
+    setupNodeAction,
+    testReportAction,
+  ].map((a) => [a.name, a]),
 );

@@ -8,6 +8,7 @@ import delivery from "./004-delivery.sql.js";
 import server from "./005-server.sql.js";
 import launches from "./006-launches.sql.js";
 import concurrency from "./007-concurrency.sql.js";
+import changeRequests from "./008-change-requests.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: "server", sql: server },
   { version: 6, name: "launches", sql: launches },
   { version: 7, name: "concurrency", sql: concurrency },
+  { version: 8, name: "change-requests", sql: changeRequests },
 ];
