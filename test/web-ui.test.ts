@@ -161,6 +161,20 @@ describe.skipIf(!existsSync(CHROMIUM))("the web UI in Chromium", () => {
     await page.screenshot({ path: join(SHOTS, "board-promoted.png"), fullPage: true });
     expect(await fetch(`http://127.0.0.1:${prodPort}/`).then((r) => r.text())).toBe("svc");
 
+    // A change request: its check runs on the merge result; approve and merge it in the UI.
+    git(work, "checkout", "-q", "-b", "feature");
+    git(work, "commit", "-q", "--allow-empty", "-m", "feature");
+    git(work, "push", "-q", `${server.url.replace("http://", `http://d:${developer}@`)}/git/acme/svc.git`, "feature");
+    expect((await api(server, "POST", "/api/repos/acme/svc/changes", developer, { source: "feature", target: "main", title: "A feature" })).status).toBe(201);
+    await page.click("a[data-nav=changes]");
+    await page.waitForSelector("[data-change='1'] h2:has-text('A feature')");
+    await page.click("[data-change='1'] button.approve");
+    await page.waitForSelector("[data-change='1'] p:has-text('approvals: 1/0 (release-manager-ui)')");
+    await page.waitForSelector("[data-change='1'] button.merge:not([disabled])", { timeout: 30_000 });
+    await page.screenshot({ path: join(SHOTS, "change-request.png"), fullPage: true });
+    await page.click("[data-change='1'] button.merge");
+    await page.waitForSelector("[data-change='1'] h2 .state:has-text('merged')", { timeout: 10_000 });
+
     // A viewer sees no approve button.
     const viewer = await token("viewer");
     await page.evaluate((t) => localStorage.setItem("slipway.token", t), viewer);

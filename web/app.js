@@ -2,7 +2,7 @@
 // The API token is kept in this browser's localStorage; every request sends
 // it as a Bearer token, and the role the server reports decides which
 // buttons are shown (the server checks the role again on every change).
-/* global document, window, localStorage, fetch, URLSearchParams, setTimeout, clearTimeout */
+/* global document, window, localStorage, fetch, URLSearchParams, setTimeout, clearTimeout, encodeURIComponent */
 
 const main = document.getElementById("main");
 const who = document.getElementById("who");
@@ -257,6 +257,60 @@ function appendAnsi(el, text, search) {
   }
 }
 
+/** Change requests of a repository, with their checks and approvals; approve and merge. */
+async function changesPage(params) {
+  const { repositories } = await api("GET", "/api/repos");
+  const repo = params.get("repo") ?? repositories[0]?.name;
+  if (!repo) return show(h("p", { class: "dim" }, "No repositories yet."));
+  const { changes } = await api("GET", `/api/repos/${repo}/changes`);
+  const act = (n, what) => async () => {
+    try {
+      await api("POST", `/api/repos/${repo}/changes/${n}/${what}`);
+    } catch (err) {
+      window.alert(err.message);
+    }
+    await route();
+  };
+  show(
+    h(
+      "div",
+      { class: "filters" },
+      h(
+        "select",
+        { "aria-label": "repository", onchange: (e) => go(`#/changes?repo=${encodeURIComponent(e.target.value)}`) },
+        repositories.map((r) => h("option", { value: r.name, selected: r.name === repo }, r.name)),
+      ),
+    ),
+    changes.length === 0 ? h("p", { class: "dim" }, `No change requests in ${repo}: slipway change create --source BRANCH`) : null,
+    changes.map((c) =>
+      h(
+        "section",
+        { class: "env change", "data-change": c.number },
+        h("h2", {}, `#${c.number} ${c.title} `, h("span", { class: `state ${c.state === "open" ? (c.mergeable ? "success" : "queued") : c.state === "merged" ? "success" : "skipped"}` }, c.state === "open" ? (c.mergeable ? "mergeable" : "open") : c.state)),
+        h("p", { class: "dim" }, `${c.source} → ${c.target} · by ${c.author}${c.mergeSha ? ` · merge result ${short(c.mergeSha)}` : ""}`),
+        h(
+          "ul",
+          { class: "steps" },
+          c.checks.map((k) => h("li", {}, h("span", { class: `state ${k.state}` }, k.state === "success" ? "✓ " : k.state === "failure" ? "✗ " : "• "), `${k.name} `, h("span", { class: "dim" }, k.detail))),
+          c.runs.map((r) => h("li", {}, h("a", { href: `#/runs/${r.id}` }, `${r.name} #${r.id}`), " ", h("span", { class: `state ${state(r)}` }, state(r)))),
+        ),
+        h("p", {}, `approvals: ${c.approvals.length}/${c.requiredApprovals}${c.approvals.length ? ` (${c.approvals.join(", ")})` : ""}`),
+        c.state === "open" ? c.reasons.map((r) => h("p", { class: "dim" }, `not yet: ${r}`)) : null,
+        c.state === "open" && can("developer")
+          ? h(
+              "div",
+              {},
+              me.name !== c.author ? h("button", { class: "approve", onclick: act(c.number, "approvals") }, "Approve") : null,
+              " ",
+              h("button", { class: "merge", disabled: !c.mergeable, onclick: act(c.number, "merge") }, "Merge"),
+            )
+          : null,
+      ),
+    ),
+  );
+  schedule(() => route(), 2000);
+}
+
 async function environmentsPage() {
   let status;
   try {
@@ -363,6 +417,7 @@ async function route() {
     const run = /^\/runs\/(\d+)$/.exec(path);
     if (run) await runPage(Number(run[1]), params);
     else if (path.startsWith("/environments")) await environmentsPage();
+    else if (path.startsWith("/changes")) await changesPage(params);
     else await runsPage(params);
   } catch (err) {
     if (err.message === "401") return loginPage("That token was refused (unknown or revoked).");
