@@ -55,7 +55,7 @@ environments:
       svc: { port: ${devPort} }
   prod:
     after: dev
-    approval: { required: 1, from: [release-managers] }
+    approval: { required: 1, from: [qa] }
     strategy: rolling
     services:
       svc: { port: ${prodPort} }
@@ -109,15 +109,22 @@ describe("slipway server --deliver", () => {
       return p?.waiting ? p : undefined;
     });
     expect(prod).toMatchObject({ desired: null, stable: null });
-    expect(prod.waiting).toContain("waiting for 1 more from release-managers");
+    expect(prod.waiting).toContain("waiting for 1 more from qa");
 
     // Approving takes a release-manager; the loop then promotes and rolls out.
     expect((await api(s, "POST", "/api/delivery/approvals", developer, { env: "prod", release: "svc#1" })).status).toBe(403);
     expect((await api(s, "POST", "/api/delivery/approvals", manager, { env: "staging", release: "svc#1" })).status).toBe(404);
     expect((await api(s, "POST", "/api/delivery/approvals", manager, { env: "dev", release: "svc#1" })).status).toBe(409);
-    const approved = await api(s, "POST", "/api/delivery/approvals", manager, { env: "prod", release: "svc#1", comment: "ship it" });
+    // A release-manager outside the group the gate names does not open it.
+    const outside = await api(s, "POST", "/api/delivery/approvals", manager, { env: "prod", release: "svc#1" });
+    expect(outside.json).toMatchObject({ by: "release-manager-1", decision: "approve", gatesOpen: false });
+    // The admin gives a token the group; its approval counts.
+    const qa = (await api(s, "POST", "/api/tokens", admin, { name: "qa-lead", role: "release-manager", groups: ["qa"] })).json as { token: string; groups: string[] };
+    expect(qa.groups).toEqual(["qa"]);
+    expect((await api(s, "POST", "/api/tokens", admin, { name: "bad", role: "viewer", groups: ["Not A Group"] })).json.details).toEqual([expect.objectContaining({ field: "body.groups.0" })]);
+    const approved = await api(s, "POST", "/api/delivery/approvals", qa.token, { env: "prod", release: "svc#1", comment: "ship it" });
     expect(approved.status).toBe(200);
-    expect(approved.json).toMatchObject({ env: "prod", release: "svc#1", by: "release-manager-1", decision: "approve" });
+    expect(approved.json).toMatchObject({ env: "prod", release: "svc#1", by: "qa-lead", decision: "approve", gatesOpen: true });
     await until("svc#1 in prod", async () => ((await fetch(`http://127.0.0.1:${prodPort}/`).then((r) => r.text()).catch(() => "")) === "svc hello" ? true : undefined), 60_000);
     await until("prod in sync", async () => {
       const p = await statusOf("prod");
@@ -126,7 +133,7 @@ describe("slipway server --deliver", () => {
 
     const history = (await api(s, "GET", "/api/delivery/history?env=prod", developer)).json.entries as Array<Record<string, unknown>>;
     expect(history.length).toBeGreaterThanOrEqual(1);
-    expect(JSON.stringify(history[0])).toContain("release-manager-1");
+    expect(JSON.stringify(history[0])).toContain("qa-lead");
     // A second promotion of what runs already commits nothing new.
     const again = await api(s, "POST", "/api/delivery/promotions", manager, { env: "prod", release: "svc#1" });
     expect(again.status).toBe(200);

@@ -257,6 +257,7 @@ export function buildProgram(): Command {
     .argument("[id]", "revoke: the token id; create: its name")
     .option("--role <role>", "create: viewer, developer, release-manager or admin", "developer")
     .option("--name <name>", "create: a name for the token (default: the role)")
+    .option("--group <name>", "create: a group its holder is in, for approval gates (repeatable)", collect)
     .option("--data-dir <dir>", "the server's data directory (default: $SLIPWAY_DATA_DIR or ./slipway-data)")
     .option("--json", "print JSON")
     .action(async (action: string, id: string | undefined, opts) => {

@@ -100,6 +100,7 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
 export interface TokensOptions extends GlobalOptions {
   role?: string;
   name?: string;
+  group?: string[];
   json?: boolean;
 }
 
@@ -111,7 +112,10 @@ export async function tokensCommand(action: string, idArg: string | undefined, o
       const role = opts.role ?? "developer";
       if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(", ")}, got '${role}'`);
       const name = opts.name ?? idArg ?? role;
-      const { token, record } = new Authenticator(store).create(name, role as Role, "slipway tokens");
+      const groups = opts.group ?? [];
+      const bad = groups.find((g) => !/^[a-z0-9][a-z0-9-]{0,62}$/.test(g));
+      if (bad !== undefined) throw new UsageError(`--group '${bad}' is not a group name: lowercase letters, digits and '-', up to 63`);
+      const { token, record } = new Authenticator(store).create(name, role as Role, "slipway tokens", groups);
       if (opts.json) process.stdout.write(JSON.stringify({ ...record, token }, null, 2) + "\n");
       else process.stdout.write(`${p.green("✓")} token ${record.id} '${record.name}' (${record.role}), shown once:\n${token}\n`);
       return EXIT.ok;
@@ -125,7 +129,7 @@ export async function tokensCommand(action: string, idArg: string | undefined, o
       if (tokens.length === 0) process.stdout.write(`no tokens in ${dataDir}\n`);
       for (const t of tokens) {
         const state = t.revokedAt ? p.dim(`revoked ${t.revokedAt}`) : t.lastUsedAt ? `last used ${t.lastUsedAt}` : p.dim("never used");
-        process.stdout.write(`${String(t.id).padStart(4)}  ${t.name.padEnd(20)} ${t.role.padEnd(16)} ${state}\n`);
+        process.stdout.write(`${String(t.id).padStart(4)}  ${t.name.padEnd(20)} ${t.role.padEnd(16)} ${(t.groups.join(",") || "-").padEnd(20)} ${state}\n`);
       }
       return EXIT.ok;
     }

@@ -64,9 +64,18 @@ export class Authenticator {
   }
 
   /** Creates a token; the returned secret is shown once and never stored. */
-  create(name: string, role: Role, createdBy: string | null): { token: string; record: TokenRecord } {
+  create(name: string, role: Role, createdBy: string | null, groups: string[] = []): { token: string; record: TokenRecord } {
     const token = newToken();
-    const record = this.store.createToken({ name, role, hash: hashToken(token), createdBy });
+    const record = this.store.createToken({ name, role, hash: hashToken(token), createdBy, groups });
     return { token, record };
   }
+}
+
+/**
+ * The groups a token's holder acts in for approval gates: the groups an
+ * admin gave the token, and its role and the role's plural
+ * (`release-manager`, `release-managers`).
+ */
+export function tokenGroups(t: TokenRecord): string[] {
+  return [...new Set([...t.groups, t.role, `${t.role}s`])];
 }

@@ -1,4 +1,4 @@
 export { startServer, type RunningServer, type ServerOptions } from "./server.js";
-export { Authenticator, hashToken, isRole, newToken, roleAtLeast, tokenFromHeaders } from "./auth.js";
+export { Authenticator, hashToken, isRole, newToken, roleAtLeast, tokenFromHeaders, tokenGroups } from "./auth.js";
 export { jsonLogger, type Logger } from "./log.js";
 export { requiredCheckStatus } from "./checks.js";

@@ -5,7 +5,7 @@ import { runTestReports } from "../reports/index.js";
 import { ownerAlive } from "../scheduler/index.js";
 import { StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store, type TokenRecord } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
-import type { Authenticator } from "./auth.js";
+import { tokenGroups, type Authenticator } from "./auth.js";
 import { readProtection, REPOSITORY_NAME, writeProtection, type HostedRepositories, type RefUpdate } from "../git/index.js";
 import type { ChangeRequests } from "./changes.js";
 import type { ServerDelivery } from "./delivery.js";
@@ -410,7 +410,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
       responses: { 200: { description: "Recorded; `gatesOpen` says whether it may go now", schema: S.AnyObject }, 404: { description: "No such environment or release", schema: S.ErrorBody }, 409: { description: "The environment needs no approval", schema: S.ErrorBody } },
       handle: ({ body, actor }) => ({
         status: 200,
-        body: delivering(d).decide(body.env, body.release, actor?.name ?? "unknown", actor ? [actor.role, `${actor.role}s`] : [], body.decision ?? "approve", body.comment ?? null),
+        body: delivering(d).decide(body.env, body.release, actor?.name ?? "unknown", actor ? tokenGroups(actor) : [], body.decision ?? "approve", body.comment ?? null),
       }),
     }),
     route({
@@ -441,7 +441,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
       body: S.CreateToken,
       responses: { 201: { description: "Created", schema: S.CreatedToken } },
       handle: ({ body, actor }) => {
-        const { token, record } = d.auth.create(body.name, body.role, actor?.name ?? null);
+        const { token, record } = d.auth.create(body.name, body.role, actor?.name ?? null, body.groups ?? []);
         return { status: 201, body: { ...tokenBody(record), token } };
       },
     }),
@@ -547,7 +547,7 @@ function jobBody(j: JobRecord, steps: StepRecord[]): unknown {
 }
 
 function tokenBody(t: TokenRecord): Record<string, unknown> {
-  return { id: t.id, name: t.name, role: t.role, createdAt: t.createdAt, createdBy: t.createdBy, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt };
+  return { id: t.id, name: t.name, role: t.role, groups: t.groups, createdAt: t.createdAt, createdBy: t.createdBy, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt };
 }
 
 function launchBody(l: LaunchRecord): unknown {

@@ -130,17 +130,26 @@ export const WebhookResult = Type.Object({
   detail: Type.Optional(Type.String()),
 });
 
+const GroupName = Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,62}$", description: "a group name: lowercase letters, digits and '-'" });
 export const Token = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   role: RoleSchema,
+  groups: Type.Array(Type.String()),
   createdAt: Time,
   createdBy: Nullable(Type.String()),
   lastUsedAt: Nullable(Time),
   revokedAt: Nullable(Time),
 });
 export const TokenList = Type.Object({ tokens: Type.Array(Token) });
-export const CreateToken = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), role: RoleSchema }, { additionalProperties: false });
+export const CreateToken = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    role: RoleSchema,
+    groups: Type.Optional(Type.Array(GroupName, { maxItems: 50, description: "Groups its holder is in, for approval gates (slipway.yml approval.from)" })),
+  },
+  { additionalProperties: false },
+);
 export const CreatedToken = Type.Composite([Token, Type.Object({ token: Type.String({ description: "The secret, shown only in this answer" }) })]);
 
 export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });

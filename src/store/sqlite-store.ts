@@ -253,8 +253,8 @@ const SQL = {
   deleteVariable: `DELETE FROM variables WHERE environment = ? AND name = ?`,
 
   createToken: `
-    INSERT INTO api_tokens (name, role, hash, created_at, created_by)
-    VALUES (@name, @role, @hash, @now, @createdBy)
+    INSERT INTO api_tokens (name, role, hash, created_at, created_by, groups)
+    VALUES (@name, @role, @hash, @now, @createdBy, @groups)
     RETURNING *`,
   findToken: `SELECT * FROM api_tokens WHERE hash = ? AND revoked_at IS NULL`,
   getToken: `SELECT * FROM api_tokens WHERE id = ?`,
@@ -501,6 +501,7 @@ interface TokenRow {
   created_by: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
+  groups: string;
 }
 
 /** The hash stays in the database. */
@@ -509,6 +510,7 @@ function toToken(r: TokenRow): TokenRecord {
     id: r.id,
     name: r.name,
     role: r.role,
+    groups: JSON.parse(r.groups) as string[],
     createdAt: r.created_at,
     createdBy: r.created_by,
     lastUsedAt: r.last_used_at,
@@ -1133,11 +1135,11 @@ export class SqliteStore implements Store {
     return this.sql.deleteVariable.run(environment, name).changes > 0;
   }
 
-  createToken(t: { name: string; role: Role; hash: string; createdBy?: string | null }): TokenRecord {
+  createToken(t: { name: string; role: Role; hash: string; createdBy?: string | null; groups?: string[] }): TokenRecord {
     if (!ROLES.includes(t.role)) throw new RangeError(`createToken: role must be one of ${ROLES.join(", ")}, got '${String(t.role)}'`);
     if (!/^[0-9a-f]{64}$/.test(t.hash)) throw new RangeError("createToken: hash must be the sha256 of the token in lowercase hex (64 characters)");
     try {
-      const row = this.sql.createToken.get({ name: t.name, role: t.role, hash: t.hash, createdBy: t.createdBy ?? null, now: this.timestamp() }) as TokenRow;
+      const row = this.sql.createToken.get({ name: t.name, role: t.role, hash: t.hash, createdBy: t.createdBy ?? null, groups: JSON.stringify(t.groups ?? []), now: this.timestamp() }) as TokenRow;
       return toToken(row);
     } catch (err) {
       // Never repeat the hash in the message.

@@ -555,6 +555,7 @@ export function describeStore(name: string, factory: () => Store): void {
           id: expect.any(Number),
           name: "ci",
           role: "developer",
+          groups: [],
           createdAt: expect.stringMatching(ISO_UTC),
           createdBy: "alice",
           lastUsedAt: null,
@@ -631,6 +632,13 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.countTokens()).toBe(2);
         store.revokeToken(a.id);
         expect(store.countTokens()).toBe(1);
+      });
+
+      it("keeps the groups a token was given", () => {
+        const t = store.createToken({ name: "qa", role: "release-manager", hash: "c".repeat(64), groups: ["qa", "release-managers"] });
+        expect(t.groups).toEqual(["qa", "release-managers"]);
+        expect(store.findToken("c".repeat(64))?.groups).toEqual(["qa", "release-managers"]);
+        expect(store.createToken({ name: "plain", role: "viewer", hash: "d".repeat(64) }).groups).toEqual([]);
       });
 
       it("lists tokens by id", () => {

@@ -244,6 +244,8 @@ export interface TokenRecord {
   id: number;
   name: string;
   role: Role;
+  /** Groups its holder is in (for approval gates), set when it was made. */
+  groups: string[];
   createdAt: string;
   createdBy: string | null;
   lastUsedAt: string | null;
@@ -469,7 +471,7 @@ export interface Store {
   deleteVariable(name: string, environment: string): boolean;
 
   /** `hash` is the sha256 (hex) of the token; a hash already stored throws "conflict". */
-  createToken(token: { name: string; role: Role; hash: string; createdBy?: string | null }): TokenRecord;
+  createToken(token: { name: string; role: Role; hash: string; createdBy?: string | null; groups?: string[] }): TokenRecord;
   /** The token with this hash, unless it was revoked. */
   findToken(hash: string): TokenRecord | undefined;
   /** Every token, revoked ones too, by id. */

@@ -9,6 +9,7 @@ import server from "./005-server.sql.js";
 import launches from "./006-launches.sql.js";
 import concurrency from "./007-concurrency.sql.js";
 import changeRequests from "./008-change-requests.sql.js";
+import tokenGroups from "./009-token-groups.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: "launches", sql: launches },
   { version: 7, name: "concurrency", sql: concurrency },
   { version: 8, name: "change-requests", sql: changeRequests },
+  { version: 9, name: "token-groups", sql: tokenGroups },
 ];
