@@ -24,7 +24,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { git, type HostedRepositories } from "../git/index.js";
 import { ownerAlive } from "../scheduler/index.js";
-import { StoreError, type LaunchRecord, type Store } from "../store/index.js";
+import { StoreError, type LaunchRecord, type RunRecord, type Store } from "../store/index.js";
 import type { Logger } from "./log.js";
 
 export interface LaunchRequest {
@@ -163,7 +163,7 @@ export class Launcher {
         timer.unref();
         continue;
       }
-      const runs = runner ? this.o.store.listRuns({ owner: runner }) : [];
+      const runs = this.runsOf(l);
       if (runs.length === 0 && l.attempts < MAX_ATTEMPTS) {
         this.o.store.requeueLaunch(l.id, `its slipway run (${runner || "not started"}) stopped before starting a run; taken again`);
         this.o.log.warn("launch taken again", { launch: l.id, repository: l.repository, attempts: l.attempts });
@@ -183,10 +183,20 @@ export class Launcher {
       ref: l.ref,
       sha: l.sha,
       state: l.state,
-      runIds: l.runner ? this.o.store.listRuns({ owner: l.runner }).map((r) => r.id).sort((a, b) => a - b) : [],
+      runIds: this.runsOf(l).map((r) => r.id).sort((a, b) => a - b),
       exitCode: l.exitCode,
       detail: l.detail,
     };
+  }
+
+  /**
+   * The runs its `slipway run` created: those owned by its `<host>:<pid>`
+   * since it started (a pid is reused, in time, by another process).
+   */
+  private runsOf(l: LaunchRecord): RunRecord[] {
+    if (!l.runner || !l.startedAt) return [];
+    const since = l.startedAt;
+    return this.o.store.listRuns({ owner: l.runner }).filter((r) => r.createdAt >= since);
   }
 
   private pump(): void {
@@ -277,7 +287,7 @@ export class Launcher {
   private settle(l: LaunchRecord, exitCode: number | null, why?: string): void {
     const out = this.outputOf(l.id);
     let detail: string | null = why ?? null;
-    const runs = l.runner ? this.o.store.listRuns({ owner: l.runner }) : [];
+    const runs = this.runsOf(l);
     if (detail === null) {
       try {
         const result = JSON.parse(readFileSync(out.json, "utf8")) as { runs?: unknown[]; skipped?: Array<{ workflow: string; reason: string }> };

@@ -271,9 +271,10 @@ export function apiRoutes(d: RouteDeps): Route[] {
         404: { description: "No such mirror", schema: S.ErrorBody },
       },
       handle: async ({ params, req, raw }) => {
-        const name = hosted(d, params);
-        const secret = (await d.repos.isMirror(name)) ? d.external.webhookSecret(name) : undefined;
-        if (secret === undefined) throw new HttpError(404, `${name} takes no webhooks: it is not a mirror with a webhook secret (create it with POST /api/repos and remote + webhookSecret)`);
+        // The same answer whether the repository is missing or takes no webhooks: this route is public.
+        const name = `${params.owner}/${params.name}`;
+        const secret = d.repos.exists(name) && (await d.repos.isMirror(name)) ? d.external.webhookSecret(name) : undefined;
+        if (secret === undefined) throw new HttpError(404, `no mirror with a webhook secret at ${name} (create one with POST /api/repos and remote + webhookSecret)`);
         const v = verifyWebhook(req.headers, raw ?? Buffer.alloc(0), secret);
         if (!v.ok) throw new HttpError(v.status, v.reason);
         let payload: Record<string, unknown>;
