@@ -163,7 +163,18 @@ async function runPage(id, params) {
     "aria-label": "search the log",
     onchange: (e) => go(`#/runs/${id}?${new URLSearchParams({ ...(job ? { job: String(job.id) } : {}), q: e.target.value })}`),
   });
-  show(header, graph, renderTests(run.tests), steps, job ? h("div", { class: "filters" }, searchBox) : null, job ? renderLog(log, search) : h("p", { class: "dim" }, "No jobs yet."));
+  // Refreshing keeps the reader's place: the log's scroll (following the end
+  // when it was at the end), closed groups, and the window's scroll.
+  const before = document.getElementById("log");
+  const follow = !before || before.scrollTop + before.clientHeight >= before.scrollHeight - 4;
+  const scrollTop = before?.scrollTop ?? 0;
+  const closed = new Set([...(before?.querySelectorAll("details:not([open]) > summary") ?? [])].map((e) => e.textContent));
+  const pageY = window.scrollY;
+  const logView = job ? renderLog(log, search) : h("p", { class: "dim" }, "No jobs yet.");
+  for (const d of logView.querySelectorAll?.("details") ?? []) if (closed.has(d.querySelector("summary")?.textContent)) d.open = false;
+  show(header, graph, renderTests(run.tests), steps, job ? h("div", { class: "filters" }, searchBox) : null, logView);
+  if (job) logView.scrollTop = follow ? logView.scrollHeight : scrollTop;
+  window.scrollTo(0, pageY);
   if (run.status !== "completed") schedule(() => route(), 1000);
 }
 
