@@ -195,6 +195,42 @@ describe("driveRollout", () => {
     expect(slot.live.map((i) => i.release)).toEqual(["web#2", "web#2", "web#2"]);
   });
 
+  it("rolling: keeps within max_surge and max_unavailable, Kubernetes' way", async () => {
+    // Instances alive and routed after each change, to check the bounds at every moment.
+    const cases: Array<{ n: number; surge: Strategy; most: number; fewest: number }> = [
+      { n: 4, surge: { kind: "rolling", maxSurge: { count: 0 }, maxUnavailable: { count: 1 } }, most: 4, fewest: 3 },
+      { n: 4, surge: { kind: "rolling", maxSurge: { count: 2 }, maxUnavailable: { count: 0 } }, most: 6, fewest: 4 },
+      { n: 4, surge: { kind: "rolling", maxSurge: { percent: 25 }, maxUnavailable: { percent: 25 } }, most: 5, fewest: 3 },
+      { n: 3, surge: { kind: "rolling", maxSurge: { percent: 10 }, maxUnavailable: { percent: 10 } }, most: 4, fewest: 3 },
+      { n: 2, surge: { kind: "rolling", maxSurge: { percent: 0 }, maxUnavailable: { percent: 10 } }, most: 2, fewest: 1 },
+    ];
+    for (const c of cases) {
+      slot = new FakeSlot();
+      await slot.start("web#1", c.n);
+      let most = 0;
+      let fewest = Infinity;
+      const watch = () => {
+        most = Math.max(most, slot.live.length);
+        fewest = Math.min(fewest, slot.live.length);
+      };
+      const start = slot.start.bind(slot);
+      const retire = slot.retire.bind(slot);
+      slot.start = async (r, k) => {
+        const made = await start(r, k);
+        watch();
+        return made;
+      };
+      slot.retire = async (ids) => {
+        await retire(ids);
+        watch();
+      };
+      const out = await driveRollout(rollout(), deps(c.surge, { instances: c.n }));
+      expect(out.phase, JSON.stringify(c.surge)).toBe("succeeded");
+      expect(slot.live.map((i) => i.release)).toEqual(Array(c.n).fill("web#2"));
+      expect([most, fewest], JSON.stringify(c.surge)).toEqual([c.most, c.fewest]);
+    }
+  });
+
   it("rolling: a failed check afterwards starts the old release again and switches back", async () => {
     await slot.start("web#1", 2);
     const rolling: Strategy = { kind: "rolling", maxSurge: { count: 1 }, maxUnavailable: { count: 0 } };

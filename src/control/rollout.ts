@@ -245,24 +245,35 @@ class Drive {
     await this.deps.runtime.retire(this.ids(from));
   }
 
+  /**
+   * Kubernetes' rolling update: never more than `n + max_surge` instances
+   * (surge rounded up from a percentage) nor fewer than `n - max_unavailable`
+   * healthy ones (rounded down; when both come to 0, one may be unavailable).
+   * Each round starts what the surge allows, then retires what availability
+   * allows, traffic split by instance count; new instances count once healthy.
+   */
   private async rolling(strategy: Extract<Strategy, { kind: "rolling" }>): Promise<void> {
     const from = this.from as string;
     const n = this.deps.instances;
-    const amount = (a: { count: number } | { percent: number }) => ("count" in a ? a.count : Math.floor((n * a.percent) / 100));
-    const batch = Math.max(1, amount(strategy.maxSurge), amount(strategy.maxUnavailable));
+    const surge = "count" in strategy.maxSurge ? strategy.maxSurge.count : Math.ceil((n * strategy.maxSurge.percent) / 100);
+    let unavailable = "count" in strategy.maxUnavailable ? strategy.maxUnavailable.count : Math.floor((n * strategy.maxUnavailable.percent) / 100);
+    if (surge === 0 && unavailable === 0) unavailable = 1;
     for (;;) {
-      const fresh = this.ids(this.to);
+      let fresh = this.ids(this.to);
       const old = this.ids(from);
       if (fresh.length >= n && old.length === 0) break;
-      if (fresh.length < n) await this.deps.runtime.start(this.to, Math.min(batch, n - fresh.length));
-      const now = this.ids(this.to);
-      const retiring = old.slice(0, Math.min(batch, old.length, Math.max(0, now.length + old.length - n)));
+      const starting = Math.max(0, Math.min(n - fresh.length, n + surge - (fresh.length + old.length)));
+      if (starting > 0) await this.deps.runtime.start(this.to, starting);
+      fresh = this.ids(this.to);
+      const retiring = old.slice(0, Math.max(0, Math.min(old.length, fresh.length + old.length - (n - unavailable))));
+      if (starting === 0 && retiring.length === 0) throw new RolloutFailure(`rolling update cannot go on: ${fresh.length} new and ${old.length} old instance(s), max_surge ${surge}, max_unavailable ${unavailable}`);
       const keep = old.filter((id) => !retiring.includes(id));
-      const weight = keep.length === 0 ? 100 : Math.round((100 * now.length) / (now.length + keep.length));
-      if (keep.length === 0) await this.deps.runtime.route({ release: this.to, ids: now });
-      else await this.deps.runtime.route({ release: from, ids: keep }, { release: this.to, ids: now, weight });
-      this.update({ weight, step: now.length });
-      this.deps.notify("step", `${now.length} of ${n} instance(s) run ${this.to} (${weight}% of requests)`);
+      const weight = keep.length === 0 ? 100 : Math.round((100 * fresh.length) / (fresh.length + keep.length));
+      if (keep.length === 0) await this.deps.runtime.route({ release: this.to, ids: fresh });
+      else if (fresh.length === 0) await this.deps.runtime.route({ release: from, ids: keep });
+      else await this.deps.runtime.route({ release: from, ids: keep }, { release: this.to, ids: fresh, weight });
+      this.update({ weight, step: fresh.length });
+      this.deps.notify("step", `${fresh.length} of ${n} instance(s) run ${this.to} (${weight}% of requests)`);
       if (retiring.length > 0) await this.deps.runtime.retire(retiring);
       const trouble = this.deps.runtime.trouble(this.to);
       if (trouble) throw new RolloutFailure(trouble);
