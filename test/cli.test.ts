@@ -313,7 +313,7 @@ describe("slipway lint checks slipway.yml", () => {
       "slipway.yml:4:52: error: services.web.run.health.interval: the duration 5 has no unit [bad-duration] (fix: write 5s for seconds (or ms, m, h, d))\n",
     );
     expect(res.stdout).toContain("slipway.yml:6:18: error: environments.prod.after: no environment is named 'staging' [unknown-environment] (fix: define 'staging' under environments:, or remove it from after:)\n");
-    expect(res.stdout).toContain("2 files checked, 2 errors, 0 warnings");
+    expect(res.stdout).toContain("2 files checked, 2 errors, 1 warning");
     noCrash(res);
   });
 
@@ -334,5 +334,44 @@ describe("slipway lint checks slipway.yml", () => {
     const res = await runCli(["lint", "-C", join(import.meta.dirname, "../examples/hello")], { cwd: tmpdir() });
     expect(res.code, context(res)).toBe(0);
     expect(res.stdout).toContain("2 files checked, 0 errors, 0 warnings");
+  });
+});
+
+describe("slipway lint --security", () => {
+  const INJECTABLE = `on: issue_comment
+jobs:
+  greet:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: someone/greeter@v1
+      - run: echo "\${{ github.event.comment.body }}"
+`;
+
+  it("reports the security rules with their severities, exit 1 on errors, as text, JSON and SARIF; plain lint shows them as warnings", async () => {
+    const repo = makeRepo({ ".github/workflows/greet.yml": INJECTABLE });
+    try {
+      const json = await runCli(["lint", "--security", "--json"], { cwd: repo });
+      expect(json.code).toBe(1);
+      const found = (JSON.parse(json.stdout) as { diagnostics: Array<{ code: string; severity: string; line: number; column: number }> }).diagnostics;
+      expect(found.map((d) => `${d.line}:${d.column} ${d.severity} ${d.code}`)).toEqual([
+        "1:1 warning security/missing-permissions",
+        "6:15 warning security/unpinned-action",
+        "7:20 error security/script-injection",
+      ]);
+      const sarif = await runCli(["lint", "--security", "--format", "sarif"], { cwd: repo });
+      expect(sarif.code).toBe(1);
+      const doc = JSON.parse(sarif.stdout) as { version: string; runs: Array<{ results: Array<{ ruleId: string; level: string }> }> };
+      expect(doc.version).toBe("2.1.0");
+      expect(doc.runs[0]?.results.map((r) => `${r.level} ${r.ruleId}`)).toContain("error security/script-injection");
+      const plain = await runCli(["lint"], { cwd: repo });
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toContain(".github/workflows/greet.yml:7:20: warning:");
+      expect(plain.stdout).toContain("1 file checked, 0 errors, 3 warnings");
+      const bad = await runCli(["lint", "--format", "xml"], { cwd: repo });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain("--format must be text, json or sarif");
+    } finally {
+      removeDir(repo);
+    }
   });
 });

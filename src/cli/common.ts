@@ -2,6 +2,8 @@
 import { resolve } from "node:path";
 import { openStore, type Store } from "../store/index.js";
 
+export const VERSION = "0.1.0";
+
 /** 0 success, 1 the run failed, 2 invalid input or usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 

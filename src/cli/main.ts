@@ -5,7 +5,7 @@ import { GitError } from "../git/index.js";
 import { StateRepositoryError } from "../gitops/index.js";
 import { SecretsError } from "../secrets/index.js";
 import { StoreError } from "../store/index.js";
-import { EXIT, UsageError, collect } from "./common.js";
+import { EXIT, UsageError, VERSION, collect } from "./common.js";
 import { abortCommand, promoteCommand } from "./promote.js";
 import { approveCommand } from "./approve.js";
 import { historyCommand } from "./history.js";
@@ -26,7 +26,6 @@ import { serverCommand, tokensCommand } from "./server.js";
 import { hookCommand } from "./hook.js";
 import { changeCommand } from "./change.js";
 
-const VERSION = "0.1.0";
 
 function globalOptions(cmd: Command): Command {
   return cmd
@@ -71,7 +70,9 @@ export function buildProgram(): Command {
       .command("lint")
       .description("validate workflow files and slipway.yml; print every problem with file:line:column")
       .argument("[files...]", "workflow files or slipway.yml (default: .github/workflows/*.yml and slipway.yml)")
-      .option("--json", "print diagnostics as JSON"),
+      .option("--security", "only the workflow security rules (pinning, permissions, injection, …), errors exit 1")
+      .option("--format <format>", "text, json or sarif (SARIF 2.1.0, for code scanning)")
+      .option("--json", "print diagnostics as JSON (--format json)"),
   ).action(async (files: string[], opts) => {
     process.exitCode = await lintCommand(files, opts);
   });
