@@ -1,0 +1,346 @@
+// `slipway affected` on monorepos generated here, with real git history: one
+// test per rule of docs/affected.md.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { affectedCommand } from "../src/cli/affected.js";
+import { git as gitIn, makeRepo, removeDir, runCli } from "./helpers/cli.js";
+import { findAffected, type FindAffectedResult } from "../src/monorepo/index.js";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function sh(dir: string, ...args: string[]): string {
+  return execFileSync("git", args, {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" },
+  });
+}
+
+type Files = Record<string, string | object | null>;
+
+function write(dir: string, files: Files): void {
+  for (const [path, content] of Object.entries(files)) {
+    const abs = join(dir, path);
+    if (content === null) {
+      rmSync(abs, { force: true });
+      continue;
+    }
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, typeof content === "string" ? content : JSON.stringify(content, null, 2) + "\n");
+  }
+}
+
+/** A repository whose `main` has `base`, and a branch `feature` checked out with `change` committed. */
+function repo(base: Files, change?: (dir: string) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), "slipway-affected-"));
+  dirs.push(dir);
+  sh(dir, "init", "-q", "-b", "main");
+  write(dir, base);
+  sh(dir, "add", "-A");
+  sh(dir, "commit", "-q", "-m", "base");
+  sh(dir, "checkout", "-q", "-b", "feature");
+  if (change) {
+    change(dir);
+    sh(dir, "add", "-A");
+    sh(dir, "commit", "-q", "--allow-empty", "-m", "change");
+  }
+  return dir;
+}
+
+const pkg = (name: string, extra: object = {}) => ({ name, version: "1.0.0", ...extra });
+
+const lock = (lodash: string, looseEnvify: string) => ({
+  name: "root",
+  lockfileVersion: 3,
+  requires: true,
+  packages: {
+    "": { name: "root", workspaces: ["packages/*", "apps/*"], devDependencies: { "@acme/ui": "*" } },
+    "apps/web": { name: "@acme/web", version: "1.0.0", dependencies: { "@acme/ui": "^1.0.0", react: "^18" } },
+    "packages/solo": { name: "@acme/solo", version: "1.0.0", dependencies: { lodash: "^4" } },
+    "packages/ui": { name: "@acme/ui", version: "1.0.0" },
+    "node_modules/@acme/ui": { resolved: "packages/ui", link: true },
+    "node_modules/@acme/web": { resolved: "apps/web", link: true },
+    "node_modules/@acme/solo": { resolved: "packages/solo", link: true },
+    "node_modules/lodash": { version: lodash, resolved: `https://registry.npmjs.org/lodash/-/lodash-${lodash}.tgz` },
+    "node_modules/react": { version: "18.2.0", dependencies: { "loose-envify": "^1.1.0" } },
+    "node_modules/loose-envify": { version: looseEnvify },
+  },
+});
+
+/** The npm monorepo every test starts from. */
+const NPM: Files = {
+  "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*" } }),
+  "package-lock.json": lock("4.17.20", "1.4.0"),
+  "tsconfig.base.json": "{}\n",
+  "scripts/release.sh": "echo release\n",
+  "README.md": "# acme\n",
+  "packages/lib/package.json": pkg("@acme/lib"),
+  "packages/lib/index.js": "export const lib = 1;\n",
+  "packages/ui/package.json": pkg("@acme/ui", { dependencies: { "@acme/lib": "workspace:*" } }),
+  "packages/ui/src/button.ts": "export const button = 1;\n",
+  "apps/web/package.json": pkg("@acme/web", { dependencies: { "@acme/ui": "^1.0.0", react: "^18" } }),
+  "apps/docs/package.json": pkg("@acme/docs", { devDependencies: { "@acme/ui": "*" } }),
+  "packages/peer/package.json": pkg("@acme/peer", { peerDependencies: { "@acme/lib": "^1" } }),
+  "packages/opt/package.json": pkg("@acme/opt", { optionalDependencies: { "@acme/lib": "file:../lib" } }),
+  "packages/linked/package.json": pkg("@acme/linked", { dependencies: { "lib-link": "link:../lib" } }),
+  "packages/alias/package.json": pkg("@acme/alias", { dependencies: { "lib-alias": "npm:@acme/lib@^1.0.0" } }),
+  "packages/alias-old/package.json": pkg("@acme/alias-old", { dependencies: { "lib-v2": "npm:@acme/lib@^2.0.0" } }),
+  "packages/registry-lib/package.json": pkg("@acme/registry-lib", { dependencies: { "@acme/lib": "^2.0.0" } }),
+  "packages/solo/package.json": pkg("@acme/solo", { dependencies: { lodash: "^4" } }),
+  "packages/solo/src/a.ts": "export const a = 1;\n",
+};
+
+async function affected(dir: string, opts: { base?: string; uncommitted?: boolean } = {}): Promise<FindAffectedResult> {
+  return findAffected(dir, { base: "main", ...opts });
+}
+const names = (r: FindAffectedResult) => r.packages.map((p) => p.name).sort();
+const byName = (r: FindAffectedResult, name: string) => r.packages.find((p) => p.name === name);
+const ALL = ["root", "@acme/lib", "@acme/ui", "@acme/web", "@acme/docs", "@acme/peer", "@acme/opt", "@acme/linked", "@acme/alias", "@acme/alias-old", "@acme/registry-lib", "@acme/solo"].sort();
+
+describe("slipway affected on generated monorepos", () => {
+  it("a source change marks its package only", async () => {
+    const r = await affected(repo(NPM, (d) => write(d, { "packages/solo/src/a.ts": "export const a = 2;\n" })));
+    expect(names(r)).toEqual(["@acme/solo"]);
+    expect(byName(r, "@acme/solo")?.chain).toEqual(["@acme/solo", "changed packages/solo/src/a.ts"]);
+    expect(r.cycles).toEqual([]);
+  });
+
+  it("propagates to dependents transitively, through every dependency kind, aliases and paths", async () => {
+    const r = await affected(repo(NPM, (d) => write(d, { "packages/lib/index.js": "export const lib = 2;\n" })));
+    // Not alias-old nor registry-lib: their ranges (^2) are not satisfied by the workspace's 1.0.0, so npm installs from the registry.
+    expect(names(r)).toEqual(["root", "@acme/lib", "@acme/ui", "@acme/web", "@acme/docs", "@acme/peer", "@acme/opt", "@acme/linked", "@acme/alias"].sort());
+    expect(byName(r, "@acme/web")?.chain).toEqual(["@acme/web", "@acme/ui (dependency)", "@acme/lib (dependency)", "changed packages/lib/index.js"]);
+    expect(byName(r, "@acme/docs")?.chain[1]).toBe("@acme/ui (devDependency)");
+    expect(byName(r, "@acme/peer")?.chain[1]).toBe("@acme/lib (peerDependency)");
+    expect(byName(r, "@acme/opt")?.chain[1]).toBe("@acme/lib (optionalDependency)");
+    expect(byName(r, "@acme/linked")?.chain[1]).toBe("@acme/lib (dependency)");
+    expect(byName(r, "@acme/alias")?.chain[1]).toBe("@acme/lib (dependency)");
+    // The root depends on @acme/ui: it is a dependent like any other, not a reason to mark everything.
+    expect(byName(r, "root")?.chain).toEqual(["root", "@acme/ui (devDependency)", "@acme/lib (dependency)", "changed packages/lib/index.js"]);
+  });
+
+  it("a lockfile change marks only the packages whose resolved dependencies changed", async () => {
+    const r = await affected(repo(NPM, (d) => write(d, { "package-lock.json": lock("4.17.21", "1.4.0") })));
+    expect(names(r)).toEqual(["@acme/solo"]);
+    expect(byName(r, "@acme/solo")?.reasons[0]).toMatchObject({ type: "lockfile", dependencies: ["lodash"] });
+    // A transitive dependency (react → loose-envify) reaches the app that uses react.
+    const t = await affected(repo(NPM, (d) => write(d, { "package-lock.json": lock("4.17.20", "1.4.1") })));
+    expect(names(t)).toEqual(["@acme/web"]);
+    expect(byName(t, "@acme/web")?.chain).toEqual(["@acme/web", "package-lock.json: resolved loose-envify changed"]);
+  });
+
+  it("a root package.json dependency or scripts change marks the root only; a workspaces change marks all", async () => {
+    const deps = await affected(
+      repo(NPM, (d) => write(d, { "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*", typescript: "^5" } }) })),
+    );
+    expect(names(deps)).toEqual(["root"]);
+    expect(deps.packages[0]?.reasons[0]).toMatchObject({ type: "manifest", fields: ["devDependencies"] });
+    const scripts = await affected(
+      repo(NPM, (d) => write(d, { "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b", lint: "eslint ." }, devDependencies: { "@acme/ui": "*" } }) })),
+    );
+    expect(names(scripts)).toEqual(["root"]);
+    const ws = await affected(
+      repo(NPM, (d) => write(d, { "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*", "tools/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*" } }) })),
+    );
+    expect(names(ws)).toEqual(ALL);
+    expect(byName(ws, "@acme/solo")?.reasons[0]?.message).toBe("package.json: workspaces changed");
+  });
+
+  it("a root global file marks all; the list is configurable in the root package.json", async () => {
+    const r = await affected(repo(NPM, (d) => write(d, { "tsconfig.base.json": '{ "compilerOptions": {} }\n' })));
+    expect(names(r)).toEqual(ALL);
+    expect(byName(r, "@acme/web")?.chain).toEqual(["@acme/web", "global file tsconfig.base.json changed"]);
+    const configured = { ...NPM, "package.json": pkg("root", { workspaces: ["packages/*", "apps/*"], slipway: { globalFiles: ["babel.config.js"] } }), "babel.config.js": "x\n" };
+    expect(names(await affected(repo(configured, (d) => write(d, { "tsconfig.base.json": "{ }\n" }))))).toEqual(["root"]);
+    expect(names(await affected(repo(configured, (d) => write(d, { "babel.config.js": "y\n" }))))).toHaveLength(ALL.length);
+  });
+
+  it("the root package's own files mark the root package", async () => {
+    const r = await affected(repo(NPM, (d) => write(d, { "scripts/release.sh": "echo v2\n", "README.md": "# acme 2\n" })));
+    expect(names(r)).toEqual(["root"]);
+    expect(byName(r, "root")?.reasons.map((x) => x.message).sort()).toEqual(["changed README.md", "changed scripts/release.sh"]);
+  });
+
+  it("a renamed file counts for its old and new package; a deleted file counts", async () => {
+    const renamed = await affected(repo(NPM, (d) => sh(d, "mv", "packages/solo/src/a.ts", "apps/docs/a.ts")));
+    expect(names(renamed)).toEqual(["@acme/docs", "@acme/solo"]);
+    const deleted = await affected(repo(NPM, (d) => write(d, { "packages/solo/src/a.ts": null })));
+    expect(names(deleted)).toEqual(["@acme/solo"]);
+    expect(deleted.packages[0]?.reasons[0]).toMatchObject({ type: "file", status: "D" });
+    // A whole package moved: its old paths belong to it, not to the root.
+    const moved = await affected(repo(NPM, (d) => sh(d, "mv", "packages/solo", "packages/solo2")));
+    expect(names(moved)).toEqual(["@acme/solo"]);
+    // A package removed: nothing to build for it, reported as removed.
+    const removed = await affected(repo(NPM, (d) => rmSync(join(d, "packages/solo"), { recursive: true })));
+    expect(names(removed)).toEqual([]);
+    expect(removed.removed).toEqual(["@acme/solo"]);
+  });
+
+  it("a dependent whose range a version bump no longer satisfies is affected through the base graph", async () => {
+    const files: Files = {
+      "package.json": pkg("root", { workspaces: ["packages/*"] }),
+      "packages/a/package.json": pkg("a"),
+      "packages/b/package.json": pkg("b", { dependencies: { a: "^1.0.0" } }),
+      "packages/c/package.json": pkg("c", { dependencies: { a: "*" } }),
+      "packages/d/package.json": pkg("d"),
+    };
+    const r = await affected(repo(files, (d) => write(d, { "packages/a/package.json": { name: "a", version: "2.0.0" } })));
+    expect(names(r)).toEqual(["a", "b", "c"]);
+    expect(byName(r, "b")?.chain).toEqual(["b", "a (dependency, at the base)", "changed packages/a/package.json"]);
+    expect(byName(r, "c")?.chain).toEqual(["c", "a (dependency)", "changed packages/a/package.json"]);
+  });
+
+  it("cycles are reported and propagation ends", async () => {
+    const files: Files = {
+      "package.json": pkg("root", { workspaces: ["packages/*"] }),
+      "packages/a/package.json": pkg("a", { dependencies: { b: "*" } }),
+      "packages/b/package.json": pkg("b", { dependencies: { c: "*" } }),
+      "packages/c/package.json": pkg("c", { dependencies: { a: "*" } }),
+      "packages/d/package.json": pkg("d", { dependencies: { a: "*" } }),
+      "packages/c/x.js": "1\n",
+    };
+    const r = await affected(repo(files, (d) => write(d, { "packages/c/x.js": "2\n" })));
+    expect(r.cycles).toEqual([["a", "b", "c"]]);
+    expect(names(r)).toEqual(["a", "b", "c", "d"]);
+    expect(byName(r, "a")?.chain).toEqual(["a", "b (dependency)", "c (dependency)", "changed packages/c/x.js"]);
+  });
+
+  it("pnpm: pnpm-workspace.yaml with exclusions and workspace: ranges; a pnpm-lock.yaml change touching one package", async () => {
+    const pnpmLock = (lodash: string) => `lockfileVersion: '9.0'
+importers:
+  .: {}
+  packages/core:
+    dependencies:
+      lodash:
+        specifier: ^4
+        version: ${lodash}
+  packages/nested/app:
+    dependencies:
+      core:
+        specifier: workspace:^
+        version: link:../../core
+packages:
+  lodash@${lodash}:
+    resolution: {integrity: sha512-${lodash}}
+snapshots:
+  lodash@${lodash}: {}
+`;
+    const files: Files = {
+      "package.json": pkg("root"),
+      "pnpm-workspace.yaml": "packages:\n  - 'packages/**'\n  - '!packages/excluded'\n",
+      "pnpm-lock.yaml": pnpmLock("4.17.20"),
+      "packages/core/package.json": pkg("core", { dependencies: { lodash: "^4" } }),
+      "packages/core/x.js": "1\n",
+      "packages/nested/app/package.json": pkg("app", { dependencies: { core: "workspace:^" } }),
+      "packages/tilde/package.json": pkg("tilde", { devDependencies: { core: "workspace:~" } }),
+      "packages/range/package.json": pkg("range", { dependencies: { core: "workspace:1.x" } }),
+      "packages/excluded/package.json": pkg("excluded", { dependencies: { core: "workspace:*" } }),
+      "packages/other/package.json": pkg("other"),
+    };
+    const r = await affected(repo(files, (d) => write(d, { "packages/core/x.js": "2\n" })));
+    expect(names(r)).toEqual(["app", "core", "range", "tilde"]);
+    const lockChange = await affected(repo(files, (d) => write(d, { "pnpm-lock.yaml": pnpmLock("4.17.21") })));
+    expect(names(lockChange)).toEqual(["app", "core", "range", "tilde"]);
+    expect(byName(lockChange, "core")?.reasons[0]?.message).toBe("pnpm-lock.yaml: resolved lodash changed");
+    expect(byName(lockChange, "app")?.chain).toEqual(["app", "core (dependency)", "pnpm-lock.yaml: resolved lodash changed"]);
+  });
+
+  it("yarn: workspaces as { packages }; a yarn.lock change touching one package; bun's lockfile is not analysed", async () => {
+    const yarnLock = (lodash: string) => `# yarn lockfile v1\n\n\nlodash@^4:\n  version "${lodash}"\n  resolved "https://registry.yarnpkg.com/lodash/-/lodash-${lodash}.tgz"\n`;
+    const files: Files = {
+      "package.json": pkg("root", { workspaces: { packages: ["libs/*"] } }),
+      "yarn.lock": yarnLock("4.17.20"),
+      "libs/one/package.json": pkg("one"),
+      "libs/two/package.json": pkg("two", { dependencies: { one: "^1.0.0" } }),
+      "libs/three/package.json": pkg("three", { dependencies: { lodash: "^4" } }),
+    };
+    const r = await affected(repo(files, (d) => write(d, { "yarn.lock": yarnLock("4.17.21") })));
+    expect(names(r)).toEqual(["three"]);
+    expect(names(await affected(repo(files, (d) => write(d, { "libs/one/x.js": "1\n" }))))).toEqual(["one", "two"]);
+    const bun = await affected(repo(files, (d) => write(d, { "bun.lock": "{}\n" })));
+    expect(names(bun)).toEqual(["one", "root", "three", "two"]);
+    expect(byName(bun, "two")?.reasons[0]?.message).toBe("bun.lock changed (not analysed yet)");
+  });
+
+  it("--uncommitted adds staged, unstaged and untracked files", async () => {
+    const dir = repo(NPM);
+    write(dir, { "packages/solo/new.ts": "untracked\n", "apps/docs/README.md": "staged\n", "packages/lib/index.js": "unstaged\n" });
+    sh(dir, "add", "apps/docs/README.md");
+    expect(names(await affected(dir))).toEqual([]);
+    const r = await affected(dir, { uncommitted: true });
+    expect(names(r)).toEqual(expect.arrayContaining(["@acme/solo", "@acme/docs", "@acme/lib", "@acme/ui"]));
+  });
+
+  it("affectedCommand prints JSON and explanations", async () => {
+    const dir = repo(NPM, (d) => write(d, { "packages/ui/src/button.ts": "export const button = 2;\n" }));
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      expect(await affectedCommand({ directory: dir, base: "main", json: true })).toBe(0);
+      const json = JSON.parse(out.join("")) as { base: string; head: string; packages: { name: string; path: string; reasons: unknown[] }[]; cycles: unknown[] };
+      expect(json.base).toMatch(/^[0-9a-f]{40}$/);
+      expect(json.packages.map((p) => p.name).sort()).toEqual(["@acme/docs", "@acme/ui", "@acme/web", "root"]);
+      expect(json.packages.find((p) => p.name === "root")?.path).toBe(".");
+      expect(json.cycles).toEqual([]);
+      out.length = 0;
+      expect(await affectedCommand({ directory: dir, base: "main", explain: true })).toBe(0);
+      expect(out.join("")).toContain("@acme/web ← @acme/ui (dependency) ← changed packages/ui/src/button.ts");
+    } finally {
+      spy.mockRestore();
+      err.mockRestore();
+    }
+  });
+
+  it("the workspace root may be a folder of the repository; the base defaults to the default branch", async () => {
+    const files: Files = {
+      "go/main.go": "package main\n",
+      "js/package.json": pkg("js-root", { workspaces: ["packages/*"] }),
+      "js/packages/a/package.json": pkg("a"),
+      "js/packages/b/package.json": pkg("b", { dependencies: { a: "^1" } }),
+      "js/packages/a/x.js": "1\n",
+    };
+    const dir = repo(files, (d) => write(d, { "go/main.go": "package main // changed\n", "js/packages/a/x.js": "2\n", "js/package.json": pkg("js-root", { workspaces: ["packages/*"], scripts: { t: "x" } }) }));
+    const r = await findAffected(join(dir, "js"));
+    expect(r.baseRef).toBe("main");
+    expect(names(r)).toEqual(["a", "b", "js-root"]);
+    expect(byName(r, "js-root")?.reasons[0]).toMatchObject({ type: "manifest", fields: ["scripts"] });
+    expect(byName(r, "a")?.chain).toEqual(["a", "changed packages/a/x.js"]);
+  });
+
+  it("a base that does not exist is an error naming it", async () => {
+    await expect(findAffected(repo(NPM), { base: "nope" })).rejects.toThrow(/'nope' is not a commit/);
+  });
+});
+
+describe("slipway affected on the command line", () => {
+  it("prints the affected packages as JSON and their reasons with --explain; a bad ref is exit 2", async () => {
+    const repo = makeRepo({
+      "package.json": JSON.stringify({ name: "root", private: true, workspaces: ["packages/*"] }),
+      "packages/a/package.json": JSON.stringify({ name: "@x/a", version: "1.0.0" }),
+      "packages/b/package.json": JSON.stringify({ name: "@x/b", version: "1.0.0", dependencies: { "@x/a": "workspace:*" } }),
+      "packages/c/package.json": JSON.stringify({ name: "@x/c", version: "1.0.0" }),
+    });
+    try {
+      gitIn(repo, "checkout", "-q", "-b", "feature");
+      writeFileSync(join(repo, "packages/a/index.js"), "export const a = 1;\n");
+      gitIn(repo, "add", "-A");
+      gitIn(repo, "commit", "-q", "-m", "a");
+      const json = await runCli(["affected", "--base", "main", "--json"], { cwd: repo });
+      expect(json.code, json.stderr).toBe(0);
+      expect((JSON.parse(json.stdout) as { packages: Array<{ name: string }> }).packages.map((p) => p.name)).toEqual(["@x/a", "@x/b"]);
+      const explain = await runCli(["affected", "--base", "main", "--explain"], { cwd: repo });
+      expect(explain.stdout).toContain("@x/b ← @x/a (dependency) ← changed packages/a/index.js");
+      const bad = await runCli(["affected", "--base", "no-such-ref"], { cwd: repo });
+      expect(bad.code).toBe(2);
+    } finally {
+      removeDir(repo);
+    }
+  });
+});
