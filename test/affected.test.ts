@@ -344,3 +344,29 @@ describe("slipway affected on the command line", () => {
     }
   });
 });
+
+describe("the slipway/affected action and examples/monorepo", () => {
+  it("tests only the affected packages: all three after a change to util, web alone after a change to web", async () => {
+    const example = join(import.meta.dirname, "../examples/monorepo");
+    const repo = makeRepo({}, example);
+    const data = mkdtempSync(join(tmpdir(), "slipway-affected-data-"));
+    try {
+      const run = async () => {
+        const res = await runCli(["run", "--json", "--data-dir", data], { cwd: repo, timeoutMs: 120_000 });
+        expect(res.code, res.stderr + res.stdout.slice(-2000)).toBe(0);
+        const jobs = (JSON.parse(res.stdout) as { runs: Array<{ jobs: Array<{ name: string; conclusion: string }> }> }).runs[0]?.jobs ?? [];
+        return jobs.filter((j) => j.name.startsWith("test ")).map((j) => `${j.name}=${j.conclusion}`).sort();
+      };
+      writeFileSync(join(repo, "packages/util/index.js"), "export const shout = (s) => `${s.toUpperCase()}!`; // changed\n");
+      gitIn(repo, "commit", "-qam", "util");
+      expect(await run()).toEqual(["test @example/ui=success", "test @example/util=success", "test @example/web=success"]);
+      writeFileSync(join(repo, "apps/web/extra.js"), "export const x = 1;\n");
+      gitIn(repo, "add", "-A");
+      gitIn(repo, "commit", "-qm", "web");
+      expect(await run()).toEqual(["test @example/web=success"]);
+    } finally {
+      removeDir(repo);
+      removeDir(data);
+    }
+  });
+});

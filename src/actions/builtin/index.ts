@@ -5,6 +5,7 @@ import { downloadArtifactAction, uploadArtifactAction } from "./artifacts.js";
 import { checkoutAction } from "./checkout.js";
 import { setupNodeAction } from "./setup-node.js";
 import { testReportAction } from "./test-report.js";
+import { affectedAction } from "./affected.js";
 
 export { type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, ActionError } from "./builtin-action.js";
 export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, listArtifacts, readArtifact, storeArtifactFiles, uploadArtifact } from "./artifacts.js";
@@ -19,5 +20,6 @@ export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
     downloadArtifactAction,
     setupNodeAction,
     testReportAction,
+    affectedAction,
   ].map((a) => [a.name, a]),
 );

@@ -1,0 +1,2 @@
+import { button } from "../../packages/ui/index.js";
+export const page = () => `<main>${button("buy")}</main>`;
