@@ -14,3 +14,4 @@ export {
   runConclusion,
 } from "./run-state.js";
 export { expandMatrix, matrixJobName, jsonEqual, MAX_MATRIX_JOBS, type MatrixExpansion } from "./matrix.js";
+export { medianDurations, remainingPath, type CriticalPathJob } from "./critical-path.js";

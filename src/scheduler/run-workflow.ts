@@ -15,8 +15,10 @@ import {
   markDone,
   markRunning,
   matrixJobName,
+  medianDurations,
   needsContext,
   readyJobs,
+  remainingPath,
   runConclusion,
   type JobResult,
   type RunState,
@@ -96,6 +98,8 @@ interface GraphResult {
 export class WorkflowRun {
   private runId = 0;
   private runNumber = 1;
+  /** Job id → longest remaining path (ms, from earlier runs): who gets a free slot first. */
+  private priorities = new Map<string, number>();
   private eventPath = "";
   private github: Record<string, Json> = {};
   /** Job workspaces being deleted: the run ends when they are gone. */
@@ -128,6 +132,7 @@ export class WorkflowRun {
     this.runId = run.id;
     // Numbered per repository: a store shared by hosted repositories does not mix their numbers.
     this.runNumber = store.countRuns(workflow.path, repository, run.id);
+    this.priorities = criticalPath(store, workflow, repository, run.id);
     if (resolved.errors.length > 0) {
       const reason = resolved.errors.join("; ");
       store.finishRun(run.id, { conclusion: "failure", reason });
@@ -250,7 +255,9 @@ export class WorkflowRun {
     const wake = new Wakeup();
     try {
       while (true) {
-        for (const job of readyJobs(state)) {
+        // The job on the longest remaining path asks for a slot first.
+        const ready = readyJobs(state).sort((a, b) => (this.priorities.get(b.key) ?? 0) - (this.priorities.get(a.key) ?? 0));
+        for (const job of ready) {
           markRunning(state, job.key);
           const spec = jobs.find((j) => j.id === job.key) as JobSpec;
           const p = this.runNode(g, state, spec, workflowEnv).then(() => {
@@ -413,7 +420,7 @@ export class WorkflowRun {
         }
         releaseGroup = lease;
       }
-      await opts.slots.acquire();
+      await opts.slots.acquire(this.priorities.get(spec.id) ?? 0);
       try {
         const logDir = join(opts.dataDir, "logs", String(this.runId), String(job.id));
         opts.store.startJob(job.id, logDir);
@@ -560,6 +567,23 @@ export class WorkflowRun {
 }
 
 /** `<host>:<pid>` of this process, recorded on each run it owns. */
+/**
+ * Priorities by critical path, from the durations of the workflow's jobs in
+ * its last 5 completed runs in this repository (engine/critical-path.ts).
+ */
+function criticalPath(store: Store, workflow: Workflow, repository: string, runId: number): Map<string, number> {
+  const samples: Array<{ jobKey: string; ms: number }> = [];
+  for (const r of store.listRuns({ repository, workflowPath: workflow.path, status: "completed", beforeId: runId, limit: 5 })) {
+    for (const j of store.listJobs(r.id)) {
+      if (j.startedAt && j.completedAt && (j.conclusion === "success" || j.conclusion === "failure")) samples.push({ jobKey: j.jobKey, ms: Date.parse(j.completedAt) - Date.parse(j.startedAt) });
+    }
+  }
+  return remainingPath(
+    workflow.jobs.map((j) => ({ id: j.id, needs: j.needs })),
+    medianDurations(samples),
+  );
+}
+
 export function processOwner(): string {
   return `${hostname()}:${process.pid}`;
 }
