@@ -14,7 +14,10 @@ jobs:
     steps: [{ run: "sleep 1.2" }]
   a:
     runs-on: ubuntu-latest
-    steps: [{ run: "sleep 0.1" }]
+    steps:
+      - uses: actions/cache@v4
+        with: { path: .cache, key: fixed-key }
+      - run: mkdir -p .cache && echo x > .cache/x && sleep 0.1
   b:
     needs: a
     runs-on: ubuntu-latest
@@ -44,6 +47,18 @@ describe("critical-path scheduling", () => {
       expect(await order()).toEqual(["a", "long", "b"]);
       // Timed: long (1.2 s) is the critical path, a → b (0.2 s) waits.
       expect(await order()).toEqual(["long", "a", "b"]);
+
+      // slipway insights over those two runs.
+      const res = await runCli(["insights", "--json", "--data-dir", data], { cwd: repo });
+      expect(res.code, res.stderr).toBe(0);
+      const [w] = (JSON.parse(res.stdout) as { workflows: Array<{ runs: number; jobs: Array<{ job: string; runs: number; medianMs: number }>; criticalPath: { jobs: string[]; ms: number }; cache: { hits: number; misses: number; hitRate: number } }> }).workflows;
+      expect(w?.runs).toBe(2);
+      expect(w?.jobs.map((j) => `${j.job}:${j.runs}`)).toEqual(["long:2", "a:2", "b:2"]);
+      expect(w?.criticalPath.jobs).toEqual(["long"]);
+      expect(w?.criticalPath.ms).toBeGreaterThanOrEqual(1200);
+      expect(w?.cache).toEqual({ hits: 1, misses: 1, hitRate: 0.5 });
+      const text = await runCli(["insights", "--data-dir", data], { cwd: repo });
+      expect(text.stdout).toContain("critical path: long (");
     } finally {
       rmSync(repo, { recursive: true, force: true });
       rmSync(data, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import { serverCommand, tokensCommand } from "./server.js";
 import { hookCommand } from "./hook.js";
 import { changeCommand } from "./change.js";
 import { affectedCommand } from "./affected.js";
+import { insightsCommand } from "./insights.js";
 
 
 function globalOptions(cmd: Command): Command {
@@ -89,6 +90,16 @@ export function buildProgram(): Command {
       .option("--explain", "print each affected package's chain of reasons"),
   ).action(async (opts) => {
     process.exitCode = await affectedCommand(opts);
+  });
+
+  globalOptions(
+    program
+      .command("insights")
+      .description("where CI time goes: job durations, the critical path, the slowest steps, cache hit rates over recent runs")
+      .option("-n, --limit <n>", "runs per workflow", "20")
+      .option("--json", "print JSON"),
+  ).action(async (opts) => {
+    process.exitCode = await insightsCommand(opts);
   });
 
   const runs = globalOptions(
