@@ -2,23 +2,13 @@
 // release, the server's control loop rolls it out to dev, prod waits for an
 // approval given through the API by a release-manager, then runs it.
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { git, makeRepo, runCli } from "./helpers/cli.js";
+import { freePort } from "./helpers/net.js";
 import { api, startServer, until, type Started } from "./helpers/server.js";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 const SERVICE = `const http = require("node:http");
 http.createServer((req, res) => res.end(req.url === "/healthz" ? "ok" : "svc " + process.env.GREETING)).listen(Number(process.env.PORT), "127.0.0.1");

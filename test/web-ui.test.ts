@@ -3,27 +3,17 @@
 // in → a prod promotion is approved in the UI → the environments board shows
 // the new release. Screenshots go to test-results/ui/ (not in Git).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { git, makeRepo, runCli } from "./helpers/cli.js";
+import { freePort } from "./helpers/net.js";
 import { api, startServer, type Started } from "./helpers/server.js";
 
 const CHROMIUM = process.env.SLIPWAY_CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = resolve(import.meta.dirname, "../test-results/ui");
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on("error", rej);
-  });
-}
 
 const SERVICE = `require("node:http").createServer((req, res) => res.end(req.url === "/healthz" ? "ok" : "svc")).listen(Number(process.env.PORT), "127.0.0.1");\n`;
 const CART_TEST = `import assert from "node:assert/strict";

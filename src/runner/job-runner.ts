@@ -26,6 +26,7 @@ import {
   resolveAction,
   type ActionMetadata,
   type BuiltinAction,
+  type BuiltinAnnotation,
   type BuiltinContext,
   type BuiltinRepo,
   type ResolveOptions,
@@ -36,13 +37,8 @@ import { removeTree } from "./remove-tree.js";
 import { CommandProcessor, formatAnnotation, type WorkflowCommand } from "./workflow-commands.js";
 import { scriptExtension, shellCommand } from "./shell.js";
 
-export interface Annotation {
-  level: "error" | "warning" | "notice";
-  message: string;
-  file?: string;
-  line?: number;
-  col?: number;
-  title?: string;
+/** An annotation as the run reports it: a built-in's (or a workflow command's), with its job and step. */
+export interface Annotation extends BuiltinAnnotation {
   job: string;
   step?: string;
 }

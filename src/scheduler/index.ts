@@ -1,3 +1,3 @@
-export { runWorkflow, WorkflowRun, processOwner, ownerAlive, type RunReporter, type RunWorkflowOptions, type RunSummary } from "./run-workflow.js";
+export { runWorkflow, WorkflowRun, processOwner, ownerAlive, ownerPid, type RunReporter, type RunWorkflowOptions, type RunSummary } from "./run-workflow.js";
 export { ConcurrencyGroups } from "./concurrency.js";
 export { Semaphore } from "./semaphore.js";

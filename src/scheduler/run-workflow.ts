@@ -588,6 +588,14 @@ export function processOwner(): string {
   return `${hostname()}:${process.pid}`;
 }
 
+/** The pid of an owner (`<host>:<pid>`) on this host; undefined for another host's. */
+export function ownerPid(owner: string): number | undefined {
+  const i = owner.lastIndexOf(":");
+  if (owner.slice(0, i) !== hostname()) return undefined;
+  const pid = Number(owner.slice(i + 1));
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 /** Whether the process that owns a run is still alive (a different host counts as alive: we cannot tell). */
 export function ownerAlive(owner: string | null): boolean {
   if (!owner) return false;

@@ -23,7 +23,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { git, type HostedRepositories } from "../git/index.js";
-import { ownerAlive } from "../scheduler/index.js";
+import { ownerAlive, ownerPid } from "../scheduler/index.js";
 import { StoreError, type LaunchRecord, type RunRecord, type Store } from "../store/index.js";
 import type { Logger } from "./log.js";
 
@@ -114,7 +114,7 @@ export class Launcher {
    */
   cancelRunner(owner: string): boolean {
     const launch = this.o.store.listLaunches({ state: "running" }).find((l) => l.runner === owner);
-    const pid = launch ? pidOf(owner) : undefined;
+    const pid = launch ? ownerPid(owner) : undefined;
     if (pid === undefined || !ownerAlive(owner)) return false;
     try {
       process.kill(pid, "SIGTERM");
@@ -311,11 +311,4 @@ export class Launcher {
     if (this.taken.size === 0) for (const f of this.idle.splice(0)) f();
     this.pump();
   }
-}
-
-function pidOf(owner: string): number | undefined {
-  const i = owner.lastIndexOf(":");
-  if (owner.slice(0, i) !== hostname()) return undefined;
-  const pid = Number(owner.slice(i + 1));
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

@@ -20,28 +20,12 @@ export class ServerMetrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     const key = `method="${method}",route="${escape(route)}",status="${status}"`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const hkey = `method="${method}",route="${escape(route)}"`;
-    let h = this.durations.get(hkey);
-    if (!h) {
-      h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
-      this.durations.set(hkey, h);
-    }
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= (BUCKETS[i] as number)) h.counts[i] = (h.counts[i] ?? 0) + 1;
-    h.sum += seconds;
-    h.count++;
+    observe(this.durations, `method="${method}",route="${escape(route)}"`, BUCKETS, seconds);
   }
 
   /** A finished job's duration, by its conclusion. */
   observeJob(conclusion: string, seconds: number): void {
-    const key = `conclusion="${escape(conclusion)}"`;
-    let h = this.jobs.get(key);
-    if (!h) {
-      h = { counts: JOB_BUCKETS.map(() => 0), sum: 0, count: 0 };
-      this.jobs.set(key, h);
-    }
-    for (let i = 0; i < JOB_BUCKETS.length; i++) if (seconds <= (JOB_BUCKETS[i] as number)) h.counts[i] = (h.counts[i] ?? 0) + 1;
-    h.sum += seconds;
-    h.count++;
+    observe(this.jobs, `conclusion="${escape(conclusion)}"`, JOB_BUCKETS, seconds);
   }
 
   observeLaunch(result: "started" | "failed" | "no_workflows"): void {
@@ -60,17 +44,9 @@ export class ServerMetrics {
     out.push("# HELP slipway_http_requests_total HTTP requests served, by route and status.", "# TYPE slipway_http_requests_total counter");
     for (const [k, v] of this.requests) out.push(`slipway_http_requests_total{${k}} ${v}`);
     out.push("# HELP slipway_http_request_duration_seconds Time to answer an HTTP request.", "# TYPE slipway_http_request_duration_seconds histogram");
-    for (const [k, h] of this.durations) {
-      BUCKETS.forEach((b, i) => out.push(`slipway_http_request_duration_seconds_bucket{${k},le="${b}"} ${h.counts[i] ?? 0}`));
-      out.push(`slipway_http_request_duration_seconds_bucket{${k},le="+Inf"} ${h.count}`);
-      out.push(`slipway_http_request_duration_seconds_sum{${k}} ${h.sum}`, `slipway_http_request_duration_seconds_count{${k}} ${h.count}`);
-    }
+    out.push(...exposition("slipway_http_request_duration_seconds", this.durations, BUCKETS));
     out.push("# HELP slipway_job_duration_seconds How long finished jobs of the server's runs took, by conclusion.", "# TYPE slipway_job_duration_seconds histogram");
-    for (const [k, h] of this.jobs) {
-      JOB_BUCKETS.forEach((b, i) => out.push(`slipway_job_duration_seconds_bucket{${k},le="${b}"} ${h.counts[i] ?? 0}`));
-      out.push(`slipway_job_duration_seconds_bucket{${k},le="+Inf"} ${h.count}`);
-      out.push(`slipway_job_duration_seconds_sum{${k}} ${h.sum}`, `slipway_job_duration_seconds_count{${k}} ${h.count}`);
-    }
+    out.push(...exposition("slipway_job_duration_seconds", this.jobs, JOB_BUCKETS));
     out.push(
       "# HELP slipway_rollout The latest rollout of each environment and service: 1 for its phase (progressing, paused, succeeded, failed, rolled-back, aborted).",
       "# TYPE slipway_rollout gauge",
@@ -93,6 +69,29 @@ export class ServerMetrics {
     );
     return out.join("\n") + "\n";
   }
+}
+
+function observe(histograms: Map<string, Histogram>, key: string, buckets: readonly number[], value: number): void {
+  let h = histograms.get(key);
+  if (!h) {
+    h = { counts: buckets.map(() => 0), sum: 0, count: 0 };
+    histograms.set(key, h);
+  }
+  buckets.forEach((b, i) => {
+    if (value <= b) h.counts[i] = (h.counts[i] ?? 0) + 1;
+  });
+  h.sum += value;
+  h.count++;
+}
+
+/** A histogram's _bucket, _sum and _count lines. */
+function exposition(name: string, histograms: Map<string, Histogram>, buckets: readonly number[]): string[] {
+  const out: string[] = [];
+  for (const [k, h] of histograms) {
+    buckets.forEach((b, i) => out.push(`${name}_bucket{${k},le="${b}"} ${h.counts[i] ?? 0}`));
+    out.push(`${name}_bucket{${k},le="+Inf"} ${h.count}`, `${name}_sum{${k}} ${h.sum}`, `${name}_count{${k}} ${h.count}`);
+  }
+  return out;
 }
 
 function escape(v: string): string {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { runTestReports } from "../reports/index.js";
 import { ownerAlive } from "../scheduler/index.js";
-import { StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store, type TokenRecord } from "../store/index.js";
+import { StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
 import { tokenGroups, type Authenticator } from "./auth.js";
 import { readProtection, REPOSITORY_NAME, writeProtection, type HostedRepositories, type RefUpdate } from "../git/index.js";
@@ -431,7 +431,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
       tag: "tokens",
       summary: "API tokens (never their secrets)",
       responses: { 200: { description: "The tokens", schema: S.TokenList } },
-      handle: () => ({ status: 200, body: { tokens: d.store.listTokens().map(tokenBody) } }),
+      handle: () => ({ status: 200, body: { tokens: d.store.listTokens() } }),
     }),
     route({
       method: "POST",
@@ -443,7 +443,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
       responses: { 201: { description: "Created", schema: S.CreatedToken } },
       handle: ({ body, actor }) => {
         const { token, record } = d.auth.create(body.name, body.role, actor?.name ?? null, body.groups ?? []);
-        return { status: 201, body: { ...tokenBody(record), token } };
+        return { status: 201, body: { ...record, token } };
       },
     }),
     route({
@@ -463,7 +463,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
           throw err;
         }
         const record = d.store.listTokens().find((t) => t.id === params.id);
-        return { status: 200, body: record ? tokenBody(record) : {} };
+        return { status: 200, body: record ? record : {} };
       },
     }),
   ];
@@ -547,9 +547,6 @@ function jobBody(j: JobRecord, steps: StepRecord[]): unknown {
   };
 }
 
-function tokenBody(t: TokenRecord): Record<string, unknown> {
-  return { id: t.id, name: t.name, role: t.role, groups: t.groups, createdAt: t.createdAt, createdBy: t.createdBy, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt };
-}
 
 function launchBody(l: LaunchRecord): unknown {
   return { launch: l.id, repository: l.repository, event: l.event, ref: l.ref, sha: l.sha, state: l.state, runs: l.runIds, detail: l.detail };

@@ -4,10 +4,11 @@
 // removes its directory.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./net.js";
+
+export { freePort };
 
 export const PROMETHEUS = "/usr/bin/prometheus";
 export const HAVE_PROMETHEUS = existsSync(PROMETHEUS);
@@ -18,14 +19,6 @@ export interface RunningPrometheus {
   /** What it wrote to stderr so far (for failure messages). */
   log(): string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 export async function until(check: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
