@@ -34,6 +34,10 @@ await build({
   target: "node20",
   outfile: join(outdir, "cli.js"),
   sourcemap: true,
+  // Loaded from node_modules at run time, with import(): they read their WASM,
+  // data or JSON schema files next to their own code. pg-native is pg's
+  // optional native binding, which Slipway does not use.
+  external: ["libpg-query", "@electric-sql/pglite", "@cyclonedx/cyclonedx-library", "pg-native"],
   // import.meta.url of the ES module sources, in a CommonJS bundle.
   banner: { js: 'var __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   define: { "import.meta.url": "__importMetaUrl" },
