@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import * as affected from "./affected.mjs";
 import * as cache from "./cache.mjs";
 import { CLI_BUNDLE, ROOT, SLIPWAY, cleanDir, fmtMs, fmtRatio, requireTools, useSlipway } from "./lib.mjs";
 import * as parallelJobs from "./parallel-jobs.mjs";
@@ -18,13 +19,15 @@ import * as stepOverhead from "./step-overhead.mjs";
 const USAGE = `usage: npm run bench -- [options]
 
   --quick             smaller sizes and fewer repetitions (about a minute)
-  --only a,b,c,d,e,f  run only these benchmarks
+  --only a,b,...,h    run only these benchmarks
                         a  overhead per step (1 job × 200 run: true vs bash)
                         b  200 jobs at --parallel 2 vs xargs -P2
                         c  cache save/restore of 200 MB in 20,000 files vs tar | zstd
                         d  start-up to the first step
                         e  routers at 64 connections: built-in vs HAProxy vs direct (needs wrk, haproxy)
                         f  failure onset to 0% canary traffic under slipway up
+                        g  affected packages at 50, 200, 1,000 packages vs turbo and nx (needs /usr/bin/time)
+                        h  critical-path order vs first-come order, wall time of a run
   --repeat N          repetitions of each benchmark (default 5; c: 3; d: 10)
   --json              print the results as JSON on stdout (progress goes to stderr)
   --write             put the results table into docs/benchmarks.md
@@ -40,8 +43,10 @@ const DOC = join(ROOT, "docs", "benchmarks.md");
 const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
+const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h"];
+
 function parseArgs(argv) {
-  const o = { quick: false, json: false, write: false, build: false, keep: false, only: ["a", "b", "c", "d", "e", "f"] };
+  const o = { quick: false, json: false, write: false, build: false, keep: false, only: BENCHMARKS };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} expects a positive number, got '${v}'`);
@@ -70,7 +75,7 @@ function parseArgs(argv) {
     else throw new Error(`unknown option '${a}'\n\n${USAGE}`);
   }
   if (o.cli && o.write) throw new Error("--write records the results of this checkout; it does not go with --cli");
-  for (const b of o.only) if (!["a", "b", "c", "d", "e", "f"].includes(b)) throw new Error(`--only: unknown benchmark '${b}' (a to f)`);
+  for (const b of o.only) if (!BENCHMARKS.includes(b)) throw new Error(`--only: unknown benchmark '${b}' (${BENCHMARKS.join(", ")})`);
   return o;
 }
 
@@ -187,6 +192,8 @@ export async function main(argv) {
       if (b === "d") results.push(await startup.run({ tmp, reps: o.repeat ?? (o.quick ? 5 : 10), log }));
       if (b === "e") results.push(...(await router.run({ tmp, reps: reps(3, 1), quick: o.quick, log })));
       if (b === "f") results.push(await rollback.run({ tmp, reps: reps(5, 2), log }));
+      if (b === "g") results.push(...(await affected.run({ tmp, sizes: o.quick ? [50, 200] : [50, 200, 1000], reps: reps(5, 3), log })));
+      if (b === "h") results.push(await affected.runCriticalPath({ tmp, reps: reps(3, 2), log }));
       log(`(${b}) done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {
