@@ -1,6 +1,6 @@
 export { loadActionFile, type ActionMetadata, type ActionInput, type ActionOutput, type ActionRuns } from "./action-file.js";
 export { resolveAction, isLocalUses, builtinFor, ActionResolutionError, type ResolveOptions, type ResolvedAction } from "./resolve.js";
-export { fetchRemoteAction, parseActionSource, parseRemoteUses, type ActionSource } from "./remote.js";
+export { fetchRemoteAction, listRemoteRefs, parseActionSource, parseRemoteUses, type ActionSource, type RemoteRef } from "./remote.js";
 export { builtinActions, ActionError, type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo } from "./builtin/index.js";
 export {
   type ArtifactFile,

@@ -252,6 +252,50 @@ function unreachable(uses: string, where: string, error: Error | undefined): Err
   );
 }
 
+/** A tag or branch of an action's repository and the commit it names (annotated tags peeled). */
+export interface RemoteRef {
+  kind: "tag" | "branch";
+  name: string;
+  sha: string;
+}
+
+/**
+ * The tags and branches of owner/repo at the action source, from one
+ * `git ls-remote` (the first candidate URL that answers). Throws Error naming
+ * the repository, the source and the fix.
+ */
+export async function listRemoteRefs(source: ActionSource, owner: string, repo: string): Promise<RemoteRef[]> {
+  const candidates = repositoryCandidates(source, owner, repo);
+  const where = describeSource(source);
+  const label = `${owner}/${repo}`;
+  if (candidates.length === 0) {
+    throw new Error(`repository ${label} is not in the action source folder ${where}; ${SOURCE_FIX}`);
+  }
+  let firstError: Error | undefined;
+  for (const url of candidates) {
+    let listing: string;
+    try {
+      listing = await git(tmpdir(), [...STALL_LIMITS, "ls-remote", "--tags", "--heads", "--", url]);
+    } catch (error) {
+      firstError ??= error as Error;
+      continue;
+    }
+    const tags = new Map<string, string>();
+    const peeled = new Map<string, string>();
+    const refs: RemoteRef[] = [];
+    for (const line of listing.split("\n")) {
+      const [oid, name] = line.split("\t");
+      if (!oid || !name) continue;
+      if (name.startsWith("refs/heads/")) refs.push({ kind: "branch", name: name.slice("refs/heads/".length), sha: oid.toLowerCase() });
+      else if (name.startsWith("refs/tags/") && name.endsWith("^{}")) peeled.set(name.slice("refs/tags/".length, -3), oid.toLowerCase());
+      else if (name.startsWith("refs/tags/")) tags.set(name.slice("refs/tags/".length), oid.toLowerCase());
+    }
+    for (const [name, oid] of tags) refs.push({ kind: "tag", name, sha: peeled.get(name) ?? oid });
+    return refs;
+  }
+  throw unreachable(label, where, firstError);
+}
+
 function describeSource(source: ActionSource): string {
   return source.kind === "dir" ? `the folder ${source.path}` : redact(source.prefix);
 }

@@ -27,6 +27,7 @@ import { hookCommand } from "./hook.js";
 import { changeCommand } from "./change.js";
 import { affectedCommand } from "./affected.js";
 import { insightsCommand } from "./insights.js";
+import { pinCommand } from "./pin.js";
 
 
 function globalOptions(cmd: Command): Command {
@@ -77,6 +78,19 @@ export function buildProgram(): Command {
       .option("--json", "print diagnostics as JSON (--format json)"),
   ).action(async (files: string[], opts) => {
     process.exitCode = await lintCommand(files, opts);
+  });
+
+  globalOptions(
+    program
+      .command("pin")
+      .description("pin every remote action to the full commit SHA of its tag, keeping the tag as a comment")
+      .argument("[files...]", "workflow or action files (default: .github/workflows/*.yml)")
+      .option("--update", "move each pin to the newest tag of the same major (the tag in its comment)")
+      .option("--dry-run", "print what would change; write nothing")
+      .option("--action-source <url|dir>", "where action repositories are listed from (default https://github.com; $SLIPWAY_ACTION_SOURCE)")
+      .option("--json", "print JSON"),
+  ).action(async (files: string[], opts) => {
+    process.exitCode = await pinCommand(files, opts);
   });
 
   globalOptions(
