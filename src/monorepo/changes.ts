@@ -39,21 +39,34 @@ export interface ChangeSet {
   changes: FileChange[];
 }
 
-/** The commits that base and head name (checked in parallel). */
-export async function resolveRefs(dir: string, base: string, head: string): Promise<{ base: string; head: string }> {
-  const [b, h] = await Promise.all([verify(dir, base), verify(dir, head)]);
-  return { base: b, head: h };
+/**
+ * The commits that base and head name, and where `dir` is in the repository
+ * (`git rev-parse --show-prefix`), from one git process; when a ref is not a
+ * commit, each is checked on its own for the error that names it.
+ */
+export async function resolveRefs(dir: string, base: string, head: string): Promise<{ base: string; head: string; prefix: string }> {
+  const out = await tryGit(dir, ["rev-parse", "--show-prefix", `${base}^{commit}`, `${head}^{commit}`]);
+  const lines = out?.split("\n") ?? [];
+  const [prefix, b, h] = lines;
+  if (prefix !== undefined && b !== undefined && h !== undefined && /^[0-9a-f]{40,64}$/.test(b) && /^[0-9a-f]{40,64}$/.test(h)) {
+    return { base: b, head: h, prefix };
+  }
+  const [vb, vh, p] = await Promise.all([verify(dir, base), verify(dir, head), git(dir, ["rev-parse", "--show-prefix"])]);
+  return { base: vb, head: vh, prefix: p.trim() };
 }
 
 /** The files changed in `dir` (paths relative to it; changes outside it are left out), base and head being commits. */
 export async function changedFiles(dir: string, base: string, head: string, uncommitted: boolean): Promise<ChangeSet> {
   const committed = async () => {
-    const mb = await tryGit(dir, ["merge-base", base, head]);
-    if (mb === undefined || mb.trim() === "") {
+    // `base...head` diffs from the merge base too: both git processes run at once.
+    const [mb, diff] = await Promise.all([
+      tryGit(dir, ["merge-base", base, head]),
+      tryGit(dir, ["diff", "--name-status", "-z", "-M", "--relative", `${base}...${head}`]),
+    ]);
+    if (mb === undefined || mb.trim() === "" || diff === undefined) {
       throw new GitError("bad-ref", `'${base}' and '${head}' have no common ancestor; pass --base a commit that the head descends from`);
     }
-    const changes = parseNameStatus(await git(dir, ["diff", "--name-status", "-z", "-M", "--relative", `${base}...${head}`]));
-    return { mergeBase: mb.trim(), changes };
+    return { mergeBase: mb.trim(), changes: parseNameStatus(diff) };
   };
   const working = async (): Promise<FileChange[]> => {
     if (!uncommitted) return [];

@@ -33,7 +33,7 @@ export async function findAffected(dir: string, opts: FindAffectedOptions = {}):
   // The diff and the head's packages are read at the same time.
   const [set, headTree] = await Promise.all([
     changedFiles(dir, refs.base, refs.head, opts.uncommitted === true),
-    opts.uncommitted === true ? workingTree(dir) : commitTree(dir, refs.head),
+    opts.uncommitted === true ? workingTree(dir) : commitTree(dir, refs.head, refs.prefix),
   ]);
   const workspace = await discoverWorkspace(headTree);
   const graph = buildGraph(workspace);
@@ -44,7 +44,7 @@ export async function findAffected(dir: string, opts: FindAffectedOptions = {}):
   // package moved or removed since the base...
   // ...and a changed manifest may have dropped an edge of the base graph.
   const needBase = [...paths].some((p) => p.includes("/") && (packageOf(p, graph.packages) === undefined || p.endsWith("/package.json")));
-  const baseTree = rootNames.length > 0 || needBase ? await commitTree(dir, set.mergeBase) : undefined;
+  const baseTree = rootNames.length > 0 || needBase ? await commitTree(dir, set.mergeBase, refs.prefix) : undefined;
   const rootFiles = { base: {} as Record<string, string | undefined>, head: {} as Record<string, string | undefined> };
   if (baseTree && rootNames.length > 0) {
     const [b, h] = await Promise.all([baseTree.read(rootNames), headTree.read(rootNames)]);

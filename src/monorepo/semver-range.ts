@@ -113,17 +113,30 @@ function conjunction(text: string): Test | undefined {
   return (v) => tests.every((t) => t(v));
 }
 
+/** Parsed ranges: a workspace's manifests name the same few ranges many times over. */
+const parsedRanges = new Map<string, Test[] | undefined>();
+
+function parseRange(range: string): Test[] | undefined {
+  if (parsedRanges.has(range)) return parsedRanges.get(range);
+  const tests: Test[] = [];
+  for (const part of range.split("||")) {
+    const test = conjunction(part.trim());
+    if (!test) {
+      parsedRanges.set(range, undefined);
+      return undefined;
+    }
+    tests.push(test);
+  }
+  parsedRanges.set(range, tests);
+  return tests;
+}
+
 /** Whether `version` satisfies `range`; `undefined` when either cannot be read. */
 export function satisfies(version: string, range: string): boolean | undefined {
   const v = parseVersion(version);
   if (!v) return undefined;
   const r = range.trim();
   if (r === "" || r === "*" || r === "latest") return true;
-  let any = false;
-  for (const part of r.split("||")) {
-    const test = conjunction(part.trim());
-    if (!test) return undefined;
-    if (test(v)) any = true;
-  }
-  return any;
+  const tests = parseRange(r);
+  return tests === undefined ? undefined : tests.some((t) => t(v));
 }

@@ -24,11 +24,18 @@ function splitZ(out: string): string[] {
   return out.split("\0").filter((s) => s !== "");
 }
 
-/** The files of `rev` under `dir` (the workspace root inside the repository). */
-export async function commitTree(dir: string, rev: string): Promise<Tree> {
-  const [listing, prefixOut] = await Promise.all([git(dir, ["ls-tree", "-r", "-z", "--full-tree", rev]), git(dir, ["rev-parse", "--show-prefix"])]);
+/**
+ * The files of `rev` under `dir` (the workspace root inside the repository);
+ * `prefix` is dir's path in the repository (`git rev-parse --show-prefix`),
+ * asked of git when not given.
+ */
+export async function commitTree(dir: string, rev: string, prefix?: string): Promise<Tree> {
+  const [listing, prefixOut] = await Promise.all([
+    git(dir, ["ls-tree", "-r", "-z", "--full-tree", rev]),
+    prefix ?? git(dir, ["rev-parse", "--show-prefix"]),
+  ]);
   // ls-tree --full-tree lists repository paths; keep those under dir, relative to it.
-  const prefix = prefixOut.trim();
+  prefix = prefixOut.trim();
   const blobs = new Map<string, string>();
   for (const line of splitZ(listing)) {
     // <mode> SP <type> SP <object> TAB <path>
