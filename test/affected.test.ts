@@ -1,100 +1,15 @@
 // `slipway affected` on monorepos generated here, with real git history: one
 // test per rule of docs/affected.md.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { affectedCommand } from "../src/cli/affected.js";
 import { git as gitIn, makeRepo, removeDir, runCli } from "./helpers/cli.js";
+import { lock, NPM, pkg, removeRepos, repo, sh, write, type Files } from "./helpers/monorepo.js";
 import { findAffected, type FindAffectedResult } from "../src/monorepo/index.js";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function sh(dir: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd: dir,
-    encoding: "utf8",
-    env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" },
-  });
-}
-
-type Files = Record<string, string | object | null>;
-
-function write(dir: string, files: Files): void {
-  for (const [path, content] of Object.entries(files)) {
-    const abs = join(dir, path);
-    if (content === null) {
-      rmSync(abs, { force: true });
-      continue;
-    }
-    mkdirSync(dirname(abs), { recursive: true });
-    writeFileSync(abs, typeof content === "string" ? content : JSON.stringify(content, null, 2) + "\n");
-  }
-}
-
-/** A repository whose `main` has `base`, and a branch `feature` checked out with `change` committed. */
-function repo(base: Files, change?: (dir: string) => void): string {
-  const dir = mkdtempSync(join(tmpdir(), "slipway-affected-"));
-  dirs.push(dir);
-  sh(dir, "init", "-q", "-b", "main");
-  write(dir, base);
-  sh(dir, "add", "-A");
-  sh(dir, "commit", "-q", "-m", "base");
-  sh(dir, "checkout", "-q", "-b", "feature");
-  if (change) {
-    change(dir);
-    sh(dir, "add", "-A");
-    sh(dir, "commit", "-q", "--allow-empty", "-m", "change");
-  }
-  return dir;
-}
-
-const pkg = (name: string, extra: object = {}) => ({ name, version: "1.0.0", ...extra });
-
-const lock = (lodash: string, looseEnvify: string) => ({
-  name: "root",
-  lockfileVersion: 3,
-  requires: true,
-  packages: {
-    "": { name: "root", workspaces: ["packages/*", "apps/*"], devDependencies: { "@acme/ui": "*" } },
-    "apps/web": { name: "@acme/web", version: "1.0.0", dependencies: { "@acme/ui": "^1.0.0", react: "^18" } },
-    "packages/solo": { name: "@acme/solo", version: "1.0.0", dependencies: { lodash: "^4" } },
-    "packages/ui": { name: "@acme/ui", version: "1.0.0" },
-    "node_modules/@acme/ui": { resolved: "packages/ui", link: true },
-    "node_modules/@acme/web": { resolved: "apps/web", link: true },
-    "node_modules/@acme/solo": { resolved: "packages/solo", link: true },
-    "node_modules/lodash": { version: lodash, resolved: `https://registry.npmjs.org/lodash/-/lodash-${lodash}.tgz` },
-    "node_modules/react": { version: "18.2.0", dependencies: { "loose-envify": "^1.1.0" } },
-    "node_modules/loose-envify": { version: looseEnvify },
-  },
-});
-
-/** The npm monorepo every test starts from. */
-const NPM: Files = {
-  "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*" } }),
-  "package-lock.json": lock("4.17.20", "1.4.0"),
-  "tsconfig.base.json": "{}\n",
-  "scripts/release.sh": "echo release\n",
-  "README.md": "# acme\n",
-  "packages/lib/package.json": pkg("@acme/lib"),
-  "packages/lib/index.js": "export const lib = 1;\n",
-  "packages/ui/package.json": pkg("@acme/ui", { dependencies: { "@acme/lib": "workspace:*" } }),
-  "packages/ui/src/button.ts": "export const button = 1;\n",
-  "apps/web/package.json": pkg("@acme/web", { dependencies: { "@acme/ui": "^1.0.0", react: "^18" } }),
-  "apps/docs/package.json": pkg("@acme/docs", { devDependencies: { "@acme/ui": "*" } }),
-  "packages/peer/package.json": pkg("@acme/peer", { peerDependencies: { "@acme/lib": "^1" } }),
-  "packages/opt/package.json": pkg("@acme/opt", { optionalDependencies: { "@acme/lib": "file:../lib" } }),
-  "packages/linked/package.json": pkg("@acme/linked", { dependencies: { "lib-link": "link:../lib" } }),
-  "packages/alias/package.json": pkg("@acme/alias", { dependencies: { "lib-alias": "npm:@acme/lib@^1.0.0" } }),
-  "packages/alias-old/package.json": pkg("@acme/alias-old", { dependencies: { "lib-v2": "npm:@acme/lib@^2.0.0" } }),
-  "packages/registry-lib/package.json": pkg("@acme/registry-lib", { dependencies: { "@acme/lib": "^2.0.0" } }),
-  "packages/solo/package.json": pkg("@acme/solo", { dependencies: { lodash: "^4" } }),
-  "packages/solo/src/a.ts": "export const a = 1;\n",
-};
+afterAll(removeRepos);
 
 async function affected(dir: string, opts: { base?: string; uncommitted?: boolean } = {}): Promise<FindAffectedResult> {
   return findAffected(dir, { base: "main", ...opts });

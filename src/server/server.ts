@@ -17,6 +17,7 @@ import { Launcher } from "./launcher.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { ServerMetrics } from "./metrics.js";
 import { openApi } from "./openapi.js";
+import { isRemoteCachePath, RemoteCache, remoteCacheMaxBytes, remoteCacheRouteLabel } from "./remote-cache.js";
 import { apiRoutes } from "./routes.js";
 import type { Store, TokenRecord } from "../store/index.js";
 
@@ -92,6 +93,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     : undefined;
   const routes: Route[] = apiRoutes({ dataDir: o.dataDir, store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log, changes, ...(delivery ? { delivery } : {}) });
   const compiled = compile(routes);
+  // Turborepo's (/v8/artifacts) and Nx's (/v1/cache) remote cache, from the blob store (remote-cache.ts).
+  const remoteCache = new RemoteCache({ dataDir: o.dataDir, identify: (t) => auth.identify(t), maxBytes: remoteCacheMaxBytes(), log });
   const spec = openApi(routes, o.version);
 
   const server = createServer((req, res) => {
@@ -156,6 +159,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (path.startsWith("/git/")) {
         routeLabel = "/git";
         return serveGit(req, res, url);
+      }
+      if (isRemoteCachePath(path)) {
+        routeLabel = remoteCacheRouteLabel(path);
+        return remoteCache.serve(req, res, url, (t) => (actor = t));
       }
       if (path.startsWith("/api/")) {
         const found = match(compiled, method, path);
