@@ -21,6 +21,9 @@ import { isRemoteCachePath, RemoteCache, remoteCacheMaxBytes, remoteCacheRouteLa
 import { apiRoutes } from "./routes.js";
 import type { Store, TokenRecord } from "../store/index.js";
 
+/** How long an idle keep-alive connection is kept open. */
+const KEEP_ALIVE_MS = 65_000;
+
 export interface ServerOptions {
   dataDir: string;
   store: Store;
@@ -221,6 +224,13 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     return r.handle({ params, query, body, actor, req, raw } as never);
   }
 
+  // Idle keep-alive connections are kept 65 s (Node's default is 5 s): a
+  // client that pauses between requests (a CLI between git pushes, an agent
+  // between polls) otherwise races the server's close and gets "socket hang
+  // up" on its next request. Longer than the 60 s idle timeout of common load
+  // balancers, so they close first; headers must still arrive within 66 s.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(o.port, o.host, () => resolve());
