@@ -2,7 +2,7 @@
 // a `git push` to a hosted repository → the run appears and its log streams
 // in → a prod promotion is approved in the UI → the environments board shows
 // the new release. Screenshots go to test-results/ui/ (not in Git).
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
@@ -139,6 +139,17 @@ describe.skipIf(!existsSync(CHROMIUM))("the web UI in Chromium", () => {
     await page.press("input[type=search]", "Enter");
     await page.waitForSelector("#log mark:has-text('building 3')");
     expect(await page.locator("#log .line:not(.hidden)").count()).toBe(1);
+
+    // The run's artifact: listed with its file, which downloads with the token.
+    await page.waitForSelector("#artifacts [data-artifact=svc] .artifact-file[data-path='server.js']");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#artifacts .artifact-file[data-path='server.js']")]);
+    expect(download.suggestedFilename()).toBe("server.js");
+    expect(readFileSync(await download.path(), "utf8")).toBe(SERVICE);
+    // The unit job's summary (written by slipway/test-report), rendered from its Markdown.
+    await page.click(".job[data-job=unit]");
+    await page.waitForSelector("#summary h2:has-text('Summary')");
+    expect(await page.textContent("#summary .markdown")).toContain("1 failed, 1 passed");
+    await page.screenshot({ path: join(SHOTS, "run-summary-artifacts.png"), fullPage: true });
 
     // The environments board: dev runs svc#1; prod waits for an approval.
     await page.click("a[data-nav=environments]");

@@ -172,10 +172,104 @@ async function runPage(id, params) {
   const pageY = window.scrollY;
   const logView = job ? renderLog(log, search) : h("p", { class: "dim" }, "No jobs yet.");
   for (const d of logView.querySelectorAll?.("details") ?? []) if (closed.has(d.querySelector("summary")?.textContent)) d.open = false;
-  show(header, graph, renderTests(run.tests), steps, job ? h("div", { class: "filters" }, searchBox) : null, logView);
+  show(header, graph, renderTests(run.tests), renderArtifacts(run), renderSummary(job), steps, job ? h("div", { class: "filters" }, searchBox) : null, logView);
   if (job) logView.scrollTop = follow ? logView.scrollHeight : scrollTop;
   window.scrollTo(0, pageY);
   if (run.status !== "completed") schedule(() => route(), 1000);
+}
+
+/** The run's artifacts; a file is fetched with the token and handed to the browser as a download. */
+function renderArtifacts(run) {
+  if (!run.artifacts || run.artifacts.length === 0) return null;
+  const download = async (artifact, path) => {
+    const res = await fetch(`/api/runs/${run.id}/artifacts/${encodeURIComponent(artifact)}?${new URLSearchParams({ path })}`, { headers: { authorization: `Bearer ${token()}` } });
+    if (!res.ok) throw new Error(`${res.status}`);
+    const url = window.URL.createObjectURL(await res.blob());
+    const a = h("a", { href: url, download: path.split("/").pop() });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => window.URL.revokeObjectURL(url), 10_000);
+  };
+  return h(
+    "section",
+    { id: "artifacts" },
+    h("h2", {}, "Artifacts"),
+    h(
+      "ul",
+      {},
+      run.artifacts.map((a) =>
+        h(
+          "li",
+          { "data-artifact": a.name },
+          h("strong", {}, a.name),
+          h("span", { class: "dim" }, ` · ${size(a.size)} · ${a.files.length} file${a.files.length === 1 ? "" : "s"}`),
+          h(
+            "ul",
+            {},
+            a.files.slice(0, 50).map((f) => h("li", {}, h("a", { href: "#", class: "artifact-file", "data-path": f.path, onclick: (e) => (e.preventDefault(), download(a.name, f.path)) }, f.path), h("span", { class: "dim" }, ` ${size(f.size)}`))),
+            a.files.length > 50 ? h("li", { class: "dim" }, `… and ${a.files.length - 50} more`) : null,
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function size(bytes) {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${(bytes / 1e3).toFixed(1)} kB` : `${bytes} B`;
+}
+
+/** The selected job's summary (GITHUB_STEP_SUMMARY), rendered from Markdown into elements: never as HTML. */
+function renderSummary(job) {
+  if (!job?.summary) return null;
+  return h("section", { id: "summary" }, h("h2", {}, "Summary"), markdown(job.summary));
+}
+
+/** A small Markdown subset: headings, lists, tables, fenced code, paragraphs; inline code, bold, links as text. Text only, so no markup gets through. */
+function markdown(text) {
+  const out = h("div", { class: "markdown" });
+  const lines = text.replace(/\r\n/g, "\n").split("\n");
+  const inline = (t) => {
+    const parts = [];
+    const re = /`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\([^)]*\)/g;
+    let at = 0;
+    for (let m = re.exec(t); m; m = re.exec(t)) {
+      parts.push(t.slice(at, m.index));
+      parts.push(m[1] !== undefined ? h("code", {}, m[1]) : m[2] !== undefined ? h("strong", {}, m[2]) : m[3]);
+      at = re.lastIndex;
+    }
+    parts.push(t.slice(at));
+    return parts;
+  };
+  const cells = (row) => row.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim().startsWith("```")) {
+      // A fence (also one indented under a list item): its lines, with that indentation taken off.
+      const indent = line.length - line.trimStart().length;
+      const code = [];
+      for (i++; i < lines.length && !lines[i].trim().startsWith("```"); i++) code.push(lines[i].slice(Math.min(indent, lines[i].length - lines[i].trimStart().length)));
+      out.append(h("pre", {}, code.join("\n")));
+    } else if (/^#{1,6} /.test(line)) {
+      const level = Math.min(6, line.indexOf(" ") + 2);
+      out.append(h(`h${level}`, {}, inline(line.replace(/^#+ /, ""))));
+    } else if (/^\s*[-*] /.test(line)) {
+      const ul = h("ul");
+      for (; i < lines.length && /^\s*[-*] /.test(lines[i]); i++) ul.append(h("li", {}, inline(lines[i].replace(/^\s*[-*] /, ""))));
+      i--;
+      out.append(ul);
+    } else if (line.trim().startsWith("|") && /^\s*\|?[\s:|-]+\|?\s*$/.test(lines[i + 1] ?? "x")) {
+      const head = cells(line);
+      const rows = [];
+      for (i += 2; i < lines.length && lines[i].trim().startsWith("|"); i++) rows.push(cells(lines[i]));
+      i--;
+      out.append(h("table", {}, h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, inline(c))))), h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, inline(c))))))));
+    } else if (line.trim() !== "") {
+      out.append(h("p", {}, inline(line)));
+    }
+  }
+  return out;
 }
 
 /** The run's test reports: totals, failures with file:line, flaky tests, coverage. */

@@ -23,6 +23,8 @@ export interface Reply {
   body?: unknown;
   /** A plain-text answer instead of JSON. */
   text?: string;
+  /** Bytes streamed as they are read (artifact files); `headers` give their content type. */
+  stream?: NodeJS.ReadableStream;
   headers?: Record<string, string>;
 }
 

@@ -1,6 +1,9 @@
 // The JSON API's routes. Reading needs `viewer`; starting and cancelling runs
 // `developer`; repositories and tokens `admin`.
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { listArtifacts, readArtifact } from "../actions/index.js";
+import { FileBlobStore } from "../blobs/index.js";
 import { runTestReports } from "../reports/index.js";
 import { ownerAlive } from "../scheduler/index.js";
 import { StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store } from "../store/index.js";
@@ -122,7 +125,16 @@ export function apiRoutes(d: RouteDeps): Route[] {
         const run = d.store.getRun(params.id);
         if (!run) throw new HttpError(404, `no run ${params.id}`);
         const tests = await runTestReports(d.dataDir, d.store, run.id);
-        return { status: 200, body: { ...runBody(run), jobs: d.store.listJobs(run.id).map((j) => jobBody(j, d.store.listSteps(j.id))), tests: tests ?? null } };
+        const artifacts = (await listArtifacts(d.dataDir, run.id)).map((a) => ({
+          name: a.name,
+          size: a.size,
+          digest: a.digest,
+          files: a.files.map((f) => ({ path: f.path, size: f.size })),
+          createdAt: a.createdAt,
+          expiresAt: a.expiresAt,
+        }));
+        const jobs = d.store.listJobs(run.id).map((j) => jobBody(j, d.store.listSteps(j.id)));
+        return { status: 200, body: { ...runBody(run), jobs, tests: tests ?? null, artifacts } };
       },
     }),
     route({
@@ -142,6 +154,36 @@ export function apiRoutes(d: RouteDeps): Route[] {
           if (s.logPath && existsSync(s.logPath)) text += readFileSync(s.logPath, "utf8");
         }
         return { status: 200, text };
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/api/runs/{id}/artifacts/{name}",
+      role: "viewer",
+      tag: "runs",
+      summary: "One file of a run's artifact, by its path in the artifact (the paths are listed in the run)",
+      params: S.ArtifactParams,
+      query: S.ArtifactFileQuery,
+      responses: { 200: { description: "The file's bytes" }, 404: { description: "No such run, artifact or file", schema: S.ErrorBody } },
+      handle: async ({ params, query }) => {
+        if (!d.store.getRun(params.id)) throw new HttpError(404, `no run ${params.id}`);
+        let manifest;
+        try {
+          manifest = await readArtifact(d.dataDir, params.id, params.name);
+        } catch {
+          // An invalid name (a path separator, `..`): no artifact can have it.
+          throw new HttpError(404, `run ${params.id} has no artifact '${params.name}'; the run's artifacts are listed in GET /api/runs/${params.id}`);
+        }
+        if (!manifest) throw new HttpError(404, `run ${params.id} has no artifact '${params.name}' (or it expired); the run's artifacts are listed in GET /api/runs/${params.id}`);
+        // Only a path the manifest lists: nothing of the file system is named by the request.
+        const file = manifest.files.find((f) => f.path === query.path);
+        if (!file) throw new HttpError(404, `artifact '${params.name}' has no file '${query.path}'; its files are listed in GET /api/runs/${params.id}`);
+        const name = file.path.split("/").pop() ?? "file";
+        return {
+          status: 200,
+          stream: new FileBlobStore(d.dataDir).open(file.digest),
+          headers: { "content-length": String(file.size), "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(name)}` },
+        };
       },
     }),
     route({
@@ -544,7 +586,22 @@ function jobBody(j: JobRecord, steps: StepRecord[]): unknown {
     startedAt: j.startedAt,
     completedAt: j.completedAt,
     steps: steps.map((s) => ({ number: s.number, name: s.name, status: s.status, outcome: s.outcome, conclusion: s.conclusion, startedAt: s.startedAt, completedAt: s.completedAt })),
+    summary: jobSummary(j),
   };
+}
+
+/** GitHub shows at most 1 MiB of a job summary; so does the API. */
+const MAX_SUMMARY = 1 << 20;
+
+/** The job summary (`summary.md` in the job's log folder, masked when written), or null. */
+function jobSummary(j: JobRecord): string | null {
+  if (!j.logPath) return null;
+  try {
+    const text = readFileSync(join(j.logPath, "summary.md"), "utf8");
+    return text.length > MAX_SUMMARY ? `${text.slice(0, MAX_SUMMARY)}\n\n(the summary is longer than 1 MiB; the rest is left out)\n` : text;
+  } catch {
+    return null;
+  }
 }
 
 

@@ -57,9 +57,26 @@ export const Job = Type.Object({
   startedAt: Nullable(Time),
   completedAt: Nullable(Time),
   steps: Type.Array(Step),
+  summary: Nullable(Type.String({ description: "The job summary (Markdown, masked), as GITHUB_STEP_SUMMARY wrote it" })),
 });
 
-export const RunDetail = Type.Composite([Run, Type.Object({ jobs: Type.Array(Job), tests: Type.Unknown({ description: "Test reports of the run's jobs (null when none): see docs/test-reports.md" }) })]);
+export const Artifact = Type.Object({
+  name: Type.String(),
+  size: Type.Integer({ description: "Bytes of all its files" }),
+  digest: Type.String(),
+  files: Type.Array(Type.Object({ path: Type.String(), size: Type.Integer() })),
+  createdAt: Time,
+  expiresAt: Time,
+});
+
+export const RunDetail = Type.Composite([
+  Run,
+  Type.Object({
+    jobs: Type.Array(Job),
+    tests: Type.Unknown({ description: "Test reports of the run's jobs (null when none): see docs/test-reports.md" }),
+    artifacts: Type.Array(Artifact, { description: "The run's artifacts (actions/upload-artifact), unexpired" }),
+  }),
+]);
 
 export const RunList = Type.Object({ runs: Type.Array(Run) });
 
@@ -74,6 +91,8 @@ export const RunQuery = Type.Object({
 });
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const ArtifactParams = Type.Object({ id: Type.Integer({ minimum: 1 }), name: Type.String({ minLength: 1, maxLength: 256 }) });
+export const ArtifactFileQuery = Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096, description: "A file's path in the artifact, as the run's artifacts list it" }) });
 export const JobLogParams = Type.Object({ id: Type.Integer({ minimum: 1 }), job: Type.Integer({ minimum: 1 }) });
 
 export const RepositoryName = Type.String({

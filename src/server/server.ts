@@ -309,6 +309,13 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 }
 
 function answer(res: ServerResponse, reply: Reply): void {
+  if (reply.stream !== undefined) {
+    const stream = reply.stream;
+    res.writeHead(reply.status, { "content-type": "application/octet-stream", ...reply.headers });
+    stream.on("error", () => res.destroy());
+    stream.pipe(res);
+    return;
+  }
   if (reply.text !== undefined) {
     res.writeHead(reply.status, { "content-type": "text/plain; charset=utf-8", ...reply.headers });
     res.end(reply.text);
