@@ -10,6 +10,7 @@ import { dirname, join, relative } from "node:path";
 import * as affected from "./affected.mjs";
 import * as cache from "./cache.mjs";
 import { CLI_BUNDLE, ROOT, SLIPWAY, cleanDir, fmtMs, fmtRatio, requireTools, useSlipway } from "./lib.mjs";
+import * as migrationsLint from "./migrations-lint.mjs";
 import * as parallelJobs from "./parallel-jobs.mjs";
 import * as rollback from "./rollback.mjs";
 import * as router from "./router.mjs";
@@ -28,6 +29,7 @@ const USAGE = `usage: npm run bench -- [options]
                         f  failure onset to 0% canary traffic under slipway up
                         g  affected packages at 50, 200, 1,000 packages vs turbo and nx (needs /usr/bin/time)
                         h  critical-path order vs first-come order, wall time of a run
+                        i  migrations lint of 1,000 and 10,000 statements vs squawk
   --repeat N          repetitions of each benchmark (default 5; c: 3; d: 10)
   --json              print the results as JSON on stdout (progress goes to stderr)
   --write             put the results table into docs/benchmarks.md
@@ -43,7 +45,7 @@ const DOC = join(ROOT, "docs", "benchmarks.md");
 const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
-const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h"];
+const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
 
 function parseArgs(argv) {
   const o = { quick: false, json: false, write: false, build: false, keep: false, only: BENCHMARKS };
@@ -194,6 +196,7 @@ export async function main(argv) {
       if (b === "f") results.push(await rollback.run({ tmp, reps: reps(5, 2), log }));
       if (b === "g") results.push(...(await affected.run({ tmp, sizes: o.quick ? [50, 200] : [50, 200, 1000], reps: reps(5, 3), log })));
       if (b === "h") results.push(await affected.runCriticalPath({ tmp, reps: reps(3, 2), log }));
+      if (b === "i") results.push(...(await migrationsLint.run({ tmp, reps: reps(5, 3), log, ...(o.quick ? { sizes: [1000] } : {}) })));
       log(`(${b}) done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {

@@ -20,7 +20,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { constants, Script } from "node:vm";
 
-const COMMANDS = new Set(["run", "lint", "runs", "logs", "secrets", "vars", "affected"]);
+const COMMANDS = new Set(["run", "lint", "runs", "logs", "secrets", "vars", "affected", "migrations"]);
 const KEEP = 16;
 
 const bundle = fileURLToPath(new URL("../dist/cli.js", import.meta.url));

@@ -15,6 +15,7 @@ import { upCommand } from "./up.js";
 import { downCommand } from "./down.js";
 import { MissingValueError } from "../control/index.js";
 import { lintCommand } from "./lint.js";
+import { registerMigrations } from "./migrations.js";
 import { logsCommand } from "./logs.js";
 import { releaseCreateCommand, releasesCommand } from "./release.js";
 import { ReleaseError } from "../release/index.js";
@@ -348,6 +349,7 @@ export function buildProgram(): Command {
       process.exitCode = await fn(action, name, opts);
     });
   }
+  registerMigrations(program);
   return program;
 }
 

@@ -3,7 +3,7 @@
 // `slipway promote ENV [SERVICE]`: let a paused rollout go on (or skip the
 // rest of its current step). `slipway abort ENV [SERVICE]`: stop a rollout and
 // send traffic back to the stable release.
-import { checkGates, commitPromotion, releaseName } from "../control/index.js";
+import { checkGates, checkMigrationGate, commitPromotion, releaseName } from "../control/index.js";
 import { EXIT, UsageError } from "./common.js";
 import { actorName, findRelease, openDelivery, pickService, requireEnvironment, type DeliveryOptions } from "./delivery-context.js";
 import { paint } from "./style.js";
@@ -33,8 +33,10 @@ export async function promoteCommand(env: string, what: string | undefined, opts
     const spec = ctx.config.environments[env];
     if (!spec) throw new UsageError(`no environment '${env}'`);
     const now = new Date();
+    const migrations = await checkMigrationGate(ctx.store, ctx.config, spec, release, ctx.repoDir);
     const gates = checkGates(ctx.store, spec, release, {
       now,
+      ...(migrations ? { migrations } : {}),
       ...(opts.overrideWindow !== undefined ? { windowOverride: { by: actor, reason: opts.overrideWindow } } : {}),
     });
     if (!gates.open) {

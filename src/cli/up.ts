@@ -55,6 +55,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     stateRepo: ctx.repo,
     config: ctx.config,
     reloadConfig: async () => loadDeliveryConfig(ctx.repoDir).config,
+    repoDir: ctx.repoDir,
     secrets: new SecretStore(ctx.store, ctx.dataDir),
     intervalMs,
     ...(router !== undefined ? { router } : {}),

@@ -17,7 +17,7 @@ import type { SecretStore } from "../secrets/index.js";
 import type { DeliveryEvent, RolloutRecord, Store } from "../store/index.js";
 import { ProcessSupervisor } from "../targets/index.js";
 import { createRouter, type TrafficRouter } from "../traffic/index.js";
-import { checkGates, commitPromotion, nextRelease, releaseName, releaseNumber } from "./promotion.js";
+import { checkGates, checkMigrationGate, commitPromotion, nextRelease, releaseName, releaseNumber } from "./promotion.js";
 import { driveRollout, RolloutParked, type Interrupt, type RolloutOutcome } from "./rollout.js";
 import { configHash, effectiveService, type EffectiveService } from "./service-config.js";
 import { ServiceSlot } from "./slot.js";
@@ -30,6 +30,8 @@ export interface ControlLoopOptions {
   /** slipway.yml, loaded; `reloadConfig` is called each tick when given. */
   config: DeliveryConfig;
   reloadConfig?: () => Promise<DeliveryConfig | undefined>;
+  /** The repository whose commits the releases come from: the migration gate reads their migrations there (no migration gate without it). */
+  repoDir?: string;
   secrets?: SecretStore;
   intervalMs?: number;
   /** The router of every environment, over slipway.yml's `router` (`slipway up --router`). */
@@ -200,7 +202,8 @@ export class ControlLoop {
         const release = nextRelease(this.o.store, env, service, desired);
         if (!release) continue;
         const target = this.ensureTarget(envName, service);
-        const check = () => checkGates(this.o.store, env, release, { now: this.o.now() });
+        const migrations = this.o.repoDir ? await checkMigrationGate(this.o.store, this.config, env, release, this.o.repoDir) : undefined;
+        const check = () => checkGates(this.o.store, env, release, { now: this.o.now(), ...(migrations ? { migrations } : {}) });
         let gates = check();
         const approver = this.o.approveAs;
         if (!gates.open && env.approval && approver?.envs.includes(envName)) {

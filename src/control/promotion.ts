@@ -2,8 +2,9 @@
 // commit in the state repository. Which release an environment gets next
 // (the newest release that succeeded in every environment it comes `after`),
 // the gates before it (approval, deployment windows) and the commit itself.
-import { evaluateApproval, evaluateWindows, type DeliveryConfig, type EnvironmentSpec } from "../delivery/index.js";
+import { evaluateApproval, evaluateWindows, evaluateMigrationGate, type DeliveryConfig, type EnvironmentSpec, type MigrationGateVerdict, type RunningRelease } from "../delivery/index.js";
 import type { DesiredState, StateRepository, CommitResult } from "../gitops/index.js";
+import { contractChanges, releaseSchema } from "../migrations/index.js";
 import type { ReleaseRecord, Store } from "../store/index.js";
 import { configHash, effectiveService } from "./service-config.js";
 
@@ -64,8 +65,13 @@ export function eligibleSince(store: Store, env: EnvironmentSpec, release: Relea
   return new Date(times.length > 0 ? Math.max(...times) : Date.parse(release.createdAt));
 }
 
-/** Approval and deployment windows of an environment for a release. */
-export function checkGates(store: Store, env: EnvironmentSpec, release: ReleaseRecord, options: { now: Date; windowOverride?: { by: string; reason: string } }): GateResult {
+/** Approval, deployment windows and the migration gate (its verdict read beforehand) of an environment for a release. */
+export function checkGates(
+  store: Store,
+  env: EnvironmentSpec,
+  release: ReleaseRecord,
+  options: { now: Date; windowOverride?: { by: string; reason: string }; migrations?: MigrationGateVerdict },
+): GateResult {
   const reasons: string[] = [];
   let open = true;
   let approvals: string[] = [];
@@ -78,6 +84,11 @@ export function checkGates(store: Store, env: EnvironmentSpec, release: ReleaseR
     reasons.push(verdict.reason);
     approvals = verdict.counted;
     if (verdict.state !== "approved") open = false;
+  }
+  // The migration gate's verdict is read beforehand (it needs git): see checkMigrationGate.
+  if (options.migrations) {
+    reasons.push(options.migrations.reason);
+    if (!options.migrations.open) open = false;
   }
   return { open, reasons, approvals };
 }
@@ -110,4 +121,44 @@ export function commitPromotion(
     ...(input.release.runId !== null ? { run: input.release.runId } : {}),
     approvals: input.approvals,
   });
+}
+
+/**
+ * The migration gate of `env` for `release` (delivery/gates/migrations.ts):
+ * reads, with git in `repoDir`, the migrations of the release's commit and the
+ * migrations and queries of every release running in the environment (the
+ * stable one and both sides of an unfinished rollout). Undefined when the
+ * service has no `migrations`. Pass the verdict to checkGates.
+ */
+export async function checkMigrationGate(store: Store, config: DeliveryConfig, env: EnvironmentSpec, release: ReleaseRecord, repoDir: string): Promise<MigrationGateVerdict | undefined> {
+  const spec = config.services[release.service]?.migrations;
+  if (!spec) return undefined;
+  const queriesDir = `${spec.dir.replace(/\/+$/, "")}/queries`;
+  const name = releaseName(release);
+  const closed = (reason: string): MigrationGateVerdict => ({ open: env.migrations.unsafe === "warn", reason: `migrations: ${reason}`, blockers: [] });
+  if (!release.sourceCommit) return closed(`${name} has no source commit, so its migrations cannot be read; make releases from a run or in a git checkout`);
+  try {
+    const mine = await releaseSchema(repoDir, release.sourceCommit, spec.dir, queriesDir);
+    if (mine.unknown?.startsWith("its commit")) return closed(`${name}: ${mine.unknown}`);
+    const names = new Set<string>();
+    const deployment = store.getDeployment(env.name, release.service);
+    if (deployment?.release) names.add(deployment.release);
+    const rollout = store.activeRollout(env.name, release.service);
+    if (rollout) for (const n of [rollout.fromRelease, rollout.toRelease]) if (n) names.add(n);
+    names.delete(name);
+    const running: RunningRelease[] = [];
+    for (const n of names) {
+      const number = releaseNumber(release.service, n);
+      const record = number !== undefined ? store.getRelease(release.service, number) : undefined;
+      if (!record?.sourceCommit) {
+        running.push({ release: n, migrations: [], unknown: "no source commit is recorded for it" });
+        continue;
+      }
+      const theirs = await releaseSchema(repoDir, record.sourceCommit, spec.dir, queriesDir);
+      running.push({ release: n, migrations: theirs.migrations.map((m) => m.version), ...(theirs.uses ? { uses: theirs.uses } : {}), ...(theirs.unknown ? { unknown: theirs.unknown } : {}) });
+    }
+    return evaluateMigrationGate(env.migrations, { env: env.name, release: name, contract: contractChanges(mine.migrations), running });
+  } catch (e) {
+    return closed(`cannot read the migrations of ${name}: ${(e as Error).message}`);
+  }
 }

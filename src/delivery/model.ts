@@ -59,6 +59,8 @@ export interface RunSpec {
 export interface MigrationsSpec {
   dir: string;
   database: ValueSource;
+  /** `lint: { disable: [rule ids] }`: rules `slipway migrations lint` skips for this directory. */
+  lint?: { disable: string[] };
 }
 
 export interface ServiceSpec {

@@ -240,12 +240,16 @@ function readService(r: Reader, slot: Slot & { name: string }): ServiceSpec | un
   const migrationsSlot = f.get("migrations");
   let migrations: ServiceSpec["migrations"];
   if (migrationsSlot) {
-    const m = r.map(migrationsSlot, ["dir", "database"], { required: ["dir", "database"] });
+    const m = r.map(migrationsSlot, ["dir", "database", "lint"], { required: ["dir", "database"] });
     const dirSlot = m?.get("dir");
     const dbSlot = m?.get("database");
     const dir = dirSlot ? relativePath(r, dirSlot, "a directory") : undefined;
     const database = dbSlot ? secretSource(r, dbSlot, "the database URL") : undefined;
-    if (dir !== undefined && database) migrations = { dir, database };
+    // `lint: { disable: [rule-id, …] }` (the ids are checked by `slipway migrations lint`).
+    const lintSlot = m?.get("lint");
+    const disableSlot = lintSlot ? r.map(lintSlot, ["disable"], { what: "a mapping: { disable: [rule ids] }" })?.get("disable") : undefined;
+    const disable = (disableSlot ? (r.list(disableSlot, { single: true, what: "a rule id or a list of them" }) ?? []) : []).map((i) => r.string(i, { what: "a rule id such as ban-drop-column" })).filter((v) => v !== undefined);
+    if (dir !== undefined && database) migrations = { dir, database, ...(disableSlot ? { lint: { disable } } : {}) };
   }
   if (!release || !run) return undefined;
   return { name: slot.name, position: r.position(slot.key), release, run, env, ...(migrations ? { migrations } : {}) };

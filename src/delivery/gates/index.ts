@@ -4,3 +4,4 @@
 export { evaluateApproval, type ApprovalDecision, type ApprovalInput, type ApprovalState, type ApprovalVerdict } from "./approval.js";
 export { evaluateWindows, WINDOW_HORIZON_MS, type WindowOverride, type WindowVerdict } from "./window.js";
 export { ZoneClock, type ZonedTime } from "./zone-clock.js";
+export { evaluateMigrationGate, type ContractChange, type MigrationGateInput, type MigrationGateVerdict, type RunningRelease, type SchemaUse } from "./migrations.js";

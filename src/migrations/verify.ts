@@ -1,0 +1,399 @@
+// `slipway migrations verify`: will the release still running survive the new
+// migrations? On a fresh database (PGlite from a cached snapshot, or a scratch
+// database on a real server) the previous release's migrations are applied
+// (as of its commit, read with git), then the new ones one statement at a
+// time; after each statement every query of the previous release (SQL files
+// of its queries folder, as of its commit) is checked with `PREPARE` (so
+// queries with `$1` parameters are checked too, and nothing runs). A query
+// that fails at the end is a failure, and its cause is the statement after
+// which it started failing (and kept failing): found by applying, not
+// guessed from names, so a drop, a rename, a type change or a dropped
+// function are all attributed right. On a real server each statement is also
+// applied while another session holds row locks on its tables (lock-check.ts).
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { git, GitError, tryGit } from "../git/index.js";
+import type { ContractChange, SchemaUse } from "../delivery/index.js";
+import { arr, findAll, names, obj, relName, str } from "./ast.js";
+import { applyMigrations, compareVersions, MigrationError, parseMigrations, runStatement, type MigrationFile, type ParsedMigration } from "./apply.js";
+import { connectPostgres, createScratchDatabase, pgErrorOf, redactUrl, type PgError, type SqlClient } from "./database.js";
+import { applyUnderRowLocks, type LockWait } from "./lock-check.js";
+import { parseSql, SourceText, type SqlStatement } from "./parse.js";
+import type { Phase } from "./phases.js";
+import { openEmbeddedDatabase } from "./snapshot.js";
+
+/** Where `verifyMigrations` reads the two releases and which database it uses. */
+export interface VerifyOptions {
+  /** A directory of the git repository (its working tree is the new release). */
+  repoDir: string;
+  /** The previous release's commit: any git revision (`v1.4.0`, `HEAD~1`, a sha). */
+  previous: string;
+  /** The migrations folder, relative to `repoDir`. */
+  dir: string;
+  /** The previous release's queries folder (SQL files, searched recursively), relative to `repoDir`. */
+  queriesDir: string;
+  /** A PostgreSQL server URL: verify runs in a scratch database it creates there and drops. Without it, PGlite. */
+  database?: string;
+  /** The data directory (PGlite's snapshot is cached there). */
+  dataDir: string;
+  /** lock_timeout of the lock check (default 400 ms). */
+  lockTimeoutMs?: number;
+}
+
+/** Where a statement is: file, 1-based line and column, its text. */
+export interface StatementRef {
+  file: string;
+  line: number;
+  column: number;
+  text: string;
+}
+
+/** A query of the previous release that fails on the new schema. */
+export interface QueryFailure {
+  query: StatementRef;
+  error: PgError & { line?: number; column?: number };
+  /** The new migration statement after which it failed; absent when it already fails on the previous release's schema. */
+  cause?: StatementRef & { phase: Phase };
+}
+
+/** What `verifyMigrations` found; `verdict` decides the exit code. */
+export interface VerifyReport {
+  /** `pass`; `fail` (failures or problems: block the deploy); `inconclusive` (no queries to check). */
+  verdict: "pass" | "fail" | "inconclusive";
+  previous: { ref: string; commit: string; migrations: string[]; queries: string[] };
+  newMigrations: { file: string; phase: Phase }[];
+  engine: "pglite" | "postgres";
+  /** Start-up of the database: ms, and for PGlite whether the snapshot was used. */
+  startup: { ms: number; fromSnapshot?: boolean; snapshot?: string; database?: string };
+  failures: QueryFailure[];
+  /** Migrations edited or removed since the previous release, or refused by PostgreSQL. */
+  problems: { file: string; line?: number; column?: number; message: string }[];
+  lockCheck: { ran: boolean; note: string; waits: LockWait[] };
+  ms: number;
+}
+
+/** A query file's statement, ready to check. */
+interface Query extends StatementRef {
+  statement: SqlStatement;
+  sql: string;
+}
+
+const PREPARABLE = new Set(["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]);
+const PREPARE_PREFIX = "PREPARE slipway_verify_q AS ";
+
+async function repoRoot(repoDir: string): Promise<string> {
+  try {
+    return (await git(repoDir, ["rev-parse", "--show-toplevel"])).trim();
+  } catch (e) {
+    if (e instanceof GitError) throw new MigrationError(`${repoDir} is not in a git repository: verify reads the previous release's files with git; run it in the repository`, "read", repoDir);
+    throw e;
+  }
+}
+
+/** `*.sql` files at `rev` under `dir` (relative to the repository root): directly in it, or at any depth. */
+async function filesAt(root: string, rev: string, dir: string, recursive: boolean): Promise<MigrationFile[]> {
+  const prefix = dir === "" || dir === "." ? "" : `${dir.replace(/\/+$/, "")}/`;
+  const listing = await git(root, ["ls-tree", ...(recursive ? ["-r"] : []), "--name-only", "--full-tree", rev, "--", prefix || "."]);
+  const paths = listing
+    .split("\n")
+    .filter((p) => p.endsWith(".sql") && p.startsWith(prefix) && (recursive || !p.slice(prefix.length).includes("/")))
+    .sort(compareVersions);
+  const out: MigrationFile[] = [];
+  for (const p of paths) out.push({ version: p.slice(prefix.length), file: p, sql: await git(root, ["show", `${rev}:${p}`]) });
+  return out;
+}
+
+async function workingTreeFiles(root: string, dir: string, recursive: boolean): Promise<MigrationFile[]> {
+  const base = resolve(root, dir);
+  const out: MigrationFile[] = [];
+  const walk = (rel: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(resolve(base, rel));
+    } catch {
+      return;
+    }
+    for (const n of names.sort(compareVersions)) {
+      const r = rel ? `${rel}/${n}` : n;
+      const st = statSync(resolve(base, r));
+      if (st.isDirectory() && recursive) walk(r);
+      else if (st.isFile() && n.endsWith(".sql")) out.push({ version: r, file: `${dir.replace(/\/+$/, "")}/${r}`, sql: readFileSync(resolve(base, r), "utf8") });
+    }
+  };
+  walk("");
+  return out.sort((a, b) => compareVersions(a.version, b.version));
+}
+
+async function parseQueries(files: MigrationFile[]): Promise<Query[]> {
+  const out: Query[] = [];
+  for (const f of files) {
+    for (const st of await parseSql(f.file, f.sql)) out.push({ file: f.file, line: st.line, column: st.column, text: st.text, statement: st, sql: f.sql });
+  }
+  return out;
+}
+
+/** Checks one query against the schema without running it: PREPARE (DML), or run and roll back (other statements without parameters). */
+export async function checkQuery(db: SqlClient, q: Pick<Query, "statement" | "sql">): Promise<(PgError & { line?: number; column?: number }) | undefined> {
+  const st = q.statement;
+  const preparable = PREPARABLE.has(st.kind);
+  if (!preparable && findAll(st.node, "ParamRef").length > 0) return undefined; // cannot be checked without values
+  try {
+    if (preparable) {
+      await db.exec(`${PREPARE_PREFIX}${st.text}`);
+      await db.exec("DEALLOCATE slipway_verify_q");
+    } else {
+      await db.exec("BEGIN");
+      try {
+        await db.exec(st.text);
+      } finally {
+        await db.exec("ROLLBACK");
+      }
+    }
+    return undefined;
+  } catch (e) {
+    const err = pgErrorOf(e);
+    if (err.position === undefined) return err;
+    const at = err.position - (preparable ? PREPARE_PREFIX.length : 0);
+    const prefix = [...st.text].slice(0, Math.max(0, at - 1)).join("");
+    const { line, column } = new SourceText(q.sql).position(st.start + prefix.length);
+    return { ...err, line, column };
+  }
+}
+
+const ref = (f: { file: string }, st: SqlStatement): StatementRef => ({ file: f.file, line: st.line, column: st.column, text: st.text });
+
+/**
+ * Verifies that the previous release's queries survive the new migrations.
+ * Throws SqlParseError (bad SQL in a migration or query: nothing is applied)
+ * or MigrationError `read` (bad revision or folder); everything else is in
+ * the report.
+ */
+export async function verifyMigrations(o: VerifyOptions): Promise<VerifyReport> {
+  const started = performance.now();
+  const root = await repoRoot(o.repoDir);
+  const dir = relative(root, resolve(o.repoDir, o.dir)) || ".";
+  const queriesDir = relative(root, resolve(o.repoDir, o.queriesDir)) || ".";
+  const commit = (await tryGit(root, ["rev-parse", "--verify", "--quiet", `${o.previous}^{commit}`]))?.trim();
+  if (!commit) {
+    throw new MigrationError(`--previous ${o.previous}: no such commit in this repository; give the previous release's commit, tag or branch (git log --oneline lists them)`, "read", o.previous);
+  }
+
+  // Read and parse everything before touching a database.
+  const previousFiles = await filesAt(root, commit, dir, false);
+  const currentFiles = await workingTreeFiles(root, dir, false);
+  const queryFiles = await filesAt(root, commit, queriesDir, true);
+  const previous = await parseMigrations(previousFiles);
+  const current = await parseMigrations(currentFiles);
+  const queries = await parseQueries(queryFiles);
+
+  const problems: VerifyReport["problems"] = [];
+  const currentByVersion = new Map(current.map((m) => [m.version, m]));
+  for (const p of previous) {
+    const now = currentByVersion.get(p.version);
+    if (!now) problems.push({ file: p.file, message: `removed since ${o.previous}: databases where it was applied still have it; restore it (git checkout ${commit.slice(0, 12)} -- ${p.file})` });
+    else if (now.checksum !== p.checksum) {
+      problems.push({ file: p.file, message: `edited since ${o.previous} (sha256:${p.checksum.slice(0, 12)} → sha256:${now.checksum.slice(0, 12)}): an applied migration must not change; restore it and put the change in a new file` });
+    }
+  }
+  const previousVersions = new Set(previous.map((m) => m.version));
+  const added = current.filter((m) => !previousVersions.has(m.version));
+
+  const report: VerifyReport = {
+    verdict: "pass",
+    previous: { ref: o.previous, commit, migrations: previous.map((m) => m.file), queries: queryFiles.map((f) => f.file) },
+    newMigrations: added.map((m) => ({ file: m.file, phase: m.phase })),
+    engine: o.database ? "postgres" : "pglite",
+    startup: { ms: 0 },
+    failures: [],
+    problems,
+    lockCheck: { ran: false, note: "", waits: [] },
+    ms: 0,
+  };
+
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    let db: SqlClient;
+    let lockSessions: { locker: SqlClient & { pid: number }; observer: SqlClient; db: SqlClient & { pid: number } } | undefined;
+    if (o.database) {
+      const t = performance.now();
+      const scratch = await createScratchDatabase(o.database).catch((e: unknown) => {
+        throw new MigrationError(`--database ${redactUrl(o.database ?? "")}: cannot create a scratch database: ${pgErrorOf(e).message}; give a server where this user may CREATE DATABASE`, "read", "--database");
+      });
+      cleanup.push(() => scratch.drop());
+      const main = await connectPostgres(scratch.url);
+      cleanup.unshift(() => main.close());
+      const locker = await connectPostgres(scratch.url);
+      const observer = await connectPostgres(scratch.url);
+      cleanup.unshift(() => locker.close(), () => observer.close());
+      db = main;
+      lockSessions = { db: main, locker, observer };
+      report.startup = { ms: performance.now() - t, database: scratch.name };
+      report.lockCheck.note = `each new statement applied while another session held row locks on its tables (lock_timeout ${o.lockTimeoutMs ?? 400}ms)`;
+      report.lockCheck.ran = true;
+    } else {
+      const embedded = await openEmbeddedDatabase(o.dataDir);
+      cleanup.push(() => embedded.client.close());
+      db = embedded.client;
+      report.startup = { ms: embedded.startMs, fromSnapshot: embedded.fromSnapshot, snapshot: embedded.snapshot };
+      report.lockCheck.note = "skipped: PGlite allows one connection, so locks cannot be checked; give --database URL (a PostgreSQL server) to check them";
+    }
+
+    if (!(await applyOrReport(() => applyMigrations(db, previous), problems, `the migrations of ${o.previous}`))) return finish(report, started);
+
+    const failing = new Map<Query, { error: PgError & { line?: number; column?: number }; cause?: QueryFailure["cause"] }>();
+    for (const q of queries) {
+      const error = await checkQuery(db, q);
+      if (error) failing.set(q, { error });
+    }
+    for (const m of added) {
+      for (const st of m.statements) {
+        try {
+          if (lockSessions) {
+            const wait = await applyUnderRowLocks(lockSessions, m, st, o.lockTimeoutMs);
+            if (wait) report.lockCheck.waits.push(wait);
+          } else await runStatement(db, m, st);
+        } catch (e) {
+          if (!(e instanceof MigrationError)) throw e;
+          problems.push({ file: e.file, ...(e.line !== undefined ? { line: e.line } : {}), ...(e.column !== undefined ? { column: e.column } : {}), message: e.message });
+          return finish(report, started, failing);
+        }
+        for (const q of queries) {
+          const error = await checkQuery(db, q);
+          if (!error) failing.delete(q);
+          else if (!failing.has(q)) failing.set(q, { error, cause: { ...ref(m, st), phase: phaseOf(m, st) } });
+        }
+      }
+    }
+    return finish(report, started, failing);
+  } finally {
+    for (const c of cleanup) await c().catch(() => undefined);
+  }
+}
+
+function phaseOf(m: ParsedMigration, st: SqlStatement): Phase {
+  return m.classification.statements.find((s) => s.line === st.line && s.column === st.column)?.phase ?? m.phase;
+}
+
+/** False (and the problem recorded) when PostgreSQL refuses a migration. */
+async function applyOrReport(fn: () => Promise<unknown>, problems: VerifyReport["problems"], what: string): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (e) {
+    if (!(e instanceof MigrationError)) throw e;
+    problems.push({ file: e.file, ...(e.line !== undefined ? { line: e.line, column: e.column ?? 1 } : {}), message: `${what} do not apply on an empty database: ${e.message}` });
+    return false;
+  }
+}
+
+function finish(report: VerifyReport, started: number, failing = new Map<Query, { error: QueryFailure["error"]; cause?: QueryFailure["cause"] }>()): VerifyReport {
+  report.failures = [...failing.entries()].map(([q, f]) => ({ query: { file: q.file, line: q.line, column: q.column, text: q.text }, error: f.error, ...(f.cause ? { cause: f.cause } : {}) }));
+  report.verdict = report.failures.length > 0 || report.problems.length > 0 ? "fail" : report.previous.queries.length === 0 ? "inconclusive" : "pass";
+  report.ms = performance.now() - started;
+  return report;
+}
+
+// ---- what the migration gate needs: contract changes and the schema a release's queries use ----
+
+/** The tables and columns a contract statement drops or changes (`*` when it cannot tell, e.g. DROP FUNCTION). */
+export function contractTargets(st: Pick<SqlStatement, "kind" | "node">): { table: string; column?: string }[] {
+  const s = obj(st.node[st.kind]);
+  const table = relName(s.relation);
+  switch (st.kind) {
+    case "AlterTableStmt": {
+      const cols = arr(s.cmds)
+        .map((c) => obj(obj(c).AlterTableCmd))
+        .map((cmd) => str(cmd.name) ?? str(obj(obj(cmd.def).ColumnDef).colname));
+      const named = cols.filter((c): c is string => c !== undefined);
+      return named.length > 0 ? named.map((column) => ({ table, column })) : [{ table }];
+    }
+    case "RenameStmt":
+      if (str(s.renameType) === "OBJECT_COLUMN") return [{ table, column: str(s.subname) ?? "" }];
+      return table ? [{ table }] : [{ table: "*" }];
+    case "DropStmt": {
+      const type = str(s.removeType);
+      if (type === "OBJECT_TABLE" || type === "OBJECT_VIEW" || type === "OBJECT_MATVIEW" || type === "OBJECT_FOREIGN_TABLE") {
+        return arr(s.objects).map((o) => ({ table: names(obj(o).List ? obj(obj(o).List).items : o).join(".") }));
+      }
+      return [{ table: "*" }];
+    }
+    default:
+      return table ? [{ table }] : [{ table: "*" }];
+  }
+}
+
+/** The contract statements of some migrations, for the gate. */
+export function contractChanges(migrations: ParsedMigration[]): ContractChange[] {
+  const out: ContractChange[] = [];
+  for (const m of migrations) {
+    m.statements.forEach((st, i) => {
+      const c = m.classification.statements[i];
+      if (c?.phase !== "contract") return;
+      out.push({ version: m.version, file: m.file, line: st.line, column: st.column, text: st.text, why: c.why, targets: contractTargets(st) });
+    });
+  }
+  return out;
+}
+
+/** Tables and columns a query statement names (unqualified columns count for every table of the statement). */
+export function schemaUses(file: string, st: SqlStatement): SchemaUse[] {
+  const out: SchemaUse[] = [];
+  const vars = [...findAll(st.node, "RangeVar"), ...findAll(st.node, "relation")];
+  const alias = new Map<string, string>();
+  for (const v of vars) {
+    const t = relName(v);
+    if (!t) continue;
+    alias.set(t.split(".").pop() ?? t, t);
+    const a = str(obj(v.alias).aliasname);
+    if (a) alias.set(a, t);
+    out.push({ table: t, file, line: st.line });
+  }
+  const tables = [...new Set(alias.values())];
+  const addColumn = (qualifier: string | undefined, column: string) => {
+    const ts = qualifier !== undefined ? [alias.get(qualifier) ?? qualifier] : tables;
+    for (const table of ts) out.push({ table, column, file, line: st.line });
+  };
+  for (const ref of findAll(st.node, "ColumnRef")) {
+    const fields = arr(ref.fields);
+    const last = obj(fields[fields.length - 1]);
+    const column = "A_Star" in last ? "*" : str(obj(last.String).sval);
+    if (column === undefined) continue;
+    const qualifier = fields.length >= 2 ? str(obj(obj(fields[fields.length - 2]).String).sval) : undefined;
+    addColumn(qualifier, column);
+  }
+  // INSERT INTO t (a, b) and UPDATE t SET a = …: the target columns.
+  const s = obj(st.node[st.kind]);
+  const target = relName(s.relation);
+  if (target && (st.kind === "InsertStmt" || st.kind === "UpdateStmt")) {
+    for (const rt of findAll(st.kind === "InsertStmt" ? s.cols : s.targetList, "ResTarget")) {
+      const n = str(rt.name);
+      if (n) out.push({ table: target, column: n, file, line: st.line });
+    }
+  }
+  return out;
+}
+
+/** A release's migration files and the schema its queries use, as of its commit. */
+export interface ReleaseSchema {
+  migrations: ParsedMigration[];
+  /** Absent when the release has no queries there (`unknown` says so). */
+  uses?: SchemaUse[];
+  unknown?: string;
+}
+
+/**
+ * Reads a release's migrations (`dir`) and queries (`queriesDir`, recursive)
+ * at `commit` of the repository at `repoDir`, for the migration gate.
+ * Throws SqlParseError on SQL that does not parse.
+ */
+export async function releaseSchema(repoDir: string, commit: string, dir: string, queriesDir: string): Promise<ReleaseSchema> {
+  const root = await repoRoot(repoDir);
+  const exists = (await tryGit(root, ["rev-parse", "--verify", "--quiet", `${commit}^{commit}`]))?.trim();
+  if (!exists) return { migrations: [], unknown: `its commit ${commit.slice(0, 12)} is not in the repository at ${root}` };
+  const migrations = await parseMigrations(await filesAt(root, commit, relative(root, resolve(repoDir, dir)) || ".", false));
+  const queryFiles = await filesAt(root, commit, relative(root, resolve(repoDir, queriesDir)) || ".", true);
+  if (queryFiles.length === 0) return { migrations, unknown: `it has no queries in ${queriesDir} at ${commit.slice(0, 12)}` };
+  const uses: SchemaUse[] = [];
+  for (const f of queryFiles) for (const st of await parseSql(f.file, f.sql)) uses.push(...schemaUses(f.file, st));
+  return { migrations, uses };
+}
