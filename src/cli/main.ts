@@ -29,6 +29,10 @@ import { changeCommand } from "./change.js";
 import { affectedCommand } from "./affected.js";
 import { insightsCommand } from "./insights.js";
 import { pinCommand } from "./pin.js";
+import { depsReviewCommand } from "./deps.js";
+import { sbomCommand } from "./sbom.js";
+import { verifyCommand } from "./verify.js";
+import { keysCommand } from "./keys.js";
 
 
 function globalOptions(cmd: Command): Command {
@@ -92,6 +96,18 @@ export function buildProgram(): Command {
       .option("--json", "print JSON"),
   ).action(async (files: string[], opts) => {
     process.exitCode = await pinCommand(files, opts);
+  });
+
+  const deps = program.command("deps").description("dependencies as the lockfiles resolve them");
+  globalOptions(
+    deps
+      .command("review")
+      .description("dependency changes between two commits (added, removed, upgraded, downgraded, licences), checked against a policy")
+      .argument("<range>", "BASE..HEAD, e.g. main..HEAD")
+      .option("--config <file>", "policy: allow-licenses, deny-licenses, deny-packages (default .github/dependency-review-config.yml if present)")
+      .option("--json", "print JSON"),
+  ).action(async (range: string, opts) => {
+    process.exitCode = await depsReviewCommand(range, opts);
   });
 
   globalOptions(
@@ -349,6 +365,45 @@ export function buildProgram(): Command {
       process.exitCode = await fn(action, name, opts);
     });
   }
+  globalOptions(
+    program
+      .command("sbom")
+      .description("print the CycloneDX 1.6 SBOM of a folder's lockfiles (package-lock.json, pnpm-lock.yaml, yarn.lock), validated")
+      .argument("[dir]", "the folder (default: the repository)")
+      .option("-o, --output <file>", "write it to this file instead of standard output"),
+  ).action(async (dir: string | undefined, opts) => {
+    process.exitCode = await sbomCommand(dir, opts);
+  });
+
+  globalOptions(
+    program
+      .command("verify")
+      .description("verify a release's signature and SLSA provenance offline, against the artifact's bytes and a policy")
+      .argument("<release|file>", "a release (web#3) or a released file or folder")
+      .option("--key <pem>", "a trusted public key (repeatable; default: the keys this data directory signed with)", collect)
+      .option("--bundle <file>", "the signature bundle (Sigstore v0.3) of a file or folder")
+      .option("--provenance <file>", "the provenance bundle (DSSE) of a file or folder")
+      .option("--source <owner/name>", "the repository the provenance must name")
+      .option("--branch <name>", "the branch the provenance must name (with --source)")
+      .option("--builder <id>", "the builder id the provenance must name (default https://slipway.dev/builder/v1)")
+      .option("--env <environment>", "check against this environment's policy in slipway.yml")
+      .option("--json", "print JSON"),
+  ).action(async (target: string, opts) => {
+    process.exitCode = await verifyCommand(target, opts);
+  });
+
+  globalOptions(
+    program
+      .command("keys")
+      .description("the release signing key: export-public | list | rotate | import FILE")
+      .addArgument(new Command().createArgument("<action>", "export-public | list | rotate | import").choices(["export-public", "list", "rotate", "import"]))
+      .argument("[file]", "import: the private key (PKCS#8 PEM, ECDSA P-256)")
+      .option("--all", "export-public: every public key that signed releases here")
+      .option("--json", "print JSON (list)"),
+  ).action(async (action: string, file: string | undefined, opts) => {
+    process.exitCode = await keysCommand(action, file, opts);
+  });
+
   registerMigrations(program);
   return program;
 }

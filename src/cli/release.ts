@@ -26,7 +26,7 @@ export async function releaseCreateCommand(opts: ReleaseCreateOptions): Promise<
   if (opts.artifact !== undefined && opts.fromRun === undefined) throw new UsageError("--artifact goes with --from-run");
   const repoDir = workDir(opts);
   let source: ReleaseSource;
-  let checkout: { sha: string; ref: string } | undefined;
+  let checkout: { sha: string; ref: string; repository: string } | undefined;
   if (opts.fromRun !== undefined) {
     const runId = Number(opts.fromRun);
     if (!Number.isInteger(runId) || runId < 1) throw new UsageError(`--from-run expects a run number, got '${opts.fromRun}'; \`slipway runs\` lists them`);
@@ -35,7 +35,7 @@ export async function releaseCreateCommand(opts: ReleaseCreateOptions): Promise<
     source = { kind: "path", path: opts.file ?? "" };
     // The commit checked out here, when this is a git repository: recorded as the release's source.
     const repo = await readRepo(repoDir).catch(() => undefined);
-    if (repo) checkout = { sha: repo.sha, ref: repo.branch ? `refs/heads/${repo.branch}` : repo.sha };
+    if (repo) checkout = { sha: repo.sha, ref: repo.branch ? `refs/heads/${repo.branch}` : repo.sha, repository: `${repo.owner}/${repo.name}` };
   }
   const defaultArtifact = configuredArtifact(repoDir, opts.service);
   const store = openStore(dataDirFor(opts, repoDir));
@@ -47,6 +47,7 @@ export async function releaseCreateCommand(opts: ReleaseCreateOptions): Promise<
       service: opts.service,
       source,
       createdBy: actor(),
+      repoDir,
       ...(checkout ? { checkout } : {}),
     });
     if (opts.json) {
@@ -55,7 +56,10 @@ export async function releaseCreateCommand(opts: ReleaseCreateOptions): Promise<
     }
     const p = paint(process.stdout);
     const what = created ? p.green(`created release ${release.service}#${release.number}`) : `${release.service}#${release.number} already holds this content; no new release`;
-    process.stdout.write(`${what}\n  digest  ${release.digest}\n  files   ${release.files.length} (${formatBytes(release.size)})\n  source  ${describeSource(release)}\n`);
+    const attestations = store.listReleaseAttestations(release.id);
+    const key = attestations.find((a) => a.keyId)?.keyId;
+    const signed = attestations.length > 0 ? `${attestations.map((a) => a.kind).join(", ")}${key ? ` (key ${key.slice(0, 12)}; slipway verify ${release.service}#${release.number})` : ""}` : "none";
+    process.stdout.write(`${what}\n  digest  ${release.digest}\n  files   ${release.files.length} (${formatBytes(release.size)})\n  source  ${describeSource(release)}\n  signed  ${signed}\n`);
     return EXIT.ok;
   } finally {
     store.close();

@@ -323,7 +323,7 @@ async function automaticReleases(
   if (!summaries.some((s) => s.conclusion === "success") || findDeliveryConfig(repoDir) === undefined) return [];
   const { config, diagnostics } = loadDeliveryConfig(repoDir);
   if (!config) return { configErrors: diagnostics.filter((d) => d.severity === "error").length };
-  return releaseAfterRuns({ store, dataDir, config, runIds: summaries.map((s) => s.runId), defaultBranch, createdBy: safeUser() });
+  return releaseAfterRuns({ store, dataDir, config, runIds: summaries.map((s) => s.runId), defaultBranch, createdBy: safeUser(), repoDir });
 }
 
 function releasesJson(releases: AutomaticRelease[] | { configErrors: number }): { releases: AutomaticRelease[]; releaseError?: string } {

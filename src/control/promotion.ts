@@ -2,7 +2,12 @@
 // commit in the state repository. Which release an environment gets next
 // (the newest release that succeeded in every environment it comes `after`),
 // the gates before it (approval, deployment windows) and the commit itself.
-import { evaluateApproval, evaluateWindows, evaluateMigrationGate, type DeliveryConfig, type EnvironmentSpec, type MigrationGateVerdict, type RunningRelease } from "../delivery/index.js";
+import { existsSync, readFileSync } from "node:fs";
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import { evaluateApproval, evaluateSignaturePolicy, evaluateWindows, policyApplies, evaluateMigrationGate, type DeliveryConfig, type EnvironmentSpec, type MigrationGateVerdict, type RunningRelease } from "../delivery/index.js";
+import { releaseEvidence } from "../release/index.js";
+import { keyIdOf } from "../supply-chain/index.js";
 import type { DesiredState, StateRepository, CommitResult } from "../gitops/index.js";
 import { contractChanges, releaseSchema } from "../migrations/index.js";
 import type { ReleaseRecord, Store } from "../store/index.js";
@@ -65,12 +70,17 @@ export function eligibleSince(store: Store, env: EnvironmentSpec, release: Relea
   return new Date(times.length > 0 ? Math.max(...times) : Date.parse(release.createdAt));
 }
 
-/** Approval, deployment windows and the migration gate (its verdict read beforehand) of an environment for a release. */
+/**
+ * Approval, deployment windows and the signature policy of an environment for
+ * a release. The policy gate re-hashes the release's files and verifies its
+ * bundles offline; `supplyChain` says where the blobs (default: the store's
+ * data directory) and the policy's key files (default: the current folder) are.
+ */
 export function checkGates(
   store: Store,
   env: EnvironmentSpec,
   release: ReleaseRecord,
-  options: { now: Date; windowOverride?: { by: string; reason: string }; migrations?: MigrationGateVerdict },
+  options: { now: Date; windowOverride?: { by: string; reason: string }; supplyChain?: { dataDir?: string; repoRoot?: string }; migrations?: MigrationGateVerdict },
 ): GateResult {
   const reasons: string[] = [];
   let open = true;
@@ -85,12 +95,41 @@ export function checkGates(
     approvals = verdict.counted;
     if (verdict.state !== "approved") open = false;
   }
+  if (policyApplies(env.policy)) {
+    const verdict = checkPolicy(store, env, release, options.supplyChain ?? {});
+    reasons.push(verdict.reason);
+    if (!verdict.open) open = false;
+  }
   // The migration gate's verdict is read beforehand (it needs git): see checkMigrationGate.
   if (options.migrations) {
     reasons.push(options.migrations.reason);
     if (!options.migrations.open) open = false;
   }
   return { open, reasons, approvals };
+}
+
+/** The signature policy gate (delivery/gates/signature.ts) over the release's evidence, read and verified now. */
+function checkPolicy(store: Store, env: EnvironmentSpec, release: ReleaseRecord, where: { dataDir?: string; repoRoot?: string }): { open: boolean; reason: string } {
+  const dataDir = where.dataDir ?? store.dataDir;
+  let keys: Map<string, KeyObject> | undefined;
+  if (env.policy.keys.length > 0) {
+    keys = new Map();
+    for (const file of env.policy.keys) {
+      // The repository: the caller's, else the current folder, else the one holding the default data directory (`<repo>/.slipway`).
+      const candidates = where.repoRoot !== undefined ? [resolve(where.repoRoot, file)] : [resolve(file), resolve(dirname(dataDir), file)];
+      const path = candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
+      try {
+        const key = createPublicKey(readFileSync(path, "utf8"));
+        keys.set(keyIdOf(key), key);
+      } catch (err) {
+        return { open: false, reason: `policy refuses the release: the key file ${file} (policy.keys of ${env.name}, read at ${path}) cannot be used: ${(err as Error).message.split("\n")[0] ?? ""}; add the public key PEM there` };
+      }
+    }
+  }
+  const evidence = releaseEvidence(store, dataDir, release, keys);
+  const verdict = evaluateSignaturePolicy(env.policy, evidence);
+  const problems = evidence.problems.length > 0 ? ` (${evidence.problems.join("; ")})` : "";
+  return { open: verdict.open, reason: `${verdict.reason}${problems}` };
 }
 
 /** The desired state a promotion of `release` to `env` writes. */

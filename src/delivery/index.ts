@@ -38,4 +38,13 @@ export { measure, AnalysisRun, assessRun, type Measurement as AnalysisMeasuremen
 export { sendAlert, type Alert, type AlertResult } from "./alerts/index.js";
 export { runCheck, runLoad, startLoad, evaluateThresholds, type CheckResult, type RunWorkflow, type LoadOptions as LoadTestOptions, type LoadReport, type LoadHandle } from "./checks/index.js";
 export { evaluateApproval, evaluateWindows, type ApprovalVerdict, type WindowVerdict } from "./gates/index.js";
+export {
+  evaluateSignaturePolicy,
+  normalizeRepository,
+  policyApplies,
+  type AttestationEvidence,
+  type BundleCheck,
+  type ProvenanceClaims,
+  type SignatureVerdict,
+} from "./gates/index.js";
 export { evaluateMigrationGate, type ContractChange, type MigrationGateInput, type MigrationGateVerdict, type RunningRelease, type SchemaUse } from "./gates/index.js";

@@ -136,6 +136,10 @@ export interface ReleasePolicy {
   keys: string[];
   /** Keyless signers (Sigstore certificate identities). */
   identities: { issuer: string; subject: string }[];
+  /** `provenance: { source, branch }`: the repository (`owner/name`) and branch the provenance must name. */
+  source?: { repository: string; branch?: string };
+  /** `provenance: { builder }`: the builder id the provenance must name (default: Slipway's, https://slipway.dev/builder/v1). */
+  builder?: string;
 }
 
 export interface MigrationGate {

@@ -824,13 +824,23 @@ function defaultPolicy(): ReleasePolicy {
 }
 
 function readPolicy(r: Reader, slot: Slot): ReleasePolicy | undefined {
-  const f = r.map(slot, ["signature", "provenance", "sbom", "keys", "identities"]);
+  const f = r.map(slot, ["signature", "signed", "provenance", "sbom", "keys", "identities"]);
   if (!f) return undefined;
   const before = r.diagnostics.length;
   const level = (s: Slot) => r.oneOf(s, POLICY_LEVELS, { true: "write required", false: "write off" });
   const policy = defaultPolicy();
   policy.signature = optional(f, "signature", level, DEFAULTS.policy);
-  policy.provenance = optional(f, "provenance", level, DEFAULTS.policy);
+  // `signed: true` (the issue's syntax) is `signature: required`.
+  const signedSlot = f.get("signed");
+  if (signedSlot) {
+    const signed = r.bool(signedSlot);
+    if (f.get("signature")) r.error(signedSlot, "conflicting-setting", "`signed` and `signature` both set whether a signature is needed", "keep one: `signed: true` is `signature: required`");
+    else if (signed !== undefined) policy.signature = signed ? "required" : "off";
+  }
+  // `provenance: { source: acme/web, branch: main }` requires provenance from that repository and branch.
+  const provenanceSlot = f.get("provenance");
+  if (provenanceSlot && isMap(r.value(provenanceSlot))) readProvenancePolicy(r, provenanceSlot, policy);
+  else policy.provenance = optional(f, "provenance", level, DEFAULTS.policy);
   policy.sbom = optional(f, "sbom", level, DEFAULTS.policy);
   const keysSlot = f.get("keys");
   for (const item of (keysSlot ? r.list(keysSlot, { single: true, what: "a public key file or a list of them" }) : undefined) ?? []) {
@@ -851,6 +861,22 @@ function readPolicy(r: Reader, slot: Slot): ReleasePolicy | undefined {
     r.warn(keysSlot ?? idSlot!, "unused-setting", "keys and identities are only used when `signature` or `provenance` is required or warn", "set `signature: required`, or remove them");
   }
   return policy;
+}
+
+/** `provenance: { source, branch, builder, level }` → provenance `level` (default required) from that source. */
+function readProvenancePolicy(r: Reader, slot: Slot, policy: ReleasePolicy): void {
+  const f = r.map(slot, ["source", "branch", "builder", "level"]);
+  if (!f) return;
+  policy.provenance = optional(f, "level", (s) => r.oneOf(s, POLICY_LEVELS), "required");
+  const sourceSlot = f.get("source");
+  const branchSlot = f.get("branch");
+  const builderSlot = f.get("builder");
+  const repository = sourceSlot ? r.string(sourceSlot, { what: "a repository as owner/name", pattern: /^[^\s/]+\/[^\s/]+$|^[a-z+]+:\/\/\S+$/, fix: "write owner/name, e.g. source: acme/web" }) : undefined;
+  const branch = branchSlot ? r.string(branchSlot, { what: "a branch name", pattern: /^(?!refs\/)\S+$/, fix: "write the branch name without refs/heads/, e.g. branch: main" }) : undefined;
+  if (branchSlot && !sourceSlot) r.error(branchSlot, "missing-field", "`branch` needs `source`: the branch of which repository", "add source: OWNER/NAME, e.g. source: acme/web");
+  if (repository !== undefined) policy.source = { repository, ...(branch !== undefined ? { branch } : {}) };
+  const builder = builderSlot ? r.string(builderSlot, { what: "a builder id (URI)", pattern: /^[a-z][a-z0-9+.-]*:\S+$/, fix: "write the builder id, e.g. https://slipway.dev/builder/v1" }) : undefined;
+  if (builder !== undefined) policy.builder = builder;
 }
 
 function readMigrationGate(r: Reader, slot: Slot): MigrationGate | undefined {

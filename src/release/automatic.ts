@@ -45,6 +45,8 @@ export async function releaseAfterRuns(options: {
   runIds: number[];
   defaultBranch: string;
   createdBy: string;
+  /** The repository folder (SBOM and provenance, see createRelease); default: the current folder. */
+  repoDir?: string;
 }): Promise<AutomaticRelease[]> {
   const results: AutomaticRelease[] = [];
   for (const runId of options.runIds) {
@@ -60,6 +62,7 @@ export async function releaseAfterRuns(options: {
           service,
           source: { kind: "run", runId, ...(artifact !== undefined ? { artifact } : {}) },
           createdBy: options.createdBy,
+          ...(options.repoDir !== undefined ? { repoDir: options.repoDir } : {}),
         });
         results.push({ service, runId, ...made });
       } catch (err) {

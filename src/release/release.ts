@@ -15,7 +15,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { artifactDigestHex, listArtifacts, storeArtifactFiles, type ArtifactManifest } from "../actions/index.js";
 import { FileBlobStore } from "../blobs/index.js";
 import { NAME, NAME_FIX } from "../delivery/index.js";
-import type { ReleaseRecord, Store } from "../store/index.js";
+import type { NewRelease, ReleaseRecord, RunRecord, Store } from "../store/index.js";
+import { prepareAttestations, saveAttestations } from "./attest.js";
 
 /** A release that cannot be made; the message says why and what to do. */
 export class ReleaseError extends Error {
@@ -35,10 +36,14 @@ export interface CreateReleaseOptions {
   source: ReleaseSource;
   /** Who makes it (a user name, or `slipway` for automatic releases). */
   createdBy: string;
-  /** For `--file`: the commit and ref checked out where the file comes from, when known. */
-  checkout?: { sha: string; ref: string };
+  /** For `--file`: the commit and ref checked out where the file comes from (and its repository, `owner/name`), when known. */
+  checkout?: { sha: string; ref: string; repository?: string };
   /** Used when a run has several artifacts and none is named (from the service's configuration). */
   defaultArtifact?: string;
+  /** The repository folder: its lockfiles make the SBOM, its workflow file names the actions of the provenance (default: the current folder). */
+  repoDir?: string;
+  /** Where SLIPWAY_SIGNING_KEY and SLIPWAY_MASTER_KEY are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Checks a service name by slipway.yml's rule (delivery's NAME). */
@@ -59,7 +64,7 @@ export async function createRelease(options: CreateReleaseOptions): Promise<{ re
       throw new ReleaseError(`run ${runId} ${state}: a release is made from a successful run only`);
     }
     const manifest = await pickArtifact(options.dataDir, runId, options.source.artifact ?? options.defaultArtifact);
-    return store.createRelease({
+    return record(options, run, {
       service,
       digest: manifest.digest,
       artifact: manifest.name,
@@ -75,7 +80,7 @@ export async function createRelease(options: CreateReleaseOptions): Promise<{ re
   const path = resolve(options.source.path);
   const { files, root, name } = await filesOf(path);
   const stored = await storeArtifactFiles(new FileBlobStore(options.dataDir), files, root);
-  return store.createRelease({
+  return record(options, undefined, {
     service,
     digest: `sha256:${artifactDigestHex(stored)}`,
     artifact: name,
@@ -88,6 +93,36 @@ export async function createRelease(options: CreateReleaseOptions): Promise<{ re
     createdBy,
   });
 }
+
+/**
+ * Records the release with its SBOM, signature and provenance. They are made
+ * first, so a release is never recorded without them (a bad lockfile stops
+ * it, with the reason). A release of the same content that already has them
+ * is returned as it is; one made before attestations existed gets them now.
+ */
+async function record(options: CreateReleaseOptions, run: RunRecord | undefined, release: NewRelease): Promise<{ release: ReleaseRecord; created: boolean }> {
+  const { store } = options;
+  const existing = store.getRelease(release.service, release.digest);
+  if (existing && store.listReleaseAttestations(existing.id).length === ATTESTATION_KINDS) return { release: existing, created: false };
+  let prepared;
+  try {
+    prepared = await prepareAttestations({
+      dataDir: options.dataDir,
+      repoDir: resolve(options.repoDir ?? "."),
+      release,
+      ...(run ? { run } : {}),
+      repository: options.checkout?.repository ?? null,
+      ...(options.env ? { env: options.env } : {}),
+    });
+  } catch (err) {
+    throw new ReleaseError(`cannot make the release's SBOM, signature and provenance: ${(err as Error).message}`);
+  }
+  const made = store.createRelease(release);
+  await saveAttestations(store, options.dataDir, made.release.id, prepared);
+  return made;
+}
+
+const ATTESTATION_KINDS = 3;
 
 async function pickArtifact(dataDir: string, runId: number, name: string | undefined): Promise<ArtifactManifest> {
   const artifacts = await listArtifacts(dataDir, runId);

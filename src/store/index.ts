@@ -18,6 +18,8 @@ export {
   type NewRun,
   type ReleaseFile,
   type ReleaseRecord,
+  type ReleaseAttestation,
+  type AttestationKind,
   type Role,
   ROLES,
   type RunFilter,

@@ -29,6 +29,8 @@ import {
   type NewRun,
   type ReleaseFile,
   type ReleaseRecord,
+  type ReleaseAttestation,
+  type AttestationKind,
   type Role,
   ROLES,
   type RunFilter,
@@ -182,6 +184,14 @@ const SQL = {
     RETURNING *`,
   listReleases: `SELECT * FROM releases ORDER BY created_at DESC, id DESC`,
   listReleasesOf: `SELECT * FROM releases WHERE service = ? ORDER BY number DESC`,
+  insertAttestation: `
+    INSERT INTO release_attestations (release_id, kind, digest, media_type, key_id, created_at)
+    VALUES (@releaseId, @kind, @digest, @mediaType, @keyId, @now)
+    ON CONFLICT (release_id, kind) DO NOTHING`,
+  getAttestation: `SELECT * FROM release_attestations WHERE release_id = ? AND kind = ?`,
+  listAttestations: `
+    SELECT * FROM release_attestations WHERE release_id = ?
+    ORDER BY CASE kind WHEN 'sbom' THEN 1 WHEN 'signature' THEN 2 ELSE 3 END`,
 
   getDeployment: `SELECT * FROM deployments WHERE env = ? AND service = ?`,
   listDeployments: `SELECT * FROM deployments ORDER BY env, service`,
@@ -357,6 +367,19 @@ interface ClaimRow {
 
 function toClaim(r: ClaimRow): ConcurrencyClaim {
   return { id: r.id, group: r.group_key, holder: r.holder, state: r.state, cancelRequested: r.cancel_requested === 1 };
+}
+
+interface AttestationRow {
+  release_id: number;
+  kind: AttestationKind;
+  digest: string;
+  media_type: string;
+  key_id: string | null;
+  created_at: string;
+}
+
+function toAttestation(r: AttestationRow): ReleaseAttestation {
+  return { releaseId: r.release_id, kind: r.kind, digest: r.digest, mediaType: r.media_type, keyId: r.key_id, createdAt: r.created_at };
 }
 
 interface LaunchRow {
@@ -719,12 +742,15 @@ type Statements = { [K in keyof typeof SQL]: Database.Statement };
 
 export class SqliteStore implements Store {
   readonly file: string;
+  /** The folder holding the database file. */
+  readonly dataDir: string;
   private readonly db: Database.Database;
   private readonly now: () => Date;
   private readonly sql: Statements;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.file = file;
+    this.dataDir = path.dirname(file);
     this.now = options.now ?? (() => new Date());
     const addon = nativeBinding();
     // The type says string; better-sqlite3 also takes the loaded addon.
@@ -979,6 +1005,21 @@ export class SqliteStore implements Store {
   listReleases(service?: string): ReleaseRecord[] {
     const rows = (service === undefined ? this.sql.listReleases.all() : this.sql.listReleasesOf.all(service)) as ReleaseRow[];
     return rows.map(toRelease);
+  }
+
+  putReleaseAttestation(a: Omit<ReleaseAttestation, "createdAt">): { attestation: ReleaseAttestation; created: boolean } {
+    return this.db
+      .transaction(() => {
+        const { changes } = this.sql.insertAttestation.run({ ...a, now: this.timestamp() });
+        const row = this.sql.getAttestation.get(a.releaseId, a.kind) as AttestationRow | undefined;
+        if (!row) throw new StoreError("not_found", `release ${a.releaseId} does not exist`);
+        return { attestation: toAttestation(row), created: changes > 0 };
+      })
+      .immediate();
+  }
+
+  listReleaseAttestations(releaseId: number): ReleaseAttestation[] {
+    return (this.sql.listAttestations.all(releaseId) as AttestationRow[]).map(toAttestation);
   }
 
   recoverInterrupted(reason: string, isOwnerAlive: (owner: string | null) => boolean = () => false): number {

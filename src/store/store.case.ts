@@ -803,6 +803,22 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.listReleases().map((r) => `${r.service}#${r.number}`)).toEqual(["api#1", "web#2", "web#1"]);
         expect(store.listReleases("none")).toEqual([]);
       });
+
+      it("keeps one attestation of each kind per release, never replaced", () => {
+        const { release: r } = store.createRelease(release("web", "1"));
+        const sig = { releaseId: r.id, kind: "signature" as const, digest: `sha256:${"e".repeat(64)}`, mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", keyId: "f".repeat(64) };
+        const first = store.putReleaseAttestation(sig);
+        expect(first.created).toBe(true);
+        expect(first.attestation).toMatchObject(sig);
+        expect(first.attestation.createdAt).toMatch(ISO_UTC);
+        const again = store.putReleaseAttestation({ ...sig, digest: `sha256:${"0".repeat(64)}` });
+        expect(again.created).toBe(false);
+        expect(again.attestation.digest).toBe(sig.digest);
+        store.putReleaseAttestation({ releaseId: r.id, kind: "provenance", digest: `sha256:${"d".repeat(64)}`, mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", keyId: "f".repeat(64) });
+        store.putReleaseAttestation({ releaseId: r.id, kind: "sbom", digest: `sha256:${"c".repeat(64)}`, mediaType: "application/vnd.cyclonedx+json", keyId: null });
+        expect(store.listReleaseAttestations(r.id).map((a) => a.kind)).toEqual(["sbom", "signature", "provenance"]);
+        expect(store.listReleaseAttestations(r.id + 1)).toEqual([]);
+      });
     });
 
     describe("delivery", () => {

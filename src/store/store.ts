@@ -143,6 +143,22 @@ export interface ReleaseRecord {
 
 export type NewRelease = Omit<ReleaseRecord, "id" | "number" | "createdAt">;
 
+/** What a release's attestation is: its SBOM, its signature bundle, its provenance bundle. */
+export type AttestationKind = "sbom" | "signature" | "provenance";
+
+/** One attestation of a release: a blob (by digest) in the blob store. */
+export interface ReleaseAttestation {
+  releaseId: number;
+  kind: AttestationKind;
+  /** `sha256:<hex>` of the blob. */
+  digest: string;
+  /** `application/vnd.cyclonedx+json`, `application/vnd.dev.sigstore.bundle.v0.3+json`. */
+  mediaType: string;
+  /** The signing key's id (hex SHA-256 of its public key), for signed attestations. */
+  keyId: string | null;
+  createdAt: string;
+}
+
 /** What runs in an environment for a service: its stable release (the one the router sends traffic to). */
 export interface DeploymentRecord {
   env: string;
@@ -349,6 +365,8 @@ export class StoreError extends Error {
 }
 
 export interface Store {
+  /** The data directory the store belongs to (its blobs and keys live there too). */
+  readonly dataDir: string;
   createRun(run: NewRun): RunRecord;
   startRun(id: number): void;
   finishRun(id: number, finish: Finish): void;
@@ -429,6 +447,13 @@ export interface Store {
   getRelease(service: string, ref: number | string): ReleaseRecord | undefined;
   /** Newest first; every service's when `service` is undefined. */
   listReleases(service?: string): ReleaseRecord[];
+  /**
+   * Records a release's attestation; one of each kind per release, never
+   * replaced: a second one of the same kind returns the first (`created: false`).
+   */
+  putReleaseAttestation(attestation: Omit<ReleaseAttestation, "createdAt">): { attestation: ReleaseAttestation; created: boolean };
+  /** A release's attestations (sbom, signature, provenance order). */
+  listReleaseAttestations(releaseId: number): ReleaseAttestation[];
 
   getDeployment(env: string, service: string): DeploymentRecord | undefined;
   /** Ordered by environment, service. */

@@ -6,6 +6,7 @@ import { checkoutAction } from "./checkout.js";
 import { setupNodeAction } from "./setup-node.js";
 import { testReportAction } from "./test-report.js";
 import { affectedAction } from "./affected.js";
+import { dependencyReviewAction, githubDependencyReviewAction } from "./dependency-review.js";
 
 export { type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, ActionError } from "./builtin-action.js";
 export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, listArtifacts, readArtifact, storeArtifactFiles, uploadArtifact } from "./artifacts.js";
@@ -21,5 +22,7 @@ export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
     setupNodeAction,
     testReportAction,
     affectedAction,
+    dependencyReviewAction,
+    githubDependencyReviewAction,
   ].map((a) => [a.name, a]),
 );

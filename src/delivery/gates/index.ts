@@ -3,5 +3,14 @@
 // decisions and the clock.
 export { evaluateApproval, type ApprovalDecision, type ApprovalInput, type ApprovalState, type ApprovalVerdict } from "./approval.js";
 export { evaluateWindows, WINDOW_HORIZON_MS, type WindowOverride, type WindowVerdict } from "./window.js";
+export {
+  evaluateSignaturePolicy,
+  normalizeRepository,
+  policyApplies,
+  type AttestationEvidence,
+  type BundleCheck,
+  type ProvenanceClaims,
+  type SignatureVerdict,
+} from "./signature.js";
 export { ZoneClock, type ZonedTime } from "./zone-clock.js";
 export { evaluateMigrationGate, type ContractChange, type MigrationGateInput, type MigrationGateVerdict, type RunningRelease, type SchemaUse } from "./migrations.js";
