@@ -164,6 +164,11 @@ export class BackendConnection {
     this.user = undefined;
     if (this.keepAlive && !this.closed && !leftover) {
       this.socket.setTimeout(this.idleTimeoutMs);
+      // A slow client may have paused reading during this response, and the
+      // client's 'drain' that would resume it need not come once the response
+      // has ended: a paused connection in the pool would never read the next
+      // answer (a 504 after the backend timeout).
+      this.socket.resume();
       this.onReusable(this);
     } else this.socket.destroy();
     user.onBody(last, true);
