@@ -3,9 +3,9 @@
 import { Command, CommanderError, Option } from "commander";
 import { GitError } from "../git/index.js";
 import { StateRepositoryError } from "../gitops/index.js";
-import { SecretsError } from "../secrets/index.js";
+import { OidcKeyStore, SecretsError } from "../secrets/index.js";
 import { StoreError } from "../store/index.js";
-import { EXIT, UsageError, VERSION, collect } from "./common.js";
+import { EXIT, UsageError, VERSION, collect, dataDirFor, workDir } from "./common.js";
 import { abortCommand, promoteCommand } from "./promote.js";
 import { approveCommand } from "./approve.js";
 import { historyCommand } from "./history.js";
@@ -320,6 +320,18 @@ export function buildProgram(): Command {
     .action(async (action: string, id: string | undefined, opts) => {
       process.exitCode = await tokensCommand(action, id, opts);
     });
+
+  globalOptions(
+    program
+      .command("oidc")
+      .description("the OIDC issuer's signing keys (docs/secrets.md): rotate makes a new key sign; the old one stays in the JWKS for 10 minutes")
+      .addArgument(new Command().createArgument("<action>", "rotate").choices(["rotate"]))
+      .option("--json", "print JSON"),
+  ).action(async (_action: string, opts: { dataDir?: string; directory?: string; json?: boolean }) => {
+    const r = await new OidcKeyStore(dataDirFor(opts, workDir(opts))).rotate();
+    if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+    else process.stdout.write(`new OIDC signing key ${r.kid}\n${r.retained.map((k) => `  ${k.kid} stays in the JWKS until ${k.until}\n`).join("")}`);
+  });
 
   program
     .command("change")

@@ -10,7 +10,7 @@ import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Execu
 import { findDeliveryConfig, loadDeliveryConfig } from "../delivery/index.js";
 import { buildEvent, readRepo } from "../git/index.js";
 import { ConcurrencyGroups, ownerAlive, processOwner, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
-import { Masker, SecretStore } from "../secrets/index.js";
+import { Masker, OIDC_ISSUER_ENV, RunOidc, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
 import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
 import { openStore, type Store } from "../store/index.js";
@@ -227,6 +227,9 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   // Claimed in the store: runs of other processes sharing it obey the same groups.
   const concurrency = new ConcurrencyGroups(store, processOwner(), `${repo.owner}/${repo.name}`, ownerAlive);
   const source = parseActionSource(opts.actionSource ?? process.env.SLIPWAY_ACTION_SOURCE ?? "https://github.com");
+  // ID tokens for jobs with `id-token: write` (none with --no-secrets): the server's issuer, else one on loopback.
+  const issuer = process.env[OIDC_ISSUER_ENV];
+  const oidc = withSecrets ? new RunOidc({ dataDir, jobActive: (id) => store.getJob(id)?.status === "in_progress", ...(issuer ? { issuer } : {}) }) : undefined;
   let summaries: RunSummary[];
   try {
     summaries = await Promise.all(
@@ -255,10 +258,12 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
             baseEnv,
             actor: safeUser(),
             environmentScope,
+            ...(oidc ? { idToken: (job) => oidc.credentials(job) } : {}),
           }),
         ),
     );
   } finally {
+    await oidc?.close();
     if (!opts.keepWorkspace) rmSync(workRoot, { recursive: true, force: true });
     else if (!json) process.stdout.write(`workspaces kept in ${workRoot}\n`);
     // Those of runs that were killed before they could delete theirs.
@@ -353,7 +358,7 @@ function hostEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (k === "SLIPWAY_MASTER_KEY" || k.startsWith("GITHUB_") || k.startsWith("RUNNER_") || k.startsWith("INPUT_") || k.startsWith("STATE_")) continue;
+    if (k === "SLIPWAY_MASTER_KEY" || k === OIDC_ISSUER_ENV || k.startsWith("ACTIONS_ID_TOKEN_") || k.startsWith("GITHUB_") || k.startsWith("RUNNER_") || k.startsWith("INPUT_") || k.startsWith("STATE_")) continue;
     // Set by an npm script that started Slipway; they would steer the jobs' own npm.
     if (/^npm_/i.test(k)) continue;
     env[k] = v;

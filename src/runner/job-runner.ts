@@ -92,6 +92,8 @@ export interface JobRunInput {
   keepWorkspace?: boolean;
   /** The host environment the steps inherit (a self-hosted runner inherits its own). */
   baseEnv: Record<string, string>;
+  /** OIDC request credentials (secrets/oidc.ts), for a job whose permissions grant `id-token: write`. */
+  idToken?: { url: string; token: string };
 }
 
 export interface JobRunResult {
@@ -136,6 +138,8 @@ interface StepOutcome {
 }
 
 const MINUTE = 60_000;
+/** Inputs of built-in actions that end up in the data directory as given: an artifact's name, a cache's key. */
+const STORED_INPUTS: Record<string, string[]> = { "actions/upload-artifact": ["name"], "actions/cache": ["key"], "actions/cache/save": ["key"] };
 
 export class JobRunner {
   private readonly workspace: string;
@@ -166,6 +170,7 @@ export class JobRunner {
 
   async run(): Promise<JobRunResult> {
     const { input } = this;
+    if (input.idToken) input.masker.add(input.idToken.token);
     for (const d of [this.workspace, this.temp, this.toolCache, input.logDir]) mkdirSync(d, { recursive: true });
     const onCancel = () => {
       this.cancelled = true;
@@ -704,6 +709,7 @@ export class JobRunner {
       RUNNER_TEMP: this.temp,
       RUNNER_TOOL_CACHE: this.toolCache,
       RUNNER_TRACKING_ID: this.trackingId,
+      ...(input.idToken ? { ACTIONS_ID_TOKEN_REQUEST_URL: input.idToken.url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: input.idToken.token } : {}),
       ...scope.env,
       ...this.addedEnv,
       ...stepEnv,
@@ -830,6 +836,11 @@ export class JobRunner {
     scope: Scope,
     name: string,
   ): Promise<StepOutcome> {
+    // Inputs a built-in keeps as they are in the data directory: one holding a secret is refused (secret-leak test).
+    for (const k of STORED_INPUTS[builtin.name] ?? []) {
+      const v = inputs[k] ?? "";
+      if (this.input.masker.mask(v) !== v) throw new Error(`input '${k}' of ${builtin.name} contains a secret, which would be stored unmasked in the data directory; use a value without secrets`);
+    }
     const env = this.stepEnvironment(scope, stepEnv, this.fileCommandPaths(), {});
     const state: Record<string, string> = {};
     const makeCtx = (): BuiltinContext => ({

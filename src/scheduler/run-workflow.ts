@@ -27,7 +27,7 @@ import { coerceToString, evaluateExpression, evaluateString, evaluateToken, isTr
 import type { EventInfo, RepoInfo } from "../git/index.js";
 import { processAlive, runJob, type JobReporter } from "../runner/index.js";
 import type { Executor } from "../executor/index.js";
-import type { Masker } from "../secrets/index.js";
+import type { IdTokenCredentials, Masker, OidcJob } from "../secrets/index.js";
 import type { Store } from "../store/index.js";
 import { loadWorkflowFile, resolveInputs, type JobSpec, type Workflow } from "../workflow/index.js";
 import type { ResolveOptions } from "../actions/index.js";
@@ -71,6 +71,8 @@ export interface RunWorkflowOptions {
    * environment's own override the repository's, as on GitHub.
    */
   environmentScope?: (environment: string) => { secrets: Record<string, string>; vars: Record<string, string> };
+  /** OIDC request credentials for a job (undefined unless its permissions grant `id-token: write`); see secrets/oidc.ts. */
+  idToken?: (job: OidcJob) => Promise<IdTokenCredentials | undefined>;
 }
 
 export interface RunSummary {
@@ -425,6 +427,13 @@ export class WorkflowRun {
         const logDir = join(opts.dataDir, "logs", String(this.runId), String(job.id));
         opts.store.startJob(job.id, logDir);
         reporter.started();
+        const idToken = await opts.idToken?.({ workflow: g.workflow, job: spec, jobId: job.id, environment, github: this.github }).catch((err: unknown) => err as Error);
+        if (idToken instanceof Error) {
+          const reason = `cannot give the job its OIDC request token (permissions: id-token: write): ${idToken.message}`;
+          opts.store.finishJob(job.id, { conclusion: "failure", reason });
+          reporter.finished("failure", reason);
+          return { result: "failure", effective: "failure", outputs: {} };
+        }
         const r = await runJob({
           workflow: g.workflow,
           job: spec,
@@ -462,6 +471,7 @@ export class WorkflowRun {
           actions: opts.actions,
           ...(opts.keepWorkspace ? { keepWorkspace: true } : {}),
           baseEnv: opts.baseEnv,
+          ...(idToken ? { idToken } : {}),
         });
         if (r.cleanup) this.cleanups.push(r.cleanup);
         const effective: JobResult = r.result === "failure" && continueOnError ? "success" : r.result;

@@ -12,3 +12,29 @@ export {
 } from "./crypto.js";
 export { MAX_SECRET_BYTES, type SecretInfo, SecretStore, type SecretStoreOptions, normalizeSecretName } from "./secret-store.js";
 export { MASK, MIN_LINE_LENGTH, type MaskStream, Masker, maskForms } from "./masker.js";
+export {
+  OIDC_ISSUER_ENV,
+  OIDC_PATHS,
+  REQUEST_TOKEN_TTL_MS,
+  type IdTokenCredentials,
+  type LoopbackIssuer,
+  OidcError,
+  OidcIssuer,
+  type OidcIssuerOptions,
+  type OidcJob,
+  type OidcJobClaims,
+  RunOidc,
+  jobGrantsIdToken,
+  oidcJobClaims,
+  permissionsGrantIdToken,
+  startLoopbackIssuer,
+} from "./oidc.js";
+export {
+  OIDC_KEY_RETENTION_MS,
+  OIDC_TOKEN_LIFETIME_MS,
+  OidcKeyStore,
+  type OidcKeyStoreOptions,
+  type OidcRotation,
+  type OidcSigningKey,
+  oidcKeysPath,
+} from "./oidc-keys.js";

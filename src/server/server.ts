@@ -16,6 +16,7 @@ import { ExternalRepositories } from "./external.js";
 import { Launcher } from "./launcher.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { ServerMetrics } from "./metrics.js";
+import { isOidcPath, OidcRoutes } from "./oidc-routes.js";
 import { openApi } from "./openapi.js";
 import { isRemoteCachePath, RemoteCache, remoteCacheMaxBytes, remoteCacheRouteLabel } from "./remote-cache.js";
 import { apiRoutes } from "./routes.js";
@@ -100,6 +101,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const remoteCache = new RemoteCache({ dataDir: o.dataDir, identify: (t) => auth.identify(t), maxBytes: remoteCacheMaxBytes(), log });
   const spec = openApi(routes, o.version);
 
+  // The OIDC issuer at the public URL, for jobs with `id-token: write` (oidc-routes.ts).
+  const oidc = new OidcRoutes({ dataDir: o.dataDir, store: o.store, issuer: () => baseUrl });
+
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
     let routeLabel = "other";
@@ -158,6 +162,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (path === "/api/openapi.json") {
         routeLabel = "/api/openapi.json";
         return sendJson(res, 200, spec);
+      }
+      if (isOidcPath(path)) {
+        routeLabel = OidcRoutes.label(path);
+        return oidc.serve(req, res);
       }
       if (path.startsWith("/git/")) {
         routeLabel = "/git";
@@ -238,6 +246,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
   baseUrl = (o.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, "");
+  oidc.announce();
   // Launches an earlier server left: settle them, and start those waiting.
   launcher.recover();
   await delivery?.start();
