@@ -28,6 +28,7 @@ import { hookCommand } from "./hook.js";
 import { changeCommand } from "./change.js";
 import { affectedCommand } from "./affected.js";
 import { insightsCommand } from "./insights.js";
+import { agentCommand } from "./agent.js";
 import { pinCommand } from "./pin.js";
 import { depsReviewCommand } from "./deps.js";
 import { sbomCommand } from "./sbom.js";
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
       .option("--before <sha>", "push: the commit the ref pointed to before the push (default: the pushed commit's parent)")
       .option("--action-source <url|dir>", "where remote actions are fetched from (default https://github.com; $SLIPWAY_ACTION_SOURCE)")
       .option("--keep-workspace", "keep each job's workspace (under the system temp directory) after the run")
+      .option("--queue", "put the jobs in the job queue for runner agents (slipway agent) instead of running them here")
       .option("--json", "print a JSON result instead of the live view"),
   ).action(async (event: string | undefined, opts) => {
     process.exitCode = await runCommand(event, opts);
@@ -305,6 +307,20 @@ export function buildProgram(): Command {
     .option("--interval <duration>", "with --deliver: how often the control loop reconciles (default 10s)")
     .action(async (opts) => {
       process.exitCode = await serverCommand(opts, VERSION);
+    });
+
+  program
+    .command("agent")
+    .description("run jobs for a Slipway server: long-poll for jobs whose runs-on labels this agent has, stream their logs, report results")
+    .option("--server <url>", "the server (default: $SLIPWAY_SERVER)")
+    .option("--token <token>", "an agent token: a token in the group 'agents' (default: $SLIPWAY_AGENT_TOKEN)")
+    .option("--labels <a,b>", "labels besides self-hosted, the OS and the architecture, comma-separated")
+    .option("--name <name>", "this agent's name, unique per server (default: HOST-PID)")
+    .option("--executor <kind>", "host or sandbox (bubblewrap)", "host")
+    .option("--network", "with --executor sandbox: allow network access")
+    .option("--work-dir <dir>", "repository mirrors, actions and the tool cache (default: a folder under the system temp directory)")
+    .action(async (opts) => {
+      process.exitCode = await agentCommand(opts);
     });
 
   program

@@ -9,7 +9,7 @@ import type { JobResult } from "../engine/index.js";
 import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
 import { findDeliveryConfig, loadDeliveryConfig } from "../delivery/index.js";
 import { buildEvent, readRepo } from "../git/index.js";
-import { ConcurrencyGroups, ownerAlive, processOwner, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
+import { ConcurrencyGroups, ownerAlive, processOwner, QueueDispatcher, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { Masker, OIDC_ISSUER_ENV, RunOidc, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
 import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
@@ -38,6 +38,8 @@ export interface RunOptions extends GlobalOptions {
   before?: string;
   actionSource?: string;
   keepWorkspace?: boolean;
+  /** Put the jobs in the store's job queue for runner agents (`slipway agent`) instead of running them here. */
+  queue?: boolean;
 }
 
 /** Workflow files: the -W files, or every .yml/.yaml in .github/workflows. */
@@ -223,7 +225,9 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
     throw new UsageError(`no job '${opts.job}' in the workflows that run for '${eventName}'`);
   }
 
-  const slots = new Semaphore(parallel);
+  // With --queue the agents are the job slots: every ready job is queued (max-parallel still holds).
+  const slots = new Semaphore(opts.queue ? Number.MAX_SAFE_INTEGER : parallel);
+  const dispatch = opts.queue ? new QueueDispatcher(store, dataDir) : undefined;
   // Claimed in the store: runs of other processes sharing it obey the same groups.
   const concurrency = new ConcurrencyGroups(store, processOwner(), `${repo.owner}/${repo.name}`, ownerAlive);
   const source = parseActionSource(opts.actionSource ?? process.env.SLIPWAY_ACTION_SOURCE ?? "https://github.com");
@@ -259,6 +263,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
             actor: safeUser(),
             environmentScope,
             ...(oidc ? { idToken: (job) => oidc.credentials(job) } : {}),
+            ...(dispatch ? { dispatch } : {}),
           }),
         ),
     );

@@ -73,7 +73,11 @@ export interface JobRunInput {
   workflowEnv: Record<string, string>;
   masker: Masker;
   executor: Executor;
-  store: Store;
+  /**
+   * Where the job's step records go: the store for a local job; for a job
+   * run by an agent, events streamed to the server (agent/).
+   */
+  store: Pick<Store, "createStep" | "finishStep">;
   dataDir: string;
   /**
    * Where job workspaces and temp files go: outside the data directory, so

@@ -25,13 +25,14 @@ import {
 } from "../engine/index.js";
 import { coerceToString, evaluateExpression, evaluateString, evaluateToken, isTruthy, type Contexts, type Json } from "../expressions/index.js";
 import type { EventInfo, RepoInfo } from "../git/index.js";
-import { processAlive, runJob, type JobReporter } from "../runner/index.js";
+import { processAlive, runJob, type JobReporter, type JobRunInput, type JobRunResult } from "../runner/index.js";
 import type { Executor } from "../executor/index.js";
 import type { IdTokenCredentials, Masker, OidcJob } from "../secrets/index.js";
 import type { Store } from "../store/index.js";
 import { loadWorkflowFile, resolveInputs, type JobSpec, type Workflow } from "../workflow/index.js";
 import type { ResolveOptions } from "../actions/index.js";
 import { ConcurrencyGroups } from "./concurrency.js";
+import { runsOnLabels, type QueueDispatcher } from "./queue.js";
 import { Semaphore } from "./semaphore.js";
 
 export interface RunReporter {
@@ -73,6 +74,11 @@ export interface RunWorkflowOptions {
   environmentScope?: (environment: string) => { secrets: Record<string, string>; vars: Record<string, string> };
   /** OIDC request credentials for a job (undefined unless its permissions grant `id-token: write`); see secrets/oidc.ts. */
   idToken?: (job: OidcJob) => Promise<IdTokenCredentials | undefined>;
+  /**
+   * Runs job instances through the store's job queue (runner agents) instead
+   * of in this process (`slipway run --queue`); `runs-on` gives the labels.
+   */
+  dispatch?: QueueDispatcher;
 }
 
 export interface RunSummary {
@@ -425,7 +431,8 @@ export class WorkflowRun {
       await opts.slots.acquire(this.priorities.get(spec.id) ?? 0);
       try {
         const logDir = join(opts.dataDir, "logs", String(this.runId), String(job.id));
-        opts.store.startJob(job.id, logDir);
+        // A queued job starts when an agent leases it (the server records that).
+        if (!opts.dispatch) opts.store.startJob(job.id, logDir);
         reporter.started();
         const idToken = await opts.idToken?.({ workflow: g.workflow, job: spec, jobId: job.id, environment, github: this.github }).catch((err: unknown) => err as Error);
         if (idToken instanceof Error) {
@@ -434,7 +441,7 @@ export class WorkflowRun {
           reporter.finished("failure", reason);
           return { result: "failure", effective: "failure", outputs: {} };
         }
-        const r = await runJob({
+        const r = await this.execute(spec, ctx, {
           workflow: g.workflow,
           job: spec,
           jobId: job.id,
@@ -485,6 +492,19 @@ export class WorkflowRun {
       releaseGroup?.();
       signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /** Runs a job instance here, or through the job queue with its `runs-on` labels. */
+  private async execute(spec: JobSpec, ctx: Contexts, input: JobRunInput): Promise<JobRunResult> {
+    const dispatch = this.opts.dispatch;
+    if (!dispatch) return runJob(input);
+    let labels: string[];
+    try {
+      labels = runsOnLabels(spec.runsOn, ctx);
+    } catch (err) {
+      return { result: "failure", outputs: {}, reason: `${spec.location.file}:${spec.location.line}:${spec.location.column}: runs-on: ${(err as Error).message}` };
+    }
+    return dispatch.dispatch(input, labels);
   }
 
   /** The vars and secrets a job sees: repository-level, or its environment's over them (top-level jobs). */

@@ -81,6 +81,8 @@ export interface LauncherOptions {
 }
 
 const MAX_ATTEMPTS = 3;
+/** An agent seen this recently makes the server queue jobs for agents. */
+const AGENT_RECENT_MS = 120_000;
 
 export class Launcher {
   /** Launch id → child pid, for the launches this process started. */
@@ -253,6 +255,7 @@ export class Launcher {
       args.push("--event-path", out.event);
     }
     if (extra.noSecrets) args.push("--no-secrets");
+    if (this.agentsServe()) args.push("--queue");
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "SLIPWAY_DATA_DIR") env[k] = v;
     const stdout = openSync(out.json, "w");
@@ -281,6 +284,20 @@ export class Launcher {
       child.on("error", (err) => end(null, `could not run slipway: ${err.message}`));
       child.on("close", (code) => end(code));
     });
+  }
+
+  /**
+   * Whether the event's jobs go to the job queue for runner agents (`slipway
+   * run --queue`) rather than run in its child process: when an agent asked
+   * for work in the last 2 minutes. `SLIPWAY_JOB_QUEUE=on` or `off` decides
+   * instead.
+   */
+  private agentsServe(): boolean {
+    const setting = process.env.SLIPWAY_JOB_QUEUE ?? "auto";
+    if (setting === "on") return true;
+    if (setting === "off") return false;
+    const since = Date.now() - AGENT_RECENT_MS;
+    return this.o.store.listAgents().some((a) => Date.parse(a.lastSeenAt) >= since);
   }
 
   /** running → done, from the child's output files; frees the slot and the checkout. */

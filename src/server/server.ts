@@ -20,6 +20,7 @@ import { isOidcPath, OidcRoutes } from "./oidc-routes.js";
 import { openApi } from "./openapi.js";
 import { isRemoteCachePath, RemoteCache, remoteCacheMaxBytes, remoteCacheRouteLabel } from "./remote-cache.js";
 import { apiRoutes } from "./routes.js";
+import { agentRoutes } from "./agent-routes.js";
 import type { Store, TokenRecord } from "../store/index.js";
 
 /** How long an idle keep-alive connection is kept open. */
@@ -95,7 +96,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const delivery = o.deliver
     ? new ServerDelivery({ dataDir: o.dataDir, store: o.store, repos, repository: o.deliver, log, cli, ...(o.deliveryIntervalMs !== undefined ? { intervalMs: o.deliveryIntervalMs } : {}) })
     : undefined;
-  const routes: Route[] = apiRoutes({ dataDir: o.dataDir, store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log, changes, ...(delivery ? { delivery } : {}) });
+  const routes: Route[] = [...apiRoutes({ dataDir: o.dataDir, store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log, changes, ...(delivery ? { delivery } : {}) }), ...agentRoutes({ dataDir: o.dataDir, store: o.store, log })];
   const compiled = compile(routes);
   // Turborepo's (/v8/artifacts) and Nx's (/v1/cache) remote cache, from the blob store (remote-cache.ts).
   const remoteCache = new RemoteCache({ dataDir: o.dataDir, identify: (t) => auth.identify(t), maxBytes: remoteCacheMaxBytes(), log });

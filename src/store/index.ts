@@ -36,6 +36,11 @@ export {
   type StoreErrorCode,
   type TokenRecord,
   type VariableRecord,
+  type AgentRecord,
+  type NewQueuedJob,
+  type QueuedJobRecord,
+  type QueuedJobState,
+  type QueueSweep,
   StoreError,
 } from "./store.js";
 export { BUSY_TIMEOUT_MS, DATABASE_FILE, SqliteStore, type SqliteStoreOptions, openStore } from "./sqlite-store.js";

@@ -46,6 +46,11 @@ import {
   type Store,
   type TokenRecord,
   type VariableRecord,
+  type AgentRecord,
+  type NewQueuedJob,
+  type QueuedJobRecord,
+  type QueuedJobState,
+  type QueueSweep,
 } from "./store.js";
 
 export const DATABASE_FILE = "slipway.db";
@@ -314,6 +319,86 @@ const SQL = {
   requeueLaunch: `
     UPDATE launches SET state = 'waiting', runner = NULL, detail = @detail
     WHERE id = @id AND state = 'running'`,
+
+  // ---- the agents' job queue (migration 011) ----
+  enqueueJob: `
+    INSERT INTO job_queue (job_id, run_id, labels, payload, secrets, state, max_attempts, timeout_ms, created_at)
+    VALUES (@jobId, @runId, @labels, @payload, @secrets, 'queued', @maxAttempts, @timeoutMs, @now)
+    RETURNING *`,
+  getQueuedJob: `SELECT * FROM job_queue WHERE job_id = ?`,
+  listQueuedJobs: `
+    SELECT * FROM job_queue WHERE (@state IS NULL OR state = @state) AND (@runId IS NULL OR run_id = @runId)
+    ORDER BY job_id`,
+  // The oldest queued job whose every label the agent has, in one statement: never leased twice.
+  leaseJob: `
+    UPDATE job_queue SET state = 'leased', attempt = attempt + 1, agent = @agent, leased_at = @now, heartbeat_at = @now,
+      lease_expires_at = @expires, cancel_requested = 0, cancel_reason = NULL,
+      deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL
+                         ELSE strftime('%Y-%m-%dT%H:%M:%fZ', julianday(@now) + timeout_ms / 86400000.0) END
+    WHERE job_id = (
+        SELECT q.job_id FROM job_queue q
+        WHERE q.state = 'queued'
+          AND NOT EXISTS (SELECT 1 FROM json_each(q.labels) l WHERE l.value NOT IN (SELECT value FROM json_each(@labels)))
+        ORDER BY q.job_id LIMIT 1)
+      AND state = 'queued'
+    RETURNING *`,
+  heartbeatJob: `
+    UPDATE job_queue SET heartbeat_at = @now, lease_expires_at = @expires
+    WHERE job_id = @jobId AND state = 'leased' AND agent = @agent AND attempt = @attempt
+    RETURNING *`,
+  finishLeasedJob: `
+    UPDATE job_queue SET state = 'finished', result = @result, outputs = @outputs, reason = @reason, finished_at = @now, lease_expires_at = NULL
+    WHERE job_id = @jobId AND state = 'leased' AND agent = @agent AND attempt = @attempt
+    RETURNING *`,
+  finishQueuedJob: `
+    UPDATE job_queue SET state = 'finished', result = @result, outputs = @outputs, reason = @reason, finished_at = @now, lease_expires_at = NULL
+    WHERE job_id = @jobId AND state <> 'finished'
+    RETURNING *`,
+  cancelWaitingJob: `
+    UPDATE job_queue SET state = 'finished', result = 'cancelled', reason = @reason, finished_at = @now
+    WHERE job_id = @jobId AND state = 'queued'`,
+  cancelLeasedJob: `
+    UPDATE job_queue SET cancel_requested = 1, cancel_reason = COALESCE(cancel_reason, @reason)
+    WHERE job_id = @jobId AND state = 'leased'`,
+  sweepRequeue: `
+    UPDATE job_queue SET state = 'queued', agent = NULL, leased_at = NULL, heartbeat_at = NULL, lease_expires_at = NULL, deadline_at = NULL,
+      reason = 'attempt ' || attempt || ': agent lost (' || agent || ' stopped renewing its lease); queued again'
+    WHERE state = 'leased' AND lease_expires_at < @now AND attempt < max_attempts AND cancel_requested = 0
+    RETURNING job_id`,
+  sweepLost: `
+    UPDATE job_queue SET state = 'finished', finished_at = @now, lease_expires_at = NULL,
+      result = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'failure' END,
+      reason = CASE WHEN cancel_requested = 1 THEN COALESCE(cancel_reason, 'cancelled') || ' (its agent was lost)'
+               ELSE 'agent lost: ' || agent || ' stopped renewing its lease on attempt ' || attempt || ' of ' || max_attempts END
+    WHERE state = 'leased' AND lease_expires_at < @now AND (attempt >= max_attempts OR cancel_requested = 1)
+    RETURNING job_id`,
+  sweepTimingOut: `
+    UPDATE job_queue SET cancel_requested = 1,
+      cancel_reason = 'the job exceeded its timeout of ' || printf('%g', timeout_ms / 60000.0) || ' minutes'
+    WHERE state = 'leased' AND deadline_at < @now AND cancel_requested = 0
+    RETURNING job_id`,
+  sweepTimedOut: `
+    UPDATE job_queue SET state = 'finished', result = 'failure', finished_at = @now, lease_expires_at = NULL,
+      reason = 'the job exceeded its timeout of ' || printf('%g', timeout_ms / 60000.0) || ' minutes (its agent did not stop it)'
+    WHERE state = 'leased' AND deadline_at < @graceBefore
+    RETURNING job_id`,
+  sweepOrphanedQueued: `
+    UPDATE job_queue SET state = 'finished', result = 'cancelled', reason = 'its run is completed', finished_at = @now
+    WHERE state = 'queued' AND run_id IN (SELECT id FROM runs WHERE status = 'completed')
+    RETURNING job_id`,
+  sweepOrphanedLeased: `
+    UPDATE job_queue SET cancel_requested = 1, cancel_reason = 'its run is completed'
+    WHERE state = 'leased' AND cancel_requested = 0 AND run_id IN (SELECT id FROM runs WHERE status = 'completed')
+    RETURNING job_id`,
+  addLogChunk: `
+    INSERT INTO job_log_chunks (job_id, attempt, seq, received_at) VALUES (@jobId, @attempt, @seq, @now)
+    ON CONFLICT DO NOTHING`,
+  hasLogChunk: `SELECT 1 FROM job_log_chunks WHERE job_id = @jobId AND attempt = @attempt AND seq = @seq`,
+  touchAgent: `
+    INSERT INTO agents (name, labels, registered_at, last_seen_at) VALUES (@name, @labels, @now, @now)
+    ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, last_seen_at = excluded.last_seen_at
+    RETURNING *`,
+  listAgents: `SELECT * FROM agents ORDER BY name`,
 } as const;
 
 // ---- rows -----------------------------------------------------------------
@@ -418,6 +503,72 @@ function toLaunch(r: LaunchRow): LaunchRecord {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
   };
+}
+
+interface QueuedJobRow {
+  job_id: number;
+  run_id: number;
+  labels: string;
+  payload: string;
+  secrets: Buffer | null;
+  state: QueuedJobState;
+  attempt: number;
+  max_attempts: number;
+  timeout_ms: number | null;
+  agent: string | null;
+  leased_at: string | null;
+  heartbeat_at: string | null;
+  lease_expires_at: string | null;
+  deadline_at: string | null;
+  cancel_requested: number;
+  cancel_reason: string | null;
+  result: Conclusion | null;
+  outputs: string | null;
+  reason: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+function toQueuedJob(r: QueuedJobRow): QueuedJobRecord {
+  return {
+    jobId: r.job_id,
+    runId: r.run_id,
+    labels: JSON.parse(r.labels) as string[],
+    payload: r.payload,
+    secrets: r.secrets,
+    state: r.state,
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    timeoutMs: r.timeout_ms,
+    agent: r.agent,
+    leasedAt: r.leased_at,
+    heartbeatAt: r.heartbeat_at,
+    leaseExpiresAt: r.lease_expires_at,
+    deadlineAt: r.deadline_at,
+    cancelRequested: r.cancel_requested === 1,
+    cancelReason: r.cancel_reason,
+    result: r.result,
+    outputs: r.outputs,
+    reason: r.reason,
+    createdAt: r.created_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+interface AgentRow {
+  name: string;
+  labels: string;
+  registered_at: string;
+  last_seen_at: string;
+}
+
+function toAgent(r: AgentRow): AgentRecord {
+  return { name: r.name, labels: JSON.parse(r.labels) as string[], registeredAt: r.registered_at, lastSeenAt: r.last_seen_at };
+}
+
+/** Labels as the queue compares them: lowercase, trimmed, each once, sorted. */
+function normalLabels(labels: string[]): string[] {
+  return [...new Set(labels.map((l) => l.trim().toLowerCase()).filter((l) => l !== ""))].sort();
 }
 
 interface RunRow {
@@ -1324,6 +1475,113 @@ export class SqliteStore implements Store {
 
   countTokens(): number {
     return (this.sql.countTokens.get() as { n: number }).n;
+  }
+
+  enqueueJob(job: NewQueuedJob): QueuedJobRecord {
+    try {
+      const row = this.sql.enqueueJob.get({
+        jobId: job.jobId,
+        runId: job.runId,
+        labels: JSON.stringify(normalLabels(job.labels)),
+        payload: job.payload,
+        secrets: job.secrets,
+        maxAttempts: job.maxAttempts ?? 3,
+        timeoutMs: job.timeoutMs ?? null,
+        now: this.timestamp(),
+      }) as QueuedJobRow;
+      return toQueuedJob(row);
+    } catch (err) {
+      if (isUniqueError(err) || sqliteCode(err) === "SQLITE_CONSTRAINT_PRIMARYKEY") throw new StoreError("conflict", `job ${job.jobId} is already in the queue`);
+      if (isForeignKeyError(err)) throw new StoreError("not_found", `job ${job.jobId} or run ${job.runId} does not exist`);
+      throw err;
+    }
+  }
+
+  getQueuedJob(jobId: number): QueuedJobRecord | undefined {
+    const row = this.sql.getQueuedJob.get(jobId) as QueuedJobRow | undefined;
+    return row ? toQueuedJob(row) : undefined;
+  }
+
+  listQueuedJobs(filter: { state?: QueuedJobState; runId?: number } = {}): QueuedJobRecord[] {
+    return (this.sql.listQueuedJobs.all({ state: filter.state ?? null, runId: filter.runId ?? null }) as QueuedJobRow[]).map(toQueuedJob);
+  }
+
+  leaseJob(agent: string, labels: string[], leaseMs: number): QueuedJobRecord | undefined {
+    const now = this.now();
+    const row = this.sql.leaseJob.get({
+      agent,
+      labels: JSON.stringify(normalLabels(labels)),
+      now: now.toISOString(),
+      expires: new Date(now.getTime() + leaseMs).toISOString(),
+    }) as QueuedJobRow | undefined;
+    return row ? toQueuedJob(row) : undefined;
+  }
+
+  heartbeatJob(jobId: number, agent: string, attempt: number, leaseMs: number): QueuedJobRecord {
+    const now = this.now();
+    const row = this.sql.heartbeatJob.get({ jobId, agent, attempt, now: now.toISOString(), expires: new Date(now.getTime() + leaseMs).toISOString() }) as QueuedJobRow | undefined;
+    if (row) return toQueuedJob(row);
+    throw this.leaseConflict(jobId, agent, attempt);
+  }
+
+  finishQueuedJob(jobId: number, lease: { agent: string; attempt: number } | null, result: { result: Conclusion; outputs?: Record<string, string>; reason?: string | null }): QueuedJobRecord {
+    const values = { jobId, result: result.result, outputs: result.outputs ? JSON.stringify(result.outputs) : null, reason: result.reason ?? null, now: this.timestamp() };
+    const row = (lease ? this.sql.finishLeasedJob.get({ ...values, agent: lease.agent, attempt: lease.attempt }) : this.sql.finishQueuedJob.get(values)) as QueuedJobRow | undefined;
+    if (row) return toQueuedJob(row);
+    throw this.leaseConflict(jobId, lease?.agent, lease?.attempt);
+  }
+
+  cancelQueuedJob(jobId: number, reason: string): QueuedJobRecord {
+    return this.db.transaction(() => {
+      this.sql.cancelWaitingJob.run({ jobId, reason, now: this.timestamp() });
+      this.sql.cancelLeasedJob.run({ jobId, reason });
+      const row = this.sql.getQueuedJob.get(jobId) as QueuedJobRow | undefined;
+      if (!row) throw new StoreError("not_found", `job ${jobId} is not in the queue`);
+      return toQueuedJob(row);
+    })();
+  }
+
+  sweepJobQueue(graceMs: number): QueueSweep {
+    const now = this.now();
+    const at = now.toISOString();
+    const ids = (rows: unknown[]) => (rows as Array<{ job_id: number }>).map((r) => r.job_id);
+    return this.db.transaction(() => ({
+      requeued: ids(this.sql.sweepRequeue.all({ now: at })),
+      lost: ids(this.sql.sweepLost.all({ now: at })),
+      timedOut: ids(this.sql.sweepTimedOut.all({ now: at, graceBefore: new Date(now.getTime() - graceMs).toISOString() })),
+      timingOut: ids(this.sql.sweepTimingOut.all({ now: at })),
+      orphaned: [...ids(this.sql.sweepOrphanedQueued.all({ now: at })), ...ids(this.sql.sweepOrphanedLeased.all({ now: at }))],
+    }))();
+  }
+
+  addLogChunk(jobId: number, attempt: number, seq: number): boolean {
+    try {
+      return this.sql.addLogChunk.run({ jobId, attempt, seq, now: this.timestamp() }).changes > 0;
+    } catch (err) {
+      if (isForeignKeyError(err)) throw new StoreError("not_found", `job ${jobId} does not exist`);
+      throw err;
+    }
+  }
+
+  hasLogChunk(jobId: number, attempt: number, seq: number): boolean {
+    return this.sql.hasLogChunk.get({ jobId, attempt, seq }) !== undefined;
+  }
+
+  touchAgent(name: string, labels: string[]): AgentRecord {
+    return toAgent(this.sql.touchAgent.get({ name, labels: JSON.stringify(normalLabels(labels)), now: this.timestamp() }) as AgentRow);
+  }
+
+  listAgents(): AgentRecord[] {
+    return (this.sql.listAgents.all() as AgentRow[]).map(toAgent);
+  }
+
+  /** Why a lease operation found no row it could change. */
+  private leaseConflict(jobId: number, agent: string | undefined, attempt: number | undefined): StoreError {
+    const row = this.sql.getQueuedJob.get(jobId) as QueuedJobRow | undefined;
+    if (!row) return new StoreError("not_found", `job ${jobId} is not in the queue`);
+    if (row.state === "finished") return new StoreError("conflict", `job ${jobId} is already finished (${row.result ?? "unknown"})`);
+    if (agent !== undefined) return new StoreError("conflict", `job ${jobId} attempt ${attempt ?? "?"} is no longer leased to ${agent} (it is ${row.state}${row.agent ? ` by ${row.agent}, attempt ${row.attempt}` : ""})`);
+    return new StoreError("conflict", `job ${jobId} is ${row.state}`);
   }
 
   close(): void {

@@ -893,5 +893,126 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.listEvents({ limit: 1 }).map((e) => e.kind)).toEqual(["healed"]);
       });
     });
+
+    describe("job queue (agents)", () => {
+      const queued = (labels: string[] = ["linux"], extra: { maxAttempts?: number; timeoutMs?: number } = {}) => {
+        const run = store.createRun(newRun);
+        const job = store.createJob({ runId: run.id, jobKey: "build", name: "build", matrix: null, attempt: 1, environment: null });
+        return store.enqueueJob({ jobId: job.id, runId: run.id, labels, payload: JSON.stringify({ job: "build" }), secrets: null, ...extra });
+      };
+      /** Waits until the clock has moved past a lease of 0 ms. */
+      const tick = () => {
+        const t = Date.now();
+        while (Date.now() <= t + 1) {
+          // spin: a millisecond or two
+        }
+      };
+
+      it("enqueues a job once, with lowercase labels, no attempt yet, three attempts by default", () => {
+        const q = queued(["Linux", "gpu", "linux"]);
+        expect(q).toMatchObject({ state: "queued", attempt: 0, maxAttempts: 3, labels: ["gpu", "linux"], agent: null, result: null, cancelRequested: false });
+        expect(q.createdAt).toMatch(ISO_UTC);
+        expectStoreError(() => store.enqueueJob({ jobId: q.jobId, runId: q.runId, labels: [], payload: "{}", secrets: null }), "conflict", /already in the queue/);
+        expect(store.getQueuedJob(q.jobId)?.payload).toBe('{"job":"build"}');
+        expect(store.listQueuedJobs({ state: "queued" }).map((j) => j.jobId)).toEqual([q.jobId]);
+        expect(store.listQueuedJobs({ runId: q.runId + 1000 })).toEqual([]);
+      });
+
+      it("leases a job only to an agent with all its labels, oldest first, and never twice", () => {
+        const a = queued(["linux", "gpu"]);
+        const b = queued(["linux"]);
+        expect(store.leaseJob("small", ["linux"], 30_000)?.jobId).toBe(b.jobId);
+        expect(store.leaseJob("small", ["linux"], 30_000)).toBeUndefined();
+        const leased = store.leaseJob("big", ["GPU", "linux", "x64"], 30_000);
+        expect(leased).toMatchObject({ jobId: a.jobId, state: "leased", attempt: 1, agent: "big" });
+        expect(Date.parse(leased?.leaseExpiresAt ?? "") - Date.parse(leased?.leasedAt ?? "")).toBe(30_000);
+        expect(store.leaseJob("big", ["gpu", "linux"], 30_000)).toBeUndefined();
+      });
+
+      it("renews a lease only for its agent and attempt, and tells it when cancelled", () => {
+        const q = queued();
+        store.leaseJob("a1", ["linux"], 10_000);
+        expect(store.heartbeatJob(q.jobId, "a1", 1, 60_000).cancelRequested).toBe(false);
+        expectStoreError(() => store.heartbeatJob(q.jobId, "a2", 1, 60_000), "conflict", /no longer leased to a2/);
+        expectStoreError(() => store.heartbeatJob(q.jobId, "a1", 2, 60_000), "conflict");
+        expect(store.cancelQueuedJob(q.jobId, "the run was cancelled")).toMatchObject({ state: "leased", cancelRequested: true, cancelReason: "the run was cancelled" });
+        expect(store.heartbeatJob(q.jobId, "a1", 1, 60_000).cancelRequested).toBe(true);
+        const done = store.finishQueuedJob(q.jobId, { agent: "a1", attempt: 1 }, { result: "cancelled", reason: "the run was cancelled" });
+        expect(done).toMatchObject({ state: "finished", result: "cancelled" });
+        expect(done.finishedAt).toMatch(ISO_UTC);
+        expectStoreError(() => store.heartbeatJob(q.jobId, "a1", 1, 60_000), "conflict", /already finished/);
+      });
+
+      it("cancels a job still queued at once, and finishes one with its outputs", () => {
+        const q = queued();
+        expect(store.cancelQueuedJob(q.jobId, "cancelled before it started")).toMatchObject({ state: "finished", result: "cancelled", reason: "cancelled before it started" });
+        expect(store.leaseJob("a", ["linux"], 1000)).toBeUndefined();
+        const r = queued();
+        store.leaseJob("a", ["linux"], 1000);
+        expectStoreError(() => store.finishQueuedJob(r.jobId, { agent: "b", attempt: 1 }, { result: "success" }), "conflict");
+        const done = store.finishQueuedJob(r.jobId, { agent: "a", attempt: 1 }, { result: "success", outputs: { v: "1" } });
+        expect(JSON.parse(done.outputs ?? "{}")).toEqual({ v: "1" });
+        expectStoreError(() => store.finishQueuedJob(r.jobId, null, { result: "failure" }), "conflict", /already finished/);
+      });
+
+      it("requeues an expired lease while attempts remain, then fails it as agent lost", () => {
+        const q = queued(["linux"], { maxAttempts: 2 });
+        store.leaseJob("a1", ["linux"], 0);
+        tick();
+        expect(store.sweepJobQueue(60_000)).toMatchObject({ requeued: [q.jobId], lost: [] });
+        expect(store.getQueuedJob(q.jobId)).toMatchObject({ state: "queued", agent: null, attempt: 1 });
+        expect(store.getQueuedJob(q.jobId)?.reason).toMatch(/agent lost/);
+        expectStoreError(() => store.heartbeatJob(q.jobId, "a1", 1, 1000), "conflict");
+        expect(store.leaseJob("a2", ["linux"], 0)).toMatchObject({ attempt: 2, agent: "a2" });
+        tick();
+        expect(store.sweepJobQueue(60_000)).toMatchObject({ requeued: [], lost: [q.jobId] });
+        const lost = store.getQueuedJob(q.jobId);
+        expect(lost).toMatchObject({ state: "finished", result: "failure" });
+        expect(lost?.reason).toMatch(/^agent lost: a2 stopped renewing its lease on attempt 2 of 2/);
+      });
+
+      it("asks a job past its timeout to cancel, then fails it after the grace", () => {
+        const q = queued(["linux"], { timeoutMs: 0 });
+        store.leaseJob("a1", ["linux"], 60_000);
+        tick();
+        expect(store.sweepJobQueue(60_000).timingOut).toEqual([q.jobId]);
+        expect(store.getQueuedJob(q.jobId)).toMatchObject({ cancelRequested: true, cancelReason: "the job exceeded its timeout of 0 minutes" });
+        expect(store.sweepJobQueue(60_000).timingOut).toEqual([]);
+        expect(store.sweepJobQueue(0).timedOut).toEqual([q.jobId]);
+        expect(store.getQueuedJob(q.jobId)).toMatchObject({ state: "finished", result: "failure" });
+      });
+
+      it("cancels the queued jobs of a completed run and asks its leased ones to stop", () => {
+        const a = queued();
+        const b = queued();
+        store.leaseJob("x", ["linux"], 60_000);
+        store.finishRun(a.runId, { conclusion: "cancelled", reason: "Slipway stopped" });
+        store.finishRun(b.runId, { conclusion: "cancelled", reason: "Slipway stopped" });
+        expect(store.sweepJobQueue(60_000).orphaned.sort()).toEqual([a.jobId, b.jobId].sort());
+        expect(store.getQueuedJob(a.jobId)).toMatchObject({ state: "leased", cancelRequested: true });
+        expect(store.getQueuedJob(b.jobId)).toMatchObject({ state: "finished", result: "cancelled" });
+      });
+
+      it("keeps the first copy of a log chunk per job and attempt", () => {
+        const q = queued();
+        expect(store.hasLogChunk(q.jobId, 1, 0)).toBe(false);
+        expect(store.addLogChunk(q.jobId, 1, 0)).toBe(true);
+        expect(store.hasLogChunk(q.jobId, 1, 0)).toBe(true);
+        expect(store.addLogChunk(q.jobId, 1, 0)).toBe(false);
+        expect(store.addLogChunk(q.jobId, 1, 1)).toBe(true);
+        expect(store.addLogChunk(q.jobId, 2, 0)).toBe(true);
+      });
+
+      it("records agents with their labels and when they were last seen", () => {
+        const first = store.touchAgent("a1", ["Linux", "x64"]);
+        expect(first.labels).toEqual(["linux", "x64"]);
+        store.touchAgent("a1", ["linux"]);
+        store.touchAgent("a0", []);
+        const agents = store.listAgents();
+        expect(agents.map((a) => a.name)).toEqual(["a0", "a1"]);
+        expect(agents[1]).toMatchObject({ labels: ["linux"], registeredAt: first.registeredAt });
+        expect(agents[1]?.lastSeenAt).toMatch(ISO_UTC);
+      });
+    });
   });
 }

@@ -350,6 +350,73 @@ export interface NewLaunch {
   actor: string;
 }
 
+/** A job instance in the agents' queue (see migration 011). */
+export type QueuedJobState = "queued" | "leased" | "finished";
+
+export interface QueuedJobRecord {
+  /** The store job (jobs.id). */
+  jobId: number;
+  runId: number;
+  /** `runs-on` labels, lowercase: an agent needs all of them. */
+  labels: string[];
+  /** JSON of what an agent needs to run the job; never a secret value. */
+  payload: string;
+  /** The job's secrets, encrypted with the master key; null when it has none. */
+  secrets: Buffer | null;
+  state: QueuedJobState;
+  /** Leases so far: 1 for the first agent that took it. */
+  attempt: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  agent: string | null;
+  leasedAt: string | null;
+  heartbeatAt: string | null;
+  leaseExpiresAt: string | null;
+  /** When the job's `timeout-minutes` runs out (set when leased). */
+  deadlineAt: string | null;
+  cancelRequested: boolean;
+  cancelReason: string | null;
+  result: Conclusion | null;
+  /** JSON object of the job's outputs. */
+  outputs: string | null;
+  reason: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface NewQueuedJob {
+  jobId: number;
+  runId: number;
+  labels: string[];
+  payload: string;
+  secrets: Buffer | null;
+  /** Default 3. */
+  maxAttempts?: number;
+  timeoutMs?: number | null;
+}
+
+/** A runner agent as last seen by the server. */
+export interface AgentRecord {
+  name: string;
+  labels: string[];
+  registeredAt: string;
+  lastSeenAt: string;
+}
+
+/** What sweepJobQueue changed: job ids per outcome. */
+export interface QueueSweep {
+  /** Lease expired, attempts remain: queued again. */
+  requeued: number[];
+  /** Lease expired on the last attempt: finished as failure "agent lost". */
+  lost: number[];
+  /** Past their deadline: cancel requested. */
+  timingOut: number[];
+  /** Past their deadline plus the grace: finished as failure (timed out). */
+  timedOut: number[];
+  /** Their run is completed (its `slipway run` is gone): cancelled. */
+  orphaned: number[];
+}
+
 /** `open`: the data directory or database cannot be opened (a user can fix it). */
 export type StoreErrorCode = "not_found" | "conflict" | "schema" | "open";
 
@@ -507,6 +574,47 @@ export interface Store {
   touchToken(id: number): void;
   /** Tokens not revoked. */
   countTokens(): number;
+
+  /** Puts a job in the agents' queue (state queued, attempt 0). Conflict if it is there already. */
+  enqueueJob(job: NewQueuedJob): QueuedJobRecord;
+  getQueuedJob(jobId: number): QueuedJobRecord | undefined;
+  /** Oldest first; filters combined with AND. */
+  listQueuedJobs(filter?: { state?: QueuedJobState; runId?: number }): QueuedJobRecord[];
+  /**
+   * Atomically leases the oldest queued job whose labels are all in `labels`
+   * to `agent` for `leaseMs` (attempt + 1): one UPDATE … RETURNING, so no job
+   * is leased twice. Undefined when none fits.
+   */
+  leaseJob(agent: string, labels: string[], leaseMs: number): QueuedJobRecord | undefined;
+  /**
+   * Renews the lease of `agent` on the job's `attempt`; returns the record
+   * (whose cancelRequested the agent is told). Conflict when the lease is no
+   * longer theirs (expired and taken again, finished, cancelled).
+   */
+  heartbeatJob(jobId: number, agent: string, attempt: number, leaseMs: number): QueuedJobRecord;
+  /**
+   * leased (by `agent` on `attempt`) → finished with the result; with
+   * agent null, queued or leased → finished (the orchestrator or the server
+   * deciding). Conflict when already finished or the lease is not theirs.
+   */
+  finishQueuedJob(jobId: number, lease: { agent: string; attempt: number } | null, result: { result: Conclusion; outputs?: Record<string, string>; reason?: string | null }): QueuedJobRecord;
+  /** queued → finished cancelled; leased → cancel requested (told at the next heartbeat). Finished: unchanged. */
+  cancelQueuedJob(jobId: number, reason: string): QueuedJobRecord;
+  /**
+   * One pass of the server's sweeper, in one transaction: expired leases
+   * queued again or (last attempt) failed as "agent lost"; jobs past their
+   * deadline asked to cancel, and failed when `graceMs` later still running;
+   * queued and leased jobs of completed runs cancelled.
+   */
+  sweepJobQueue(graceMs: number): QueueSweep;
+  /** Records a log chunk's number for a job's attempt: true the first time, false for a copy. */
+  addLogChunk(jobId: number, attempt: number, seq: number): boolean;
+  /** Whether a log chunk's number was recorded for the job's attempt. */
+  hasLogChunk(jobId: number, attempt: number, seq: number): boolean;
+  /** Creates or updates an agent (its labels), last seen now. */
+  touchAgent(name: string, labels: string[]): AgentRecord;
+  /** By name. */
+  listAgents(): AgentRecord[];
 
   close(): void;
 }

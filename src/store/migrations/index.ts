@@ -11,6 +11,7 @@ import concurrency from "./007-concurrency.sql.js";
 import changeRequests from "./008-change-requests.sql.js";
 import tokenGroups from "./009-token-groups.sql.js";
 import releaseAttestations from "./010-release-attestations.sql.js";
+import jobQueue from "./011-job-queue.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -30,4 +31,5 @@ export const migrations: readonly Migration[] = [
   { version: 8, name: "change-requests", sql: changeRequests },
   { version: 9, name: "token-groups", sql: tokenGroups },
   { version: 10, name: "release-attestations", sql: releaseAttestations },
+  { version: 11, name: "job-queue", sql: jobQueue },
 ];

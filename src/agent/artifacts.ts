@@ -1,0 +1,44 @@
+// Artifacts a job made on an agent (actions/upload-artifact writes them to
+// the agent's own data folder) are sent to the server, file by file, and
+// stored there as artifacts of the job's run, in the server's blob store:
+// the run page, releases and later jobs read them there.
+import { readFileSync } from "node:fs";
+import { listArtifacts, type ArtifactManifest } from "../actions/index.js";
+import { FileBlobStore } from "../blobs/index.js";
+import type { AgentClient } from "./client.js";
+
+/** The run's artifacts in the agent's data folder, by name → digest. */
+export async function artifactDigests(dataDir: string, runId: number): Promise<Map<string, string>> {
+  return new Map((await listArtifacts(dataDir, runId, { includeExpired: true })).map((m) => [m.name, m.digest]));
+}
+
+/**
+ * Sends the artifacts made since `before` (new names or new content) to the
+ * server. Resolves with the names sent; throws with the reason when the
+ * server refuses one (the job then fails: an artifact is never silently lost).
+ */
+export async function sendArtifacts(
+  client: AgentClient,
+  job: { id: number; attempt: number; agent: string; runId: number },
+  dataDir: string,
+  before: Map<string, string>,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const made: ArtifactManifest[] = (await listArtifacts(dataDir, job.runId, { includeExpired: true })).filter((m) => before.get(m.name) !== m.digest);
+  const blobs = new FileBlobStore(dataDir);
+  for (const m of made) {
+    const base = `/api/agents/jobs/${job.id}/artifacts/${encodeURIComponent(m.name)}`;
+    for (const f of m.files) {
+      const file = blobs.path(f.digest);
+      const query = new URLSearchParams({ name: job.agent, attempt: String(job.attempt), path: f.path, mode: String(f.mode & 0o777) });
+      const a = await client.putRetry(`${base}/files?${query.toString()}`, readFileSync(file), { signal, what: `artifact ${m.name}: ${f.path}`, max5xx: 5 });
+      if (!a) throw new Error(`artifact ${m.name} was not sent: the agent is stopping`);
+      if (a.status !== 200) throw new Error(`the server refused artifact ${m.name} (${f.path}): HTTP ${a.status}: ${String(a.json.error ?? "")}`);
+    }
+    const done = await client.postRetry(base, { name: job.agent, attempt: job.attempt }, { signal, what: `artifact ${m.name}`, max5xx: 5 });
+    if (!done) throw new Error(`artifact ${m.name} was not sent: the agent is stopping`);
+    if (done.status !== 201) throw new Error(`the server refused artifact ${m.name}: HTTP ${done.status}: ${String(done.json.error ?? "")}`);
+    if (done.json.digest !== m.digest) throw new Error(`artifact ${m.name} arrived with digest ${String(done.json.digest)}, not ${m.digest}`);
+  }
+  return made.map((m) => m.name);
+}

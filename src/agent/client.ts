@@ -1,0 +1,105 @@
+// The agent's HTTP client: JSON requests to the server with the agent token,
+// and retries with exponential backoff while the server is unreachable or
+// answers 5xx (a 4xx is an answer: it is returned, not retried).
+
+/** An answer of the server. */
+export interface Answer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+/** Logs one structured line (the agent's JSON log). */
+export type AgentLog = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+/** Backoff delays: 250 ms doubling up to `maxMs`, with ±20% jitter. */
+export function backoff(attempt: number, maxMs = 30_000): number {
+  const base = Math.min(maxMs, 250 * 2 ** Math.min(attempt, 16));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+export class AgentClient {
+  constructor(
+    /** The server's base URL, without a trailing slash. */
+    readonly server: string,
+    private readonly token: string,
+    private readonly log: AgentLog,
+  ) {}
+
+  /** One POST of JSON; throws on a network error, a timeout or an abort. */
+  post(path: string, body: unknown, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Answer> {
+    return this.request("POST", path, JSON.stringify(body), "application/json", options);
+  }
+
+  /** PUTs bytes until the server answers below 500 (at most `max5xx` times 5xx); undefined when `signal` aborts. */
+  putRetry(path: string, bytes: Buffer, options: { signal?: AbortSignal; what: string; max5xx?: number }): Promise<Answer | undefined> {
+    return this.retry(() => this.request("PUT", path, bytes, "application/octet-stream", { ...options, timeoutMs: 120_000 }), options);
+  }
+
+  private async request(method: string, path: string, body: string | Buffer, type: string, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<Answer> {
+    const signals = [AbortSignal.timeout(options.timeoutMs ?? 30_000), ...(options.signal ? [options.signal] : [])];
+    const res = await fetch(this.server + path, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, "content-type": type },
+      // A Blob: the DOM typings want an ArrayBuffer-backed view, a Buffer may sit on a shared one.
+      body: typeof body === "string" ? body : new Blob([Uint8Array.from(body)]),
+      signal: AbortSignal.any(signals),
+    });
+    const text = await res.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      json = { error: text.slice(0, 500) };
+    }
+    return { status: res.status, json };
+  }
+
+  /**
+   * POSTs until the server answers below 500, retrying network errors and
+   * 5xx with backoff (at most `max5xx` answers of 5xx); undefined when
+   * `signal` aborts first.
+   */
+  postRetry(path: string, body: unknown, options: { signal?: AbortSignal; timeoutMs?: number; what: string; max5xx?: number }): Promise<Answer | undefined> {
+    return this.retry(() => this.post(path, body, options), options);
+  }
+
+  private async retry(send: () => Promise<Answer>, options: { signal?: AbortSignal; what: string; max5xx?: number }): Promise<Answer | undefined> {
+    let errors5xx = 0;
+    for (let attempt = 0; ; attempt++) {
+      if (options.signal?.aborted) return undefined;
+      let why: string;
+      try {
+        const a = await send();
+        // A server that keeps failing on this request would fail forever: the caller decides.
+        if (a.status < 500 || ++errors5xx >= (options.max5xx ?? Number.POSITIVE_INFINITY)) return a;
+        why = `HTTP ${a.status}: ${String(a.json.error ?? "")}`;
+      } catch (err) {
+        if (options.signal?.aborted) return undefined;
+        why = describe(err);
+      }
+      const wait = backoff(attempt);
+      this.log("warn", `${options.what}: the server did not answer; retrying`, { server: this.server, error: why, retryInMs: wait });
+      await sleep(wait, options.signal);
+    }
+  }
+}
+
+/** A fetch error in words: Node's fetch hides the reason in `cause`. */
+export function describe(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}

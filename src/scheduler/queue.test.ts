@@ -1,0 +1,111 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openStore, type SqliteStore } from "../store/index.js";
+import type { JobRunInput } from "../runner/index.js";
+import { parseWorkflowText } from "../workflow/index.js";
+import { openJobSecrets, QueueDispatcher, runsOnLabels, sealJobSecrets, type QueuedJobPayload } from "./queue.js";
+
+describe("runsOnLabels", () => {
+  it("reads a string, a list, an expression and {group, labels}, lowercase, each once", async () => {
+    const text = `on: push
+jobs:
+  a: { runs-on: Ubuntu-Latest, steps: [{ run: x }] }
+  b: { runs-on: [self-hosted, GPU, gpu], steps: [{ run: x }] }
+  c: { runs-on: "\${{ matrix.os }}", steps: [{ run: x }] }
+  d: { runs-on: { group: big, labels: [linux, x64] }, steps: [{ run: x }] }
+`;
+    const { workflow } = await parseWorkflowText("w.yml", text);
+    const spec = (id: string) => workflow?.jobs.find((j) => j.id === id)?.runsOn;
+    expect(runsOnLabels(spec("a"), {})).toEqual(["ubuntu-latest"]);
+    expect(runsOnLabels(spec("b"), {})).toEqual(["self-hosted", "gpu"]);
+    expect(runsOnLabels(spec("c"), { matrix: { os: "macos" } })).toEqual(["macos"]);
+    expect(runsOnLabels(spec("d"), {})).toEqual(["linux", "x64"]);
+    expect(runsOnLabels(undefined, {})).toEqual([]);
+  });
+});
+
+describe("job secrets", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "slipway-queue-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("are sealed with the master key, bound to their job, and none are sealed as null", () => {
+    expect(sealJobSecrets(dir, 1, {})).toBeNull();
+    const sealed = sealJobSecrets(dir, 7, { TOKEN: "hunter2-very-secret" });
+    expect(sealed?.toString("latin1")).not.toContain("hunter2");
+    expect(openJobSecrets(dir, 7, sealed)).toEqual({ TOKEN: "hunter2-very-secret" });
+    expect(() => openJobSecrets(dir, 8, sealed)).toThrow();
+    expect(openJobSecrets(dir, 1, null)).toEqual({});
+  });
+});
+
+describe("QueueDispatcher", () => {
+  let dir: string;
+  let store: SqliteStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "slipway-queue-"));
+    store = openStore(dir);
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function input(signal: AbortSignal): JobRunInput {
+    const run = store.createRun({ workflowPath: ".github/workflows/ci.yml", workflowName: "CI", event: "push", ref: "refs/heads/main", sha: "a".repeat(40) });
+    const job = store.createJob({ runId: run.id, jobKey: "build", name: "build (1)", matrix: '{"i":1}', attempt: 1, environment: null });
+    return {
+      workflow: { path: ".github/workflows/ci.yml" },
+      job: { id: "build" },
+      jobId: job.id,
+      runId: run.id,
+      runNumber: 4,
+      attempt: 1,
+      name: "build (1)",
+      matrix: { i: 1 },
+      strategy: { "job-index": 0 },
+      needs: {},
+      github: { sha: "a".repeat(40), event: { ref: "refs/heads/main" }, event_path: "/data/work/1/event.json" },
+      repo: { root: "/src/app", prefix: "", sha: "a".repeat(40), ref: "refs/heads/main", branch: "main", defaultBranch: "main", owner: "acme", name: "app" },
+      vars: { REGION: "eu" },
+      secrets: { DEPLOY_KEY: "s3cr3t-value-123" },
+      inputs: {},
+      actions: { source: { kind: "url", prefix: "https://github.com" } },
+      signal,
+    } as unknown as JobRunInput;
+  }
+
+  it("queues a job with its payload, no secret value in the store's text, and resolves with its result", async () => {
+    const d = new QueueDispatcher(store, dir, { pollMs: 10, maxAttempts: 2 });
+    const i = input(new AbortController().signal);
+    const result = d.dispatch(i, ["self-hosted", "linux"]);
+    const q = store.getQueuedJob(i.jobId);
+    expect(q).toMatchObject({ state: "queued", labels: ["linux", "self-hosted"], maxAttempts: 2, timeoutMs: 360 * 60_000 });
+    const payload = JSON.parse(q?.payload ?? "{}") as QueuedJobPayload;
+    expect(payload).toMatchObject({ version: 1, workflowPath: ".github/workflows/ci.yml", jobKey: "build", runNumber: 4, matrix: { i: 1 }, source: { repository: "acme/app", path: "/src/app" }, secretNames: ["DEPLOY_KEY"], vars: { REGION: "eu" } });
+    expect(payload.github.event_path).toBe("");
+    expect(q?.payload).not.toContain("s3cr3t");
+    store.close();
+    for (const f of readdirSync(dir)) if (f.startsWith("slipway.db")) expect(readFileSync(join(dir, f)).toString("latin1")).not.toContain("s3cr3t-value-123");
+    store = openStore(dir);
+    (d as unknown as { store: SqliteStore }).store = store;
+    expect(openJobSecrets(dir, i.jobId, store.getQueuedJob(i.jobId)?.secrets ?? null)).toEqual({ DEPLOY_KEY: "s3cr3t-value-123" });
+    store.leaseJob("a1", ["linux", "self-hosted"], 30_000);
+    store.finishQueuedJob(i.jobId, { agent: "a1", attempt: 1 }, { result: "success", outputs: { v: "1" } });
+    expect(await result).toEqual({ result: "success", outputs: { v: "1" } });
+  });
+
+  it("cancels a job still queued when the run is cancelled", async () => {
+    const d = new QueueDispatcher(store, dir, { pollMs: 10 });
+    const abort = new AbortController();
+    const i = input(abort.signal);
+    const result = d.dispatch(i, []);
+    abort.abort("the run was cancelled");
+    expect(await result).toEqual({ result: "cancelled", outputs: {}, reason: "the run was cancelled" });
+    expect(store.getQueuedJob(i.jobId)).toMatchObject({ state: "finished", result: "cancelled" });
+  });
+});

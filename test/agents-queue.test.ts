@@ -1,0 +1,190 @@
+// The job queue through real agents and a fake one speaking the agent API:
+// runs-on label matching, cancellation reaching an agent mid-job, SIGTERM
+// finishing the current job, log chunk dedupe, and expired leases retried
+// and then failed as "agent lost". Leases are 2 s here, with 2 attempts.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileBlobStore } from "../src/blobs/index.js";
+import { api, startServer, until, type Started } from "./helpers/server.js";
+import { agentToken, completedRuns, pushRepo, query, startAgent, stopAgent, stopServer, type AgentProcess } from "./helpers/agents.js";
+
+const wf = (name: string, runsOn: string, steps: string) => `name: ${name}\non: push\njobs:\n  job:\n    runs-on: ${runsOn}\n    steps:\n${steps}`;
+
+interface QueueRow {
+  job_id: number;
+  run_id: number;
+  state: string;
+  agent: string | null;
+  attempt: number;
+  result: string | null;
+  reason: string | null;
+}
+
+describe("job queue and agents", () => {
+  let s: Started;
+  let dataDir: string;
+  let token: string;
+  const agents: AgentProcess[] = [];
+
+  const queueOf = (repository: string) =>
+    query<QueueRow>(dataDir, "SELECT q.* FROM job_queue q JOIN runs r ON r.id = q.run_id WHERE r.repository = ? ORDER BY q.job_id", repository);
+  const jobLog = async (runId: number, jobId: number) => (await api(s, "GET", `/api/runs/${runId}/jobs/${jobId}/log`, s.admin)).text;
+  const agent = (name: string, labels: string[]) => {
+    const a = startAgent(s, token, name, labels);
+    agents.push(a);
+    return a;
+  };
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "slipway-agents-q-"));
+    process.env.SLIPWAY_AGENT_LEASE_SECONDS = "2";
+    process.env.SLIPWAY_JOB_ATTEMPTS = "2";
+    process.env.SLIPWAY_JOB_QUEUE = "on";
+    s = await startServer(dataDir);
+    token = await agentToken(s);
+  });
+
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => stopAgent(a)));
+    await stopServer(s);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("refuses a token that is not an agent's, naming the fix, and a bad chunk, naming the field", async () => {
+    const developer = (await api(s, "POST", "/api/tokens", s.admin, { name: "just-a-developer", role: "developer" })).json.token as string;
+    const r = await api(s, "POST", "/api/agents/lease", developer, { name: "x", labels: [] });
+    expect(r.status).toBe(403);
+    expect(r.json.error).toMatch(/--role developer --group agents/);
+    const viewer = (await api(s, "POST", "/api/tokens", s.admin, { name: "just-a-viewer", role: "viewer", groups: ["agents"] })).json.token as string;
+    expect((await api(s, "POST", "/api/agents/lease", viewer, { name: "x", labels: [] })).status).toBe(403);
+    expect((await api(s, "POST", "/api/agents/lease", undefined, { name: "x", labels: [] })).status).toBe(401);
+    const bad = await api(s, "POST", "/api/agents/jobs/1/logs", token, { name: "x", attempt: 1, events: [] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json.details)).toContain("body.seq");
+  });
+
+  it("leaves a job whose labels no agent has queued, until an agent with them comes", async () => {
+    agent("plain", ["pool"]);
+    await pushRepo(s, "acme/labels", { ".github/workflows/gpu.yml": wf("GPU", "[self-hosted, gpu]", "      - run: echo on a gpu\n") });
+    await until("the gpu job queued", async () => (queueOf("acme/labels")[0]?.state === "queued" ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(queueOf("acme/labels")[0]).toMatchObject({ state: "queued", agent: null, attempt: 0 });
+    agent("gpu-1", ["gpu"]);
+    const [run] = await completedRuns(s, "acme/labels", 1, 40_000);
+    expect(run?.conclusion).toBe("success");
+    expect(queueOf("acme/labels")[0]).toMatchObject({ state: "finished", agent: "gpu-1", result: "success", attempt: 1 });
+  });
+
+  it("cancels a job mid-step on an agent when its run is cancelled; always() steps still run", async () => {
+    await pushRepo(s, "acme/cancel", {
+      ".github/workflows/c.yml": wf("Cancel", "[self-hosted, pool]", "      - run: |\n          echo started-long-step\n          sleep 60\n          echo never-printed\n      - if: always()\n        run: echo cleanup-ran\n"),
+    });
+    const q = await until("the job leased", async () => {
+      const row = queueOf("acme/cancel")[0];
+      return row?.state === "leased" ? row : undefined;
+    }, 30_000);
+    await until("the long step running", async () => ((await jobLog(q.run_id, q.job_id)).includes("started-long-step") ? true : undefined), 30_000);
+    const t0 = Date.now();
+    expect((await api(s, "POST", `/api/runs/${q.run_id}/cancel`, s.admin)).status).toBe(202);
+    const [run] = await completedRuns(s, "acme/cancel", 1, 30_000);
+    expect(run?.conclusion).toBe("cancelled");
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(queueOf("acme/cancel")[0]).toMatchObject({ state: "finished", result: "cancelled" });
+    const log = await jobLog(q.run_id, q.job_id);
+    expect(log).toContain("cleanup-ran");
+    expect(log).not.toContain("never-printed");
+    expect(agents.find((a) => a.name === q.agent)?.out()).toContain("job cancelled by the server");
+  });
+
+  it("sends a job's artifacts to the server's blob store, and refuses names and paths that leave their folder", async () => {
+    const put = (path: string) =>
+      fetch(`${s.url}${path}`, { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" }, body: "x" }).then(async (r) => ({ status: r.status, json: (await r.json()) as { error: string; details: Array<{ field: string }> } }));
+    for (const name of ["a%2Fb", "a%5Cb", "a%00b"]) {
+      const r = await put(`/api/agents/jobs/1/artifacts/${name}/files?name=fake&attempt=1&path=f.txt`);
+      expect(r.status, name).toBe(400);
+      expect(r.json.details[0]?.field).toBe("params.artifact");
+      expect(r.json.error).toMatch(/use one without/);
+    }
+    for (const path of ["../x", "a/../../x", "/etc/passwd", "a\\b", "a%00b", "C:/x", "a//b"]) {
+      const r = await put(`/api/agents/jobs/1/artifacts/ok/files?name=fake&attempt=1&path=${path.includes("%") ? path : encodeURIComponent(path)}`);
+      expect(r.status, path).toBe(400);
+      expect(r.json.details[0]?.field).toBe("query.path");
+      expect(r.json.error).toMatch(/no '\.\.'/);
+    }
+    await pushRepo(s, "acme/artifacts", {
+      ".github/workflows/a.yml": wf(
+        "Artifacts",
+        "[self-hosted, pool]",
+        "      - run: |\n          mkdir -p out/sub\n          echo hello > out/a.txt\n          echo there > out/sub/b.txt\n      - uses: actions/upload-artifact@v4\n        with:\n          name: bundle\n          path: out\n",
+      ),
+    });
+    const [run] = await completedRuns(s, "acme/artifacts", 1, 40_000);
+    expect(run?.conclusion).toBe("success");
+    const manifest = JSON.parse(readFileSync(join(dataDir, "artifacts", String(run?.id), "bundle.json"), "utf8")) as { files: Array<{ path: string; digest: string }> };
+    expect(manifest.files.map((f) => f.path)).toEqual(["a.txt", "sub/b.txt"]);
+    const blobs = new FileBlobStore(dataDir);
+    expect(readFileSync(blobs.path(manifest.files[0]?.digest as `sha256:${string}`), "utf8")).toBe("hello\n");
+    const q = queueOf("acme/artifacts")[0] as QueueRow;
+    // The agent's own lines after the last step go to the job's log beside its steps'.
+    expect(readFileSync(join(dataDir, "logs", String(q.run_id), String(q.job_id), "job.log"), "utf8")).toContain("Artifacts sent to the server: bundle");
+  });
+
+  it("finishes the current job on SIGTERM, reports it, and exits 0", async () => {
+    const a = agent("draining", ["drain"]);
+    await pushRepo(s, "acme/term", { ".github/workflows/t.yml": wf("Term", "[drain]", "      - run: |\n          echo begin\n          sleep 3\n          echo finished-after-sigterm\n") });
+    const q = await until("the job leased by the draining agent", async () => {
+      const row = queueOf("acme/term")[0];
+      return row?.state === "leased" ? row : undefined;
+    }, 30_000);
+    await until("the step running", async () => ((await jobLog(q.run_id, q.job_id)).includes("begin") ? true : undefined), 30_000);
+    a.child.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    const [run] = await completedRuns(s, "acme/term", 1, 20_000);
+    expect(run?.conclusion).toBe("success");
+    expect(await jobLog(q.run_id, q.job_id)).toContain("finished-after-sigterm");
+    expect(a.out()).toMatch(/"msg":"agent stopped"/);
+  });
+
+  it("keeps one copy of a log chunk sent twice; retries an expired lease, then fails the job as agent lost", async () => {
+    await pushRepo(s, "acme/fake", {
+      ".github/workflows/d.yml": wf("Dedupe", "[fake-d]", "      - run: echo real agents never run this\n"),
+      ".github/workflows/l.yml": wf("Lossy", "[fake-l]", "      - run: echo real agents never run this\n"),
+    });
+    const lease = async (label: string) => {
+      const r = await api(s, "POST", "/api/agents/lease", token, { name: "fake", labels: [label], waitSeconds: 20 });
+      expect(r.status).toBe(200);
+      return r.json.job as { id: number; runId: number; attempt: number; payload: { jobKey: string } };
+    };
+    // Dedupe: the same chunk twice, then the result.
+    const d = await lease("fake-d");
+    expect(d.payload.jobKey).toBe("job");
+    const chunk = { name: "fake", attempt: d.attempt, seq: 0, events: [{ type: "step-start", number: 1, name: "Say hello" }, { type: "line", step: 1, text: "hello exactly once" }, { type: "step-end", number: 1, outcome: "success", conclusion: "success" }] };
+    expect((await api(s, "POST", `/api/agents/jobs/${d.id}/logs`, token, chunk)).json).toEqual({ duplicate: false });
+    expect((await api(s, "POST", `/api/agents/jobs/${d.id}/logs`, token, chunk)).json).toEqual({ duplicate: true });
+    expect((await api(s, "POST", `/api/agents/jobs/${d.id}/complete`, token, { name: "fake", attempt: d.attempt, result: "success" })).status).toBe(200);
+    const log = await jobLog(d.runId, d.id);
+    expect(log.split("hello exactly once")).toHaveLength(2);
+    expect(log).toContain("##[step 1] Say hello: success");
+
+    // Lease expiry: attempt 1 lost → queued again; attempt 2 lost → failed (2 attempts here).
+    const l1 = await lease("fake-l");
+    expect(l1.attempt).toBe(1);
+    await until("the lease expired and the job queued again", async () => (queueOf("acme/fake").find((r) => r.job_id === l1.id)?.state === "queued" ? true : undefined), 10_000);
+    const late = await api(s, "POST", `/api/agents/jobs/${l1.id}/heartbeat`, token, { name: "fake", attempt: 1 });
+    expect(late.status).toBe(409);
+    expect(late.json.error).toMatch(/stop the job/);
+    const l2 = await lease("fake-l");
+    expect(l2).toMatchObject({ id: l1.id, attempt: 2 });
+    const runs = await completedRuns(s, "acme/fake", 2, 20_000);
+    const row = queueOf("acme/fake").find((r) => r.job_id === l1.id);
+    expect(row).toMatchObject({ state: "finished", result: "failure", attempt: 2 });
+    expect(row?.reason).toMatch(/^agent lost: fake stopped renewing its lease on attempt 2 of 2/);
+    const job = query<{ conclusion: string; reason: string }>(dataDir, "SELECT conclusion, reason FROM jobs WHERE id = ?", l1.id)[0];
+    expect(job).toMatchObject({ conclusion: "failure" });
+    expect(job?.reason).toMatch(/agent lost/);
+    expect(runs.find((r) => r.workflow.endsWith("l.yml"))?.conclusion).toBe("failure");
+    expect(runs.find((r) => r.workflow.endsWith("d.yml"))?.conclusion).toBe("success");
+  });
+});
