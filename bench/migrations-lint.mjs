@@ -83,7 +83,7 @@ export async function run({ tmp, reps, log, sizes = [1000, 10_000] }) {
       title,
       size: `${size.toLocaleString("en-US")} statements in ${files.length} files`,
       slipway: { label: `slipway migrations lint (${size.toLocaleString("en-US")} statements, start-up included)`, ...spread(result.a) },
-      peer: { label: "squawk 2.66 on the same files", ...spread(result.b) },
+      peer: { label: "squawk 2.61 on the same files", ...spread(result.b) },
       ratio,
       metric: { label: "time relative to squawk", value: ratio, unit: "×", goal: 2, goalText: "≤ 2× squawk", met: ratio <= 2 },
       breakdown: {
