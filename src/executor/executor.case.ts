@@ -273,6 +273,19 @@ export function runExecutorCases(label: string, factory: (ctx: ExecutorCaseConte
       expect(await waitGone(child.marker)).toBe(true);
     });
 
+    it("cancels a step aborted while it is being started, before its pid is known", async () => {
+      const child = sleeper();
+      const controller = new AbortController();
+      const before = Date.now();
+      // executor.run starts the launch synchronously; the spawner reports the pid only later.
+      const running = capture(executor, { command: "bash", args: ["-c", `sleep ${child.arg}`], cwd: workspace, signal: controller.signal });
+      controller.abort();
+      const { result } = await running;
+      expect(result).toMatchObject({ cancelled: true, exitCode: null });
+      expect(Date.now() - before).toBeLessThan(killGraceMs + 3_000);
+      expect(await waitGone(child.marker)).toBe(true);
+    });
+
     it("does not start a step whose signal is already aborted", async () => {
       const controller = new AbortController();
       controller.abort();

@@ -123,8 +123,15 @@ export function runProcessGroup(spec: ProcessSpec, launch: GroupLaunch): Promise
       if (!finished) emit(spec.onStderr, stderrDecoder.write(chunk));
     });
 
+    // A stop asked before the spawner has reported the pid (it forks
+    // asynchronously) is carried out when it does: else the step would run on.
+    let stopWhenSpawned = false;
     const terminate = (): void => {
-      if (signalled || exit !== undefined || child.pid === undefined) return;
+      if (signalled || exit !== undefined) return;
+      if (child.pid === undefined) {
+        stopWhenSpawned = true;
+        return;
+      }
       signalled = true;
       launch.signalGroup(child.pid, "SIGTERM");
       killTimer = setTimeout(() => {
@@ -159,6 +166,9 @@ export function runProcessGroup(spec: ProcessSpec, launch: GroupLaunch): Promise
       resolvePromise({ ...mapped, timedOut, cancelled, durationMs });
     };
 
+    child.on("spawn", () => {
+      if (stopWhenSpawned) terminate();
+    });
     child.on("error", (error: NodeJS.ErrnoException) => {
       // Only a failure to start reaches here (signals are sent with process.kill).
       if (child.pid === undefined) {

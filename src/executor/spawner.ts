@@ -33,6 +33,8 @@ export interface StepChild {
   on(event: "exit", listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
   on(event: "close", listener: () => void): unknown;
   on(event: "error", listener: (error: NodeJS.ErrnoException) => void): unknown;
+  /** The process exists and `pid` is known (the spawner reports it after the fork). */
+  on(event: "spawn", listener: () => void): unknown;
 }
 
 /** Keep reading the child's output without keeping Slipway alive for it. */
@@ -220,6 +222,7 @@ class PerlSpawner {
       if (child === undefined) continue;
       if (type === "S") {
         child.pid = Number(value);
+        child.emit("spawn");
       } else if (type === "F") {
         this.forget(child);
         const code = errnoName(Number(errno));
