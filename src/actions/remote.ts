@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { git, GitError } from "../git/index.js";
+import { git, GitError, STALL_LIMITS } from "../git/index.js";
 
 export type ActionSource =
   /** Clone `${prefix}/${owner}/${repo}` (then with `.git` appended when that fails). */
@@ -24,8 +24,6 @@ export type ActionSource =
 
 export const DEFAULT_ACTION_SOURCE = "https://github.com";
 
-/** Give up on an HTTP transfer that stalls (under 1 KB/s for 60 s) instead of hanging the job. */
-const STALL_LIMITS = ["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=60"];
 const COMPLETE_MARKER = ".slipway-complete";
 const FULL_SHA = /^[0-9a-f]{40}$/i;
 const SOURCE_FIX =

@@ -13,10 +13,9 @@ import { arch, hostname, platform } from "node:os";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { builtinActions } from "../actions/index.js";
-import { coerceToString, evaluateToken, type Json } from "../expressions/index.js";
 import type { Executor } from "../executor/index.js";
-import { createWorkRoot, runJob, type JobRunResult } from "../runner/index.js";
-import type { QueuedJobPayload } from "../scheduler/index.js";
+import { runJob, type JobRunResult } from "../runner/index.js";
+import { evaluateWorkflowEnv, type QueuedJobPayload } from "../scheduler/index.js";
 import { Masker } from "../secrets/index.js";
 import { AgentClient, backoff, describe, sleep, type AgentLog } from "./client.js";
 import { artifactDigests, sendArtifacts } from "./artifacts.js";
@@ -37,8 +36,8 @@ export interface AgentOptions {
   log: AgentLog;
   /** The environment the steps inherit. */
   baseEnv: Record<string, string>;
-  /** Parent of job workspaces (default: a new folder under the system temp directory, removed at the end). */
-  workRoot?: string;
+  /** Parent of job workspaces (createWorkRoot(); the caller removes it when the agent is done). */
+  workRoot: string;
 }
 
 /** A job as the lease answer gives it. */
@@ -64,7 +63,6 @@ export class Agent {
   private readonly stopping = new AbortController();
   private readonly hardStop = new AbortController();
   private current: AbortController | undefined;
-  private readonly workRoot: string;
   /** Job workspaces being deleted in the background. */
   private readonly cleanups = new Set<Promise<void>>();
   /** Jobs finished by this agent, for its log and tests. */
@@ -72,10 +70,10 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.name = o.name ?? `${hostname()}-${process.pid}`;
-    this.labels = [...new Set([...implicitLabels(), ...o.labels.map((l) => l.trim().toLowerCase()).filter((l) => l !== "")])];
+    // Sent as given: the server compares labels lowercase, trimmed, each once (the store's normalLabels).
+    this.labels = [...implicitLabels(), ...o.labels];
     this.client = new AgentClient(o.server.replace(/\/+$/, ""), o.token, o.log);
     mkdirSync(o.workDir, { recursive: true });
-    this.workRoot = o.workRoot ?? createWorkRoot();
   }
 
   /** Takes no new job; the current one finishes and is reported. */
@@ -92,9 +90,9 @@ export class Agent {
   /** Registers, then takes and runs jobs until stop(). */
   async run(): Promise<void> {
     const registered = await this.client.postRetry("/api/agents/register", { name: this.name, labels: this.labels }, { signal: this.stopping.signal, what: "register" });
-    if (!registered) return this.cleanup();
+    if (!registered) return this.waitForCleanups();
     if (registered.status !== 200) throw new Error(`the server refused the agent: HTTP ${registered.status}: ${String(registered.json.error ?? "")}`);
-    this.o.log("info", "agent registered", { agent: this.name, labels: this.labels, server: this.client.server });
+    this.o.log("info", "agent registered", { agent: this.name, labels: registered.json.labels ?? this.labels, server: this.client.server });
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       let answer;
@@ -118,13 +116,13 @@ export class Agent {
       const job = answer.json.job as LeasedJob | null;
       if (job) await this.runLeased(job);
     }
-    await this.cleanup();
+    await this.waitForCleanups();
     this.o.log("info", "agent stopped", { agent: this.name, jobs: this.jobs });
   }
 
-  private async cleanup(): Promise<void> {
+  /** Waits for the job workspaces still being deleted. */
+  private async waitForCleanups(): Promise<void> {
     await Promise.all(this.cleanups);
-    if (!this.o.workRoot) rmSync(this.workRoot, { recursive: true, force: true });
   }
 
   /** Runs one leased job: heartbeats, log stream, result. Never throws. */
@@ -197,7 +195,7 @@ export class Agent {
     rmSync(jobDir, { recursive: true, force: true });
     mkdirSync(jobDir, { recursive: true });
     try {
-      const repo = await prepareRepository(p, { server: this.client.server, token: this.o.token, workDir: this.o.workDir, jobDir });
+      const repo = await prepareRepository(p, { server: this.client.server, token: this.o.token, workDir: this.o.workDir });
       const spec = repo.workflow.jobs.find((j) => j.id === p.jobKey);
       if (!spec) throw new PrepareError(`${p.workflowPath} at ${p.repo.sha} has no job '${p.jobKey}'`);
       const masker = new Masker();
@@ -205,9 +203,7 @@ export class Agent {
       const eventPath = join(jobDir, "event.json");
       writeFileSync(eventPath, JSON.stringify(p.github.event ?? {}, null, 2));
       const github = { ...p.github, event_path: eventPath };
-      const workflowEnv: Record<string, string> = {};
-      const env = evaluateToken(repo.workflow.env, { github, vars: p.vars, inputs: p.inputs, secrets: job.secrets, env: {} });
-      if (env && typeof env === "object" && !Array.isArray(env)) for (const [k, v] of Object.entries(env)) workflowEnv[k] = coerceToString(v as Json);
+      const workflowEnv = evaluateWorkflowEnv(repo.workflow.env, { github, vars: p.vars, inputs: p.inputs, secrets: job.secrets, env: {} });
       const dataDir = join(this.o.workDir, "data");
       const before = await artifactDigests(dataDir, p.runId);
       const result = await runJob({
@@ -222,7 +218,7 @@ export class Agent {
         strategy: p.strategy,
         needs: p.needs,
         github,
-        repo: { root: repo.root, ...p.repo },
+        repo: { ...p.repo, root: repo.root },
         vars: p.vars,
         secrets: job.secrets,
         inputs: p.inputs,
@@ -231,7 +227,7 @@ export class Agent {
         executor: this.o.executor,
         store: stream.steps,
         dataDir,
-        workRoot: this.workRoot,
+        workRoot: this.o.workRoot,
         logDir: join(jobDir, "logs"),
         eventPath,
         reporter: stream.reporter,

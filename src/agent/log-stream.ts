@@ -42,10 +42,11 @@ export class LogStream {
 
   /** The step records runJob makes, as events (createStep/finishStep of the Store). */
   readonly steps: JobRunInput["store"] = {
-    createStep: (jobId, number, name, logPath) => {
+    createStep: (_jobId, number, name) => {
       this.step = number;
       this.push({ type: "step-start", number, name });
-      return { id: number, jobId, number, name, status: "in_progress", outcome: null, conclusion: null, logPath, startedAt: new Date().toISOString(), completedAt: null };
+      // The step's number is its id: finishStep sends it back as the step-end's number.
+      return { id: number };
     },
     finishStep: (id, outcome, conclusion) => {
       this.push({ type: "step-end", number: id, outcome, conclusion });

@@ -5,11 +5,11 @@
 // URL); the job's workflow file is read from the job's commit. A run of a
 // repository the server does not serve (`slipway run --queue` in a local
 // checkout) is read from the path it ran in, when this host can reach it.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import { git } from "../git/index.js";
-import { loadWorkflowFile, type Workflow } from "../workflow/index.js";
-import type { QueuedJobPayload } from "../scheduler/index.js";
+import { git, STALL_LIMITS } from "../git/index.js";
+import { loadWorkflowFile, parseWorkflowText, type LoadResult, type Workflow } from "../workflow/index.js";
+import { payloadRepository, type QueuedJobPayload } from "../scheduler/index.js";
 
 export interface PreparedRepository {
   /** The repository the job's steps (actions/checkout) read: a bare mirror or the run's path. */
@@ -29,9 +29,10 @@ function authEnv(token: string): Record<string, string> {
 /** Workflows read from mirrors, by repository, commit and path: the jobs of one run share them. */
 const loaded = new Map<string, PreparedRepository>();
 
-/** The repository and workflow of a job, in `workDir` (a folder of this job for the workflow file). */
-export async function prepareRepository(p: QueuedJobPayload, o: { server: string; token: string; workDir: string; jobDir: string }): Promise<PreparedRepository> {
-  const mirror = join(o.workDir, "repos", `${p.source.repository}.git`);
+/** The repository and workflow of a job, in `workDir`. */
+export async function prepareRepository(p: QueuedJobPayload, o: { server: string; token: string; workDir: string }): Promise<PreparedRepository> {
+  const repository = payloadRepository(p);
+  const mirror = join(o.workDir, "repos", `${repository}.git`);
   const rel = p.repo.prefix ? `${p.repo.prefix}/${p.workflowPath}` : p.workflowPath;
   // A commit's files never change: a workflow read from the mirror is read once.
   const key = `${mirror}\0${p.repo.sha}\0${rel}`;
@@ -40,12 +41,9 @@ export async function prepareRepository(p: QueuedJobPayload, o: { server: string
   let hostedError: string | undefined;
   if (!isAbsolute(p.workflowPath)) {
     try {
-      await fetchCommit(mirror, `${o.server}/git/${p.source.repository}.git`, p.repo.sha, o.token);
+      await fetchCommit(mirror, `${o.server}/git/${repository}.git`, p.repo.sha, o.token);
       const text = await git(mirror, ["show", `${p.repo.sha}:${rel}`]);
-      const file = join(o.jobDir, "workflow", rel);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, text);
-      const prepared = { root: mirror, workflow: await load(file, p.workflowPath) };
+      const prepared = { root: mirror, workflow: usable(await parseWorkflowText(p.workflowPath, text), p.workflowPath) };
       if (loaded.size >= 32) loaded.delete(loaded.keys().next().value as string);
       loaded.set(key, prepared);
       return prepared;
@@ -55,16 +53,17 @@ export async function prepareRepository(p: QueuedJobPayload, o: { server: string
     }
   }
   // Not served by the server: the path the run read, if this host has it.
-  const file = isAbsolute(p.workflowPath) ? p.workflowPath : join(p.source.path, p.repo.prefix, p.workflowPath);
-  if (existsSync(join(p.source.path, ".git")) && existsSync(file)) return { root: p.source.path, workflow: await load(file, p.workflowPath) };
+  const root = p.repo.root;
+  const file = isAbsolute(p.workflowPath) ? p.workflowPath : join(root, p.repo.prefix, p.workflowPath);
+  if (existsSync(join(root, ".git")) && existsSync(file)) return { root, workflow: usable(await loadWorkflowFile(file, p.workflowPath), p.workflowPath) };
   throw new PrepareError(
-    `cannot get repository ${p.source.repository} at ${p.repo.sha}: ${hostedError ? `the server's ${o.server}/git/${p.source.repository}.git: ${hostedError}; ` : ""}` +
-      `and ${p.source.path} is not on this host (run the agent where the repository is reachable, or host the repository on the server)`,
+    `cannot get repository ${repository} at ${p.repo.sha}: ${hostedError ? `the server's ${o.server}/git/${repository}.git: ${hostedError}; ` : ""}` +
+      `and ${root} is not on this host (run the agent where the repository is reachable, or host the repository on the server)`,
   );
 }
 
-async function load(file: string, display: string): Promise<Workflow> {
-  const r = await loadWorkflowFile(file, display);
+/** The workflow, or a PrepareError with its first diagnostic. */
+function usable(r: LoadResult, display: string): Workflow {
   if (!r.workflow) {
     const d = r.diagnostics[0];
     throw new PrepareError(`${display}: ${d ? `${d.line}:${d.column}: ${d.message}` : "cannot be loaded"}`);
@@ -78,7 +77,7 @@ async function fetchCommit(mirror: string, url: string, sha: string, token: stri
   if (!existsSync(join(mirror, "HEAD"))) {
     mkdirSync(dirname(mirror), { recursive: true });
     try {
-      await git(dirname(mirror), ["clone", "--quiet", "--mirror", url, mirror], { env });
+      await git(dirname(mirror), [...STALL_LIMITS, "clone", "--quiet", "--mirror", url, mirror], { env });
     } catch (err) {
       rmSync(mirror, { recursive: true, force: true });
       throw err;
@@ -92,5 +91,5 @@ async function fetchCommit(mirror: string, url: string, sha: string, token: stri
     // not here yet
   }
   await git(mirror, ["remote", "set-url", "origin", url]);
-  await git(mirror, ["fetch", "--quiet", "--prune", "origin"], { env });
+  await git(mirror, [...STALL_LIMITS, "fetch", "--quiet", "--prune", "origin"], { env });
 }

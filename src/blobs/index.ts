@@ -11,3 +11,4 @@ export {
   isDigest,
   parseDigest,
 } from "./blob-store.js";
+export { isNotFound, writeJsonAtomic } from "./json-file.js";

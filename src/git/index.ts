@@ -1,4 +1,5 @@
 export { git, gitBytes, tryGit, GitError, type GitErrorCode, type GitOptions } from "./git.js";
+export { STALL_LIMITS } from "./stall-limits.js";
 export {
   type EventInfo,
   type RepoInfo,

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Conclusion, JobRecord, Store } from "../store/index.js";
+import { jobLogDir, type Conclusion, type JobRecord, type Store } from "../store/index.js";
 import { mergeJobAttempts } from "./merge-attempts.js";
 import type { TestReport, TestTotals } from "./model.js";
 
@@ -90,7 +90,7 @@ export async function runTestReports(dataDir: string, store: Store, runId: numbe
     attempts.sort((a, b) => a.attempt - b.attempt || a.id - b.id);
     const all: TestReport[] = [];
     for (const job of attempts) {
-      const logDir = job.logPath ?? join(dataDir, "logs", String(runId), String(job.id));
+      const logDir = job.logPath ?? jobLogDir(dataDir, runId, job.id);
       // The job record's attempt is the one that counts (a re-run job gets a new record).
       for (const report of await readJobTestReports(logDir)) all.push({ ...report, attempt: job.attempt });
     }

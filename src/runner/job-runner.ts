@@ -19,7 +19,7 @@ import {
 import type { JobResult } from "../engine/index.js";
 import type { Executor, ProcessResult } from "../executor/index.js";
 import type { Masker } from "../secrets/index.js";
-import type { Conclusion, Store } from "../store/index.js";
+import { stepLogPath, type Conclusion, type Store } from "../store/index.js";
 import type { JobSpec, StepSpec, Workflow } from "../workflow/index.js";
 import {
   isLocalUses,
@@ -77,7 +77,7 @@ export interface JobRunInput {
    * Where the job's step records go: the store for a local job; for a job
    * run by an agent, events streamed to the server (agent/).
    */
-  store: Pick<Store, "createStep" | "finishStep">;
+  store: { createStep(...args: Parameters<Store["createStep"]>): { id: number }; finishStep: Store["finishStep"] };
   dataDir: string;
   /**
    * Where job workspaces and temp files go: outside the data directory, so
@@ -142,6 +142,16 @@ interface StepOutcome {
 }
 
 const MINUTE = 60_000;
+
+/**
+ * A job's `timeout-minutes` evaluated with `contexts` (default 360): the
+ * runner's timer, and the server's deadline for a job an agent runs.
+ */
+export function jobTimeoutMinutes(job: Pick<JobSpec, "timeoutMinutes">, contexts: Contexts): number {
+  if (!job.timeoutMinutes) return 360;
+  const n = Number(evaluateToken(job.timeoutMinutes, contexts));
+  return Number.isFinite(n) && n > 0 ? n : 360;
+}
 /** Inputs of built-in actions that end up in the data directory as given: an artifact's name, a cache's key. */
 const STORED_INPUTS: Record<string, string[]> = { "actions/upload-artifact": ["name"], "actions/cache": ["key"], "actions/cache/save": ["key"] };
 
@@ -182,7 +192,7 @@ export class JobRunner {
     };
     if (input.signal.aborted) onCancel();
     else input.signal.addEventListener("abort", onCancel, { once: true });
-    const timeoutMinutes = this.evalNumber(input.job.timeoutMinutes, this.baseContexts(), 360);
+    const timeoutMinutes = jobTimeoutMinutes(input.job, this.baseContexts());
     const timer = setTimeout(() => {
       this.failureReason = `the job exceeded its timeout of ${timeoutMinutes} minutes`;
       this.timedOut = true;
@@ -445,7 +455,7 @@ export class JobRunner {
   private async reportStep(name: string, body: () => Promise<StepOutcome>, continueOnError = false): Promise<StepOutcome & { conclusion: Conclusion }> {
     const { input } = this;
     const number = ++this.stepNumber;
-    const logPath = join(input.logDir, `${number}.log`);
+    const logPath = stepLogPath(input.logDir, number);
     const record = input.store.createStep(input.jobId, number, name, logPath);
     input.reporter.stepStarted(number, name);
     const fd = openSync(logPath, "a");

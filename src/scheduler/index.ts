@@ -1,4 +1,14 @@
 export { runWorkflow, WorkflowRun, processOwner, ownerAlive, ownerPid, type RunReporter, type RunWorkflowOptions, type RunSummary } from "./run-workflow.js";
 export { ConcurrencyGroups } from "./concurrency.js";
 export { Semaphore } from "./semaphore.js";
-export { QueueDispatcher, defaultJobAttempts, openJobSecrets, runsOnLabels, sealJobSecrets, type QueueDispatcherOptions, type QueuedJobPayload } from "./queue.js";
+export {
+  QueueDispatcher,
+  defaultJobAttempts,
+  evaluateWorkflowEnv,
+  openJobSecrets,
+  payloadRepository,
+  runsOnLabels,
+  sealJobSecrets,
+  type QueueDispatcherOptions,
+  type QueuedJobPayload,
+} from "./queue.js";

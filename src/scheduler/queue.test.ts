@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, type SqliteStore } from "../store/index.js";
 import type { JobRunInput } from "../runner/index.js";
 import { parseWorkflowText } from "../workflow/index.js";
-import { openJobSecrets, QueueDispatcher, runsOnLabels, sealJobSecrets, type QueuedJobPayload } from "./queue.js";
+import { evaluateWorkflowEnv, openJobSecrets, payloadRepository, QueueDispatcher, runsOnLabels, sealJobSecrets, type QueuedJobPayload } from "./queue.js";
+import type { JobSpec } from "../workflow/index.js";
 
 describe("runsOnLabels", () => {
   it("reads a string, a list, an expression and {group, labels}, lowercase, each once", async () => {
@@ -55,12 +56,18 @@ describe("QueueDispatcher", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function input(signal: AbortSignal): JobRunInput {
+  /** The jobs of a workflow, by id. */
+  async function jobsOf(text: string): Promise<Record<string, JobSpec>> {
+    const { workflow } = await parseWorkflowText(".github/workflows/ci.yml", text);
+    return Object.fromEntries((workflow?.jobs ?? []).map((j) => [j.id, j]));
+  }
+
+  function input(signal: AbortSignal, spec: Partial<JobSpec> = { id: "build" }): JobRunInput {
     const run = store.createRun({ workflowPath: ".github/workflows/ci.yml", workflowName: "CI", event: "push", ref: "refs/heads/main", sha: "a".repeat(40) });
     const job = store.createJob({ runId: run.id, jobKey: "build", name: "build (1)", matrix: '{"i":1}', attempt: 1, environment: null });
     return {
       workflow: { path: ".github/workflows/ci.yml" },
-      job: { id: "build" },
+      job: spec,
       jobId: job.id,
       runId: run.id,
       runNumber: 4,
@@ -81,12 +88,15 @@ describe("QueueDispatcher", () => {
 
   it("queues a job with its payload, no secret value in the store's text, and resolves with its result", async () => {
     const d = new QueueDispatcher(store, dir, { pollMs: 10, maxAttempts: 2 });
-    const i = input(new AbortController().signal);
-    const result = d.dispatch(i, ["self-hosted", "linux"]);
+    const { build } = await jobsOf("on: push\njobs:\n  build: { runs-on: [self-hosted, Linux], steps: [{ run: x }] }\n");
+    const i = input(new AbortController().signal, build);
+    const result = d.dispatch(i);
     const q = store.getQueuedJob(i.jobId);
     expect(q).toMatchObject({ state: "queued", labels: ["linux", "self-hosted"], maxAttempts: 2, timeoutMs: 360 * 60_000 });
     const payload = JSON.parse(q?.payload ?? "{}") as QueuedJobPayload;
-    expect(payload).toMatchObject({ version: 1, workflowPath: ".github/workflows/ci.yml", jobKey: "build", runNumber: 4, matrix: { i: 1 }, source: { repository: "acme/app", path: "/src/app" }, secretNames: ["DEPLOY_KEY"], vars: { REGION: "eu" } });
+    expect(payload).toMatchObject({ version: 1, workflowPath: ".github/workflows/ci.yml", jobKey: "build", runNumber: 4, matrix: { i: 1 }, repo: { root: "/src/app", owner: "acme", name: "app" }, vars: { REGION: "eu" } });
+    expect(payloadRepository(payload)).toBe("acme/app");
+    expect(payload).not.toHaveProperty("secretNames");
     expect(payload.github.event_path).toBe("");
     expect(q?.payload).not.toContain("s3cr3t");
     store.close();
@@ -103,9 +113,43 @@ describe("QueueDispatcher", () => {
     const d = new QueueDispatcher(store, dir, { pollMs: 10 });
     const abort = new AbortController();
     const i = input(abort.signal);
-    const result = d.dispatch(i, []);
+    const result = d.dispatch(i);
     abort.abort("the run was cancelled");
     expect(await result).toEqual({ result: "cancelled", outputs: {}, reason: "the run was cancelled" });
     expect(store.getQueuedJob(i.jobId)).toMatchObject({ state: "finished", result: "cancelled" });
+  });
+
+  it("fails a job whose runs-on cannot be evaluated without queueing it", async () => {
+    const d = new QueueDispatcher(store, dir, { pollMs: 10 });
+    const { build } = await jobsOf("on: push\njobs:\n  build: { runs-on: \"${{ fromJSON('{') }}\", steps: [{ run: x }] }\n");
+    const i = input(new AbortController().signal, build);
+    const r = await d.dispatch(i);
+    expect(r.result).toBe("failure");
+    expect(r.reason).toMatch(/ci\.yml:\d+:\d+: runs-on: /);
+    expect(store.getQueuedJob(i.jobId)).toBeUndefined();
+  });
+
+  it("gives the server the deadline the runner's timer uses: timeout-minutes evaluated, else 360", async () => {
+    const d = new QueueDispatcher(store, dir, { pollMs: 10 });
+    const jobs = await jobsOf(
+      "on: push\njobs:\n  a: { runs-on: x, strategy: { matrix: { i: [1] } }, timeout-minutes: \"${{ matrix.i }}\", steps: [{ run: x }] }\n  b: { runs-on: x, timeout-minutes: 0, steps: [{ run: x }] }\n",
+    );
+    expect(jobs.a?.timeoutMinutes).toBeDefined();
+    const abort = new AbortController();
+    const a = input(abort.signal, jobs.a);
+    const b = input(abort.signal, jobs.b);
+    const done = [d.dispatch(a), d.dispatch(b)];
+    expect(store.getQueuedJob(a.jobId)?.timeoutMs).toBe(60_000);
+    expect(store.getQueuedJob(b.jobId)?.timeoutMs).toBe(360 * 60_000);
+    abort.abort("the run was cancelled");
+    expect((await Promise.all(done)).map((r) => r.result)).toEqual(["cancelled", "cancelled"]);
+  });
+});
+
+describe("evaluateWorkflowEnv", () => {
+  it("evaluates a workflow's env with the run's contexts, as strings", async () => {
+    const { workflow } = await parseWorkflowText("w.yml", "on: push\nenv: { A: \"${{ vars.R }}-x\", N: 3, S: \"${{ secrets.T }}\" }\njobs:\n  a: { runs-on: x, steps: [{ run: x }] }\n");
+    expect(evaluateWorkflowEnv(workflow?.env, { vars: { R: "eu" }, secrets: { T: "t" } })).toEqual({ A: "eu-x", N: "3", S: "t" });
+    expect(evaluateWorkflowEnv(undefined, {})).toEqual({});
   });
 });

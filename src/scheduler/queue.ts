@@ -11,41 +11,41 @@
 // directory's master key (AES-256-GCM, secrets module) and only the server
 // opens them, for the agent holding the lease.
 import { decryptSecret, encryptSecret, loadMasterKey } from "../secrets/index.js";
-import { coerceToString, evaluateToken, type Json } from "../expressions/index.js";
+import { coerceToString, evaluateToken, type Contexts, type Json } from "../expressions/index.js";
 import type { ActionSource } from "../actions/index.js";
-import type { JobRunInput, JobRunResult } from "../runner/index.js";
+import { jobTimeoutMinutes, type JobRunInput, type JobRunResult } from "../runner/index.js";
 import type { JobResult } from "../engine/index.js";
 import type { Store } from "../store/index.js";
-import type { JobSpec } from "../workflow/index.js";
+import type { JobSpec, Workflow } from "../workflow/index.js";
 
-/** What an agent gets for a queued job (JSON in job_queue.payload). */
-export interface QueuedJobPayload {
+/**
+ * What an agent gets for a queued job (JSON in job_queue.payload): the
+ * JobRunInput fields it cannot get itself. `github.event_path` is the
+ * agent's own copy of `event`. The repository comes from the server's
+ * hosted `repo.owner/repo.name` (smart HTTP, with the agent's token), else
+ * from `repo.root` when the agent runs on a host that can read it. No
+ * secret: their values come with the lease.
+ */
+export type QueuedJobPayload = Pick<JobRunInput, "runId" | "runNumber" | "attempt" | "name" | "matrix" | "strategy" | "needs" | "github" | "repo" | "vars" | "inputs"> & {
   version: 1;
   /** The workflow file, relative to the repository directory (or absolute when it lies outside). */
   workflowPath: string;
   /** The job's id in that workflow. */
   jobKey: string;
-  runId: number;
-  runNumber: number;
-  attempt: number;
-  name: string;
-  matrix: Record<string, Json> | null;
-  strategy: Record<string, Json>;
-  needs: Record<string, { result: string; outputs: Record<string, string> }>;
-  /** The github context; `event_path` is the agent's own copy of `event`. */
-  github: Record<string, Json>;
-  repo: { prefix: string; sha: string; ref: string; branch?: string; defaultBranch: string; owner: string; name: string };
-  /**
-   * Where the agent gets the repository: the server's hosted repository
-   * `repository` (smart HTTP, with the agent's token), else `path` when the
-   * agent runs on a host that can read it.
-   */
-  source: { repository: string; path: string };
-  vars: Record<string, string>;
-  inputs: Record<string, Json>;
   actionSource: ActionSource;
-  /** The names of the job's secrets (their values come with the lease). */
-  secretNames: string[];
+};
+
+/** The name of the server's hosted repository a payload's job is of (`owner/name`). */
+export function payloadRepository(p: Pick<QueuedJobPayload, "repo">): string {
+  return `${p.repo.owner}/${p.repo.name}`;
+}
+
+/** A workflow's top-level `env`, evaluated (with the run's github, vars, inputs and secrets): what every job of it inherits. */
+export function evaluateWorkflowEnv(token: Workflow["env"], contexts: Contexts): Record<string, string> {
+  const value = evaluateToken(token, contexts);
+  const out: Record<string, string> = {};
+  if (value && typeof value === "object" && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) out[k] = coerceToString(v);
+  return out;
 }
 
 /** Job queue settings of a `slipway run --queue`. */
@@ -115,12 +115,33 @@ export class QueueDispatcher {
     this.pollMs = options.pollMs ?? 200;
   }
 
-  /** Enqueues the job that `input` describes and waits for its result. */
-  dispatch(input: JobRunInput, labels: string[]): Promise<JobRunResult> {
+  /**
+   * Enqueues the job that `input` describes, with its `runs-on` labels, and
+   * waits for its result. A `runs-on` that cannot be evaluated fails the job
+   * without queueing it.
+   */
+  dispatch(input: JobRunInput): Promise<JobRunResult> {
+    const spec = input.job;
+    const contexts: Contexts = {
+      github: input.github,
+      vars: input.vars,
+      inputs: input.inputs,
+      secrets: input.secrets,
+      env: {},
+      needs: input.needs,
+      matrix: input.matrix ?? {},
+      strategy: input.strategy,
+    };
+    let labels: string[];
+    try {
+      labels = runsOnLabels(spec.runsOn, contexts);
+    } catch (err) {
+      return Promise.resolve({ result: "failure", outputs: {}, reason: `${spec.location.file}:${spec.location.line}:${spec.location.column}: runs-on: ${(err as Error).message}` });
+    }
     const payload: QueuedJobPayload = {
       version: 1,
       workflowPath: input.workflow.path,
-      jobKey: input.job.id,
+      jobKey: spec.id,
       runId: input.runId,
       runNumber: input.runNumber,
       attempt: input.attempt,
@@ -130,6 +151,7 @@ export class QueueDispatcher {
       needs: input.needs,
       github: { ...input.github, event_path: "" },
       repo: {
+        root: input.repo.root,
         prefix: input.repo.prefix,
         sha: input.repo.sha,
         ref: input.repo.ref,
@@ -138,17 +160,14 @@ export class QueueDispatcher {
         owner: input.repo.owner,
         name: input.repo.name,
       },
-      source: { repository: `${input.repo.owner}/${input.repo.name}`, path: input.repo.root },
       vars: input.vars,
       inputs: input.inputs,
       actionSource: input.actions.source,
-      secretNames: Object.keys(input.secrets).sort(),
     };
-    const contexts = { github: input.github, vars: input.vars, inputs: input.inputs, matrix: input.matrix ?? {}, needs: input.needs, strategy: input.strategy, env: {} };
-    let timeoutMs: number | null = null;
+    // The deadline the server enforces: the runner's own timer (jobTimeoutMinutes), with the contexts known here.
+    let timeoutMs: number;
     try {
-      const minutes = Number(evaluateToken(input.job.timeoutMinutes, contexts));
-      timeoutMs = input.job.timeoutMinutes && Number.isFinite(minutes) && minutes > 0 ? Math.round(minutes * 60_000) : 360 * 60_000;
+      timeoutMs = Math.round(jobTimeoutMinutes(spec, contexts) * 60_000);
     } catch {
       timeoutMs = 360 * 60_000;
     }
@@ -182,14 +201,16 @@ export class QueueDispatcher {
   }
 
   private poll(): void {
+    let results;
+    try {
+      results = this.store.queuedJobResults([...this.waiters].map((w) => w.jobId));
+    } catch {
+      return; // busy for longer than the store's timeout: next time
+    }
+    const finished = new Map(results.filter((q) => q.state === "finished").map((q) => [q.jobId, q]));
     for (const w of [...this.waiters]) {
-      let q;
-      try {
-        q = this.store.getQueuedJob(w.jobId);
-      } catch {
-        continue; // busy for longer than the store's timeout: next time
-      }
-      if (!q || q.state !== "finished") continue;
+      const q = finished.get(w.jobId);
+      if (!q) continue;
       this.waiters.delete(w);
       let outputs: Record<string, string> = {};
       try {

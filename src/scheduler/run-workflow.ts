@@ -28,11 +28,11 @@ import type { EventInfo, RepoInfo } from "../git/index.js";
 import { processAlive, runJob, type JobReporter, type JobRunInput, type JobRunResult } from "../runner/index.js";
 import type { Executor } from "../executor/index.js";
 import type { IdTokenCredentials, Masker, OidcJob } from "../secrets/index.js";
-import type { Store } from "../store/index.js";
+import { jobLogDir, type Store } from "../store/index.js";
 import { loadWorkflowFile, resolveInputs, type JobSpec, type Workflow } from "../workflow/index.js";
 import type { ResolveOptions } from "../actions/index.js";
 import { ConcurrencyGroups } from "./concurrency.js";
-import { runsOnLabels, type QueueDispatcher } from "./queue.js";
+import { evaluateWorkflowEnv, type QueueDispatcher } from "./queue.js";
 import { Semaphore } from "./semaphore.js";
 
 export interface RunReporter {
@@ -231,10 +231,7 @@ export class WorkflowRun {
   }
 
   private workflowEnv(workflow: Workflow, inputs: Record<string, Json>, secrets: Record<string, string>): Record<string, string> {
-    const value = evaluateToken(workflow.env, this.topContexts(inputs, secrets));
-    const out: Record<string, string> = {};
-    if (value && typeof value === "object" && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) out[k] = coerceToString(v);
-    return out;
+    return evaluateWorkflowEnv(workflow.env, this.topContexts(inputs, secrets));
   }
 
   private concurrencySetting(token: JobSpec["concurrency"], ctx: Contexts): { group: string; cancelInProgress: boolean } | undefined {
@@ -430,18 +427,19 @@ export class WorkflowRun {
       }
       await opts.slots.acquire(this.priorities.get(spec.id) ?? 0);
       try {
-        const logDir = join(opts.dataDir, "logs", String(this.runId), String(job.id));
+        const logDir = jobLogDir(opts.dataDir, this.runId, job.id);
         // A queued job starts when an agent leases it (the server records that).
         if (!opts.dispatch) opts.store.startJob(job.id, logDir);
         reporter.started();
-        const idToken = await opts.idToken?.({ workflow: g.workflow, job: spec, jobId: job.id, environment, github: this.github }).catch((err: unknown) => err as Error);
+        // A job an agent runs gets no OIDC token yet (docs/agents.md): the issuer is not started for it.
+        const idToken = opts.dispatch ? undefined : await opts.idToken?.({ workflow: g.workflow, job: spec, jobId: job.id, environment, github: this.github }).catch((err: unknown) => err as Error);
         if (idToken instanceof Error) {
           const reason = `cannot give the job its OIDC request token (permissions: id-token: write): ${idToken.message}`;
           opts.store.finishJob(job.id, { conclusion: "failure", reason });
           reporter.finished("failure", reason);
           return { result: "failure", effective: "failure", outputs: {} };
         }
-        const r = await this.execute(spec, ctx, {
+        const r = await this.execute({
           workflow: g.workflow,
           job: spec,
           jobId: job.id,
@@ -494,17 +492,10 @@ export class WorkflowRun {
     }
   }
 
-  /** Runs a job instance here, or through the job queue with its `runs-on` labels. */
-  private async execute(spec: JobSpec, ctx: Contexts, input: JobRunInput): Promise<JobRunResult> {
+  /** Runs a job instance here, or through the job queue (with its `runs-on` labels). */
+  private execute(input: JobRunInput): Promise<JobRunResult> {
     const dispatch = this.opts.dispatch;
-    if (!dispatch) return runJob(input);
-    let labels: string[];
-    try {
-      labels = runsOnLabels(spec.runsOn, ctx);
-    } catch (err) {
-      return { result: "failure", outputs: {}, reason: `${spec.location.file}:${spec.location.line}:${spec.location.column}: runs-on: ${(err as Error).message}` };
-    }
-    return dispatch.dispatch(input, labels);
+    return dispatch ? dispatch.dispatch(input) : runJob(input);
   }
 
   /** The vars and secrets a job sees: repository-level, or its environment's over them (top-level jobs). */

@@ -19,10 +19,10 @@
 // (`<data>/logs/<run>/<job>/<step>.log`, `<step>.attempt<k>.log` for a retry).
 import { appendFileSync, chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { uploadArtifact } from "../actions/index.js";
-import { Type } from "@sinclair/typebox";
+import { uploadArtifact, validateArtifactName } from "../actions/index.js";
+import { Type, type Static } from "@sinclair/typebox";
 import { openJobSecrets } from "../scheduler/index.js";
-import { StoreError, type QueuedJobRecord, type Store, type TokenRecord } from "../store/index.js";
+import { jobLogDir, stepLogPath, StoreError, type QueuedJobRecord, type Store, type TokenRecord } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
 import type { Logger } from "./log.js";
 import { ErrorBody } from "./schemas.js";
@@ -62,15 +62,27 @@ const Ok = Type.Object({}, { additionalProperties: true });
 const ArtifactParams = Type.Object({ id: Type.Integer({ minimum: 1 }), artifact: Type.String() });
 
 /**
- * An artifact's name must stay one folder name: no `/`, `\\`, NUL, `.` or
- * `..` (400 naming the field and the fix).
+ * An artifact's name must be one uploadArtifact takes (validateArtifactName:
+ * none of `"` `:` `<` `>` `|` `*` `?` CR LF `\\` `/`, not `.` or `..`), and
+ * stay one folder name (no NUL, at most 255 characters): else 400 naming the
+ * field and the fix, never a 500 the agent would retry.
  */
 function checkArtifactName(name: string): void {
-  if (name === "" || name === "." || name === ".." || /[/\\\0]/.test(name) || name.length > 255) {
-    throw new HttpError(400, `invalid params: params.artifact: '${name.replace(/\0/g, "\\0")}' is not an artifact name: use one without '/', '\\', NUL, and other than '.' or '..'`, [
-      { field: "params.artifact", message: "a name without '/', '\\' or NUL, not '.' or '..'" },
-    ]);
+  let why: string | undefined;
+  if (name.includes("\0")) why = "it contains NUL";
+  else if (name.length > 255) why = "it is longer than 255 characters";
+  else {
+    try {
+      validateArtifactName(name);
+    } catch (err) {
+      why = (err as Error).message.split("\n")[0];
+    }
   }
+  if (why === undefined) return;
+  const rule = `a name without '"', ':', '<', '>', '|', '*', '?', CR, LF, '/', '\\' or NUL, not '.' or '..', up to 255 characters`;
+  throw new HttpError(400, `invalid params: params.artifact: '${name.replace(/\0/g, "\\0")}' is not an artifact name (${why}): use one without '"', ':', '<', '>', '|', '*', '?', CR, LF, '/', '\\' or NUL, and other than '.' or '..'`, [
+    { field: "params.artifact", message: rule },
+  ]);
 }
 
 /** A file's path inside an artifact: relative, `/`-separated, no `..`, no backslash, no NUL. */
@@ -145,7 +157,7 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
   }
 
   function logDirOf(q: { runId: number; jobId: number }): string {
-    return join(o.dataDir, "logs", String(q.runId), String(q.jobId));
+    return jobLogDir(o.dataDir, q.runId, q.jobId);
   }
 
   /** Hands a freshly leased job to its agent: the job's start in the store, its payload and secrets. */
@@ -262,20 +274,27 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
         requireAgent(actor);
         store.touchAgent(body.name, body.labels);
         let gone = false;
-        req.socket.once("close", () => (gone = true));
-        // A server that stops listening (SIGTERM) answers at once rather than hold its close for the poll.
-        const server = (req.socket as unknown as { server?: { listening: boolean } }).server;
-        const until = Date.now() + (body.waitSeconds ?? MAX_WAIT_SECONDS) * 1000;
-        for (;;) {
-          if (gone || server?.listening === false) return { status: 200, body: { job: null } };
-          const q = store.leaseJob(body.name, body.labels, leaseMs);
-          if (q) {
-            const job = grant(q);
-            if (job) return { status: 200, body: { job } };
-            continue;
+        const onClose = () => (gone = true);
+        // One listener per request, removed when it is answered: a keep-alive socket carries many polls.
+        req.socket.once("close", onClose);
+        try {
+          // A server that stops listening (SIGTERM) answers at once rather than hold its close for the poll.
+          const server = (req.socket as unknown as { server?: { listening: boolean } }).server;
+          const until = Date.now() + (body.waitSeconds ?? MAX_WAIT_SECONDS) * 1000;
+          for (;;) {
+            if (gone || server?.listening === false) return { status: 200, body: { job: null } };
+            // leaseJob writes only when a job it could lease is queued (a read first).
+            const q = store.leaseJob(body.name, body.labels, leaseMs);
+            if (q) {
+              const job = grant(q);
+              if (job) return { status: 200, body: { job } };
+              continue;
+            }
+            if (Date.now() >= until) return { status: 200, body: { job: null } };
+            await new Promise((r) => setTimeout(r, pollMs));
           }
-          if (Date.now() >= until) return { status: 200, body: { job: null } };
-          await new Promise((r) => setTimeout(r, pollMs));
+        } finally {
+          req.socket.off("close", onClose);
         }
       },
     }),
@@ -351,11 +370,11 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
   ];
 
   /** Applies a chunk's events: step records and lines appended to their step's log file. */
-  function applyEvents(q: QueuedJobRecord, events: Array<{ type: "step-start"; number: number; name: string } | { type: "line"; step: number; text: string } | { type: "step-end"; number: number; outcome: "success" | "failure" | "cancelled" | "skipped"; conclusion: "success" | "failure" | "cancelled" | "skipped" }>): void {
+  function applyEvents(q: QueuedJobRecord, events: Array<Static<typeof LogEvent>>): void {
     const dir = logDirOf(q);
     mkdirSync(dir, { recursive: true });
     const suffix = q.attempt > 1 ? `.attempt${q.attempt}` : "";
-    const fileOf = (n: number) => join(dir, `${n === 0 ? "job" : n}${suffix}.log`);
+    const fileOf = (n: number) => stepLogPath(dir, n === 0 ? "job" : n, q.attempt);
     // Step numbers are unique per job: a retried attempt's steps follow those of earlier attempts.
     const steps = store.listSteps(q.jobId);
     const base = q.attempt > 1 ? Math.max(0, ...steps.filter((s) => !s.logPath?.endsWith(`${suffix}.log`)).map((s) => s.number)) : 0;

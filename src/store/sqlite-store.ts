@@ -49,6 +49,7 @@ import {
   type AgentRecord,
   type NewQueuedJob,
   type QueuedJobRecord,
+  type QueuedJobResult,
   type QueuedJobState,
   type QueueSweep,
 } from "./store.js";
@@ -326,9 +327,18 @@ const SQL = {
     VALUES (@jobId, @runId, @labels, @payload, @secrets, 'queued', @maxAttempts, @timeoutMs, @now)
     RETURNING *`,
   getQueuedJob: `SELECT * FROM job_queue WHERE job_id = ?`,
+  queuedJobResults: `
+    SELECT job_id, state, result, outputs, reason FROM job_queue
+    WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY job_id`,
   listQueuedJobs: `
     SELECT * FROM job_queue WHERE (@state IS NULL OR state = @state) AND (@runId IS NULL OR run_id = @runId)
     ORDER BY job_id`,
+  // Read-only, so an idle agent's poll does not take the write lock: is there a job it could lease?
+  leasableJob: `
+    SELECT 1 FROM job_queue q
+    WHERE q.state = 'queued'
+      AND NOT EXISTS (SELECT 1 FROM json_each(q.labels) l WHERE l.value NOT IN (SELECT value FROM json_each(@labels)))
+    LIMIT 1`,
   // The oldest queued job whose every label the agent has, in one statement: never leased twice.
   leaseJob: `
     UPDATE job_queue SET state = 'leased', attempt = attempt + 1, agent = @agent, leased_at = @now, heartbeat_at = @now,
@@ -360,6 +370,8 @@ const SQL = {
   cancelLeasedJob: `
     UPDATE job_queue SET cancel_requested = 1, cancel_reason = COALESCE(cancel_reason, @reason)
     WHERE job_id = @jobId AND state = 'leased'`,
+  // Read-only: the sweeper writes nothing while every job is finished.
+  unfinishedJob: `SELECT 1 FROM job_queue WHERE state <> 'finished' LIMIT 1`,
   sweepRequeue: `
     UPDATE job_queue SET state = 'queued', agent = NULL, leased_at = NULL, heartbeat_at = NULL, lease_expires_at = NULL, deadline_at = NULL,
       reason = 'attempt ' || attempt || ': agent lost (' || agent || ' stopped renewing its lease); queued again'
@@ -384,11 +396,11 @@ const SQL = {
     RETURNING job_id`,
   sweepOrphanedQueued: `
     UPDATE job_queue SET state = 'finished', result = 'cancelled', reason = 'its run is completed', finished_at = @now
-    WHERE state = 'queued' AND run_id IN (SELECT id FROM runs WHERE status = 'completed')
+    WHERE state = 'queued' AND EXISTS (SELECT 1 FROM runs r WHERE r.id = job_queue.run_id AND r.status = 'completed')
     RETURNING job_id`,
   sweepOrphanedLeased: `
     UPDATE job_queue SET cancel_requested = 1, cancel_reason = 'its run is completed'
-    WHERE state = 'leased' AND cancel_requested = 0 AND run_id IN (SELECT id FROM runs WHERE status = 'completed')
+    WHERE state = 'leased' AND cancel_requested = 0 AND EXISTS (SELECT 1 FROM runs r WHERE r.id = job_queue.run_id AND r.status = 'completed')
     RETURNING job_id`,
   addLogChunk: `
     INSERT INTO job_log_chunks (job_id, attempt, seq, received_at) VALUES (@jobId, @attempt, @seq, @now)
@@ -1502,15 +1514,28 @@ export class SqliteStore implements Store {
     return row ? toQueuedJob(row) : undefined;
   }
 
+  queuedJobResults(jobIds: number[]): QueuedJobResult[] {
+    if (jobIds.length === 0) return [];
+    return (this.sql.queuedJobResults.all(JSON.stringify(jobIds)) as Array<Pick<QueuedJobRow, "job_id" | "state" | "result" | "outputs" | "reason">>).map((r) => ({
+      jobId: r.job_id,
+      state: r.state,
+      result: r.result,
+      outputs: r.outputs,
+      reason: r.reason,
+    }));
+  }
+
   listQueuedJobs(filter: { state?: QueuedJobState; runId?: number } = {}): QueuedJobRecord[] {
     return (this.sql.listQueuedJobs.all({ state: filter.state ?? null, runId: filter.runId ?? null }) as QueuedJobRow[]).map(toQueuedJob);
   }
 
   leaseJob(agent: string, labels: string[], leaseMs: number): QueuedJobRecord | undefined {
+    const normal = JSON.stringify(normalLabels(labels));
+    if (this.sql.leasableJob.get({ labels: normal }) === undefined) return undefined;
     const now = this.now();
     const row = this.sql.leaseJob.get({
       agent,
-      labels: JSON.stringify(normalLabels(labels)),
+      labels: normal,
       now: now.toISOString(),
       expires: new Date(now.getTime() + leaseMs).toISOString(),
     }) as QueuedJobRow | undefined;
@@ -1545,6 +1570,7 @@ export class SqliteStore implements Store {
     const now = this.now();
     const at = now.toISOString();
     const ids = (rows: unknown[]) => (rows as Array<{ job_id: number }>).map((r) => r.job_id);
+    if (this.sql.unfinishedJob.get() === undefined) return { requeued: [], lost: [], timedOut: [], timingOut: [], orphaned: [] };
     return this.db.transaction(() => ({
       requeued: ids(this.sql.sweepRequeue.all({ now: at })),
       lost: ids(this.sql.sweepLost.all({ now: at })),

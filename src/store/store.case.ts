@@ -993,6 +993,34 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.getQueuedJob(b.jobId)).toMatchObject({ state: "finished", result: "cancelled" });
       });
 
+      it("answers the state and result of a list of queued jobs in one call, without payload or secrets", () => {
+        const a = queued();
+        const b = queued();
+        expect(store.queuedJobResults([])).toEqual([]);
+        store.leaseJob("a1", ["linux"], 60_000);
+        store.finishQueuedJob(a.jobId, { agent: "a1", attempt: 1 }, { result: "success", outputs: { v: "1" }, reason: null });
+        expect(store.queuedJobResults([b.jobId, a.jobId, a.jobId + 1000])).toEqual([
+          { jobId: a.jobId, state: "finished", result: "success", outputs: '{"v":"1"}', reason: null },
+          { jobId: b.jobId, state: "queued", result: null, outputs: null, reason: null },
+        ]);
+        store.cancelQueuedJob(b.jobId, "the run was cancelled");
+        expect(store.queuedJobResults([b.jobId])).toEqual([{ jobId: b.jobId, state: "finished", result: "cancelled", outputs: null, reason: "the run was cancelled" }]);
+      });
+
+      it("leases nothing and sweeps nothing when no job fits or every job is finished", () => {
+        expect(store.leaseJob("a1", ["linux"], 60_000)).toBeUndefined();
+        expect(store.sweepJobQueue(0)).toEqual({ requeued: [], lost: [], timedOut: [], timingOut: [], orphaned: [] });
+        const q = queued(["gpu"]);
+        expect(store.leaseJob("a1", ["linux"], 60_000)).toBeUndefined();
+        expect(store.getQueuedJob(q.jobId)).toMatchObject({ state: "queued", attempt: 0, agent: null });
+        expect(store.leaseJob("a1", ["GPU"], 0)).toMatchObject({ jobId: q.jobId, attempt: 1 });
+        store.finishQueuedJob(q.jobId, { agent: "a1", attempt: 1 }, { result: "success" });
+        store.finishRun(q.runId, { conclusion: "success" });
+        tick();
+        expect(store.sweepJobQueue(0)).toEqual({ requeued: [], lost: [], timedOut: [], timingOut: [], orphaned: [] });
+        expect(store.getQueuedJob(q.jobId)).toMatchObject({ state: "finished", result: "success" });
+      });
+
       it("keeps the first copy of a log chunk per job and attempt", () => {
         const q = queued();
         expect(store.hasLogChunk(q.jobId, 1, 0)).toBe(false);

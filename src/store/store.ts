@@ -384,6 +384,9 @@ export interface QueuedJobRecord {
   finishedAt: string | null;
 }
 
+/** A queued job's state and result, without its payload and secrets (what a waiting run polls). */
+export type QueuedJobResult = Pick<QueuedJobRecord, "jobId" | "state" | "result" | "outputs" | "reason">;
+
 export interface NewQueuedJob {
   jobId: number;
   runId: number;
@@ -578,6 +581,8 @@ export interface Store {
   /** Puts a job in the agents' queue (state queued, attempt 0). Conflict if it is there already. */
   enqueueJob(job: NewQueuedJob): QueuedJobRecord;
   getQueuedJob(jobId: number): QueuedJobRecord | undefined;
+  /** The state and result of each of these jobs in the queue (those not in it are left out), by job id. One read. */
+  queuedJobResults(jobIds: number[]): QueuedJobResult[];
   /** Oldest first; filters combined with AND. */
   listQueuedJobs(filter?: { state?: QueuedJobState; runId?: number }): QueuedJobRecord[];
   /**

@@ -21,9 +21,8 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import picomatch from "picomatch";
-import { FileBlobStore, type BlobStore, type Digest } from "../../blobs/index.js";
+import { FileBlobStore, isNotFound, writeJsonAtomic, type BlobStore, type Digest } from "../../blobs/index.js";
 import { ActionError, booleanInput, warn, type BuiltinAction, type BuiltinContext } from "./builtin-action.js";
-import { isNotFound, writeJsonAtomic } from "./json-file.js";
 import { expandHome, findPaths, homeOf, inputLines, leastCommonAncestor } from "./paths.js";
 
 // ---------------------------------------------------------------------------
@@ -258,12 +257,21 @@ function duplicateArtifact(name: string, runId: number): ActionError {
   );
 }
 
-/** sha256 hex of the canonical file list. */
-export function artifactDigestHex(files: ArtifactFile[]): string {
+/**
+ * The canonical file list's bytes: JSON of [{path, digest, size, mode}] sorted
+ * by path. Its sha256 is the artifact's digest, and a release's (whose
+ * signature covers these bytes): one formula for both.
+ */
+export function artifactManifestBytes(files: readonly { path: string; digest: string; size: number; mode: number }[]): Buffer {
   const canonical = [...files]
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((f) => ({ path: f.path, digest: f.digest, size: f.size, mode: f.mode }));
-  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
+  return Buffer.from(JSON.stringify(canonical), "utf8");
+}
+
+/** sha256 hex of the canonical file list. */
+export function artifactDigestHex(files: ArtifactFile[]): string {
+  return createHash("sha256").update(artifactManifestBytes(files)).digest("hex");
 }
 
 async function allocateArtifactId(dataDir: string, runId: number, name: string): Promise<number> {

@@ -31,9 +31,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { FileBlobStore, type BlobStore, type Digest } from "../../blobs/index.js";
+import { FileBlobStore, isNotFound, writeJsonAtomic, type BlobStore, type Digest } from "../../blobs/index.js";
 import { ActionError, booleanInput, warn, type BuiltinAction, type BuiltinContext, type BuiltinRepo } from "./builtin-action.js";
-import { isNotFound, writeJsonAtomic } from "./json-file.js";
 import { findPaths, homeOf } from "./paths.js";
 
 export interface CacheEntry {

@@ -4,7 +4,7 @@
 import { promises as fsp, type Dirent } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
-import { isNotFound } from "./json-file.js";
+import { isNotFound } from "../../blobs/index.js";
 import picomatch from "picomatch";
 
 const GLOB_CHARS = /[*?[]/;

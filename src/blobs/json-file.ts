@@ -1,8 +1,10 @@
-// Small file helpers of the built-in actions' indexes (cache entries, artifact manifests).
+// Small JSON index files beside the blobs: the built-in actions' cache entries
+// and artifact manifests, the remote cache's entries.
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
+/** Whether an error is ENOENT (no such file). */
 export function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
 }

@@ -1,0 +1,16 @@
+// Where a job's logs live: `<data>/logs/<run>/<job>/`, one file per step
+// (`<n>.log`, `<n>.attempt<k>.log` for attempt k > 1 of a job an agent ran
+// again, `job.log` for lines outside any step). `slipway logs`, the API, the
+// UI, the agents' routes and the test reports all read and write this layout;
+// a step record's `logPath` names one of these files.
+import { join } from "node:path";
+
+/** The folder of a job's logs in the data directory. */
+export function jobLogDir(dataDir: string, runId: number, jobId: number): string {
+  return join(dataDir, "logs", String(runId), String(jobId));
+}
+
+/** The log file of step `n` (`"job"`: the lines outside any step) on `attempt` of its job. */
+export function stepLogPath(logDir: string, n: number | "job", attempt = 1): string {
+  return join(logDir, `${n}${attempt > 1 ? `.attempt${attempt}` : ""}.log`);
+}
