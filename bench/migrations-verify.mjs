@@ -7,8 +7,8 @@
 // to a ready database) and the wall time of the whole command.
 //
 //   node bench/migrations-verify.mjs [--repeat N]    (run `npm run build` first)
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchEnv, fmtMs, makeRepo, median, slipwayEntryPath, spread, timed } from "./lib.mjs";
@@ -39,7 +39,6 @@ export async function run({ tmp, reps, log }) {
     "db/migrations/queries/users.sql": "SELECT id, email FROM users WHERE id = $1;\n",
   });
   const git = (...args) => timed("git", args, { cwd: repo, env: benchEnv({ HOME: repo }) });
-  const { writeFileSync } = await import("node:fs");
   writeFileSync(join(repo, "db/migrations/002_drop_email.sql"), "ALTER TABLE users DROP COLUMN email;\n");
   await git("add", "-A");
   await git("commit", "-q", "-m", "drop email");
@@ -79,7 +78,7 @@ export async function run({ tmp, reps, log }) {
       "whole `slipway migrations verify`, from nothing": median(coldWall),
       "CPU time (user + sys) of the whole command, from the snapshot": median(warmCpu),
       "CPU time (user + sys) of the whole command, from nothing": median(coldCpu),
-      "load average (1 min) at the end": (await import("node:os")).loadavg()[0],
+      "load average (1 min) at the end": loadavg()[0],
     },
   };
 }

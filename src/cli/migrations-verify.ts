@@ -8,10 +8,10 @@
 // database that cannot be reached.
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { loadDeliveryConfig } from "../delivery/index.js";
 import {
   applyMigrations,
   connectPostgres,
+  defaultQueriesDir,
   MigrationError,
   parseMigrations,
   readMigrationDir,
@@ -23,6 +23,7 @@ import {
   type VerifyReport,
 } from "../migrations/index.js";
 import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
+import { configuredDirs } from "./migrations.js";
 import { paint } from "./style.js";
 
 /** Options of `slipway migrations verify`. */
@@ -71,19 +72,13 @@ export function addMigrationsVerifyCommands(group: Command): void {
 }
 
 /** The migrations folder: --dir, else the one service's `migrations.dir` in slipway.yml, else `migrations`. */
-export function migrationsDir(repoDir: string, dir: string | undefined): string {
+function migrationsDir(repoDir: string, dir: string | undefined): string {
   if (dir !== undefined) return dir;
-  let dirs: { service: string; dir: string }[] = [];
-  try {
-    const { config } = loadDeliveryConfig(repoDir);
-    dirs = Object.values(config?.services ?? {}).flatMap((s) => (s.migrations ? [{ service: s.name, dir: s.migrations.dir }] : []));
-  } catch {
-    dirs = [];
-  }
+  const dirs = configuredDirs(repoDir);
   if (dirs.length > 1) {
-    throw new UsageError(`several services have migrations in slipway.yml (${dirs.map((d) => `${d.service}: ${d.dir}`).join(", ")}); choose one with --dir`);
+    throw new UsageError(`several services have migrations in slipway.yml (${dirs.map((d) => `${d.service}: ${d.configured}`).join(", ")}); choose one with --dir`);
   }
-  return dirs[0]?.dir ?? "migrations";
+  return dirs[0]?.configured ?? "migrations";
 }
 
 /** Prints a parse error or input error (exit 2), a refused migration (exit 1); rethrows anything else. */
@@ -120,7 +115,7 @@ export async function migrationsVerifyCommand(opts: MigrationsVerifyOptions): Pr
       repoDir,
       previous: opts.previous,
       dir,
-      queriesDir: opts.queries ?? `${dir.replace(/\/+$/, "")}/queries`,
+      queriesDir: opts.queries ?? defaultQueriesDir(dir),
       dataDir: dataDirFor(opts, repoDir),
       ...(opts.database !== undefined ? { database: opts.database } : {}),
     });
@@ -168,7 +163,7 @@ export async function migrationsVerifyCommand(opts: MigrationsVerifyOptions): Pr
   }
   if (report.verdict === "pass") out.push(p.green(`pass: the queries of ${report.previous.ref} work on the new schema`));
   else if (report.verdict === "inconclusive") {
-    out.push(p.yellow(`inconclusive: ${report.previous.ref} has no queries in ${opts.queries ?? `${dir}/queries`}; put the release's SQL there (or give --queries) so verify can check them`));
+    out.push(p.yellow(`inconclusive: ${report.previous.ref} has no queries in ${opts.queries ?? defaultQueriesDir(dir)}; put the release's SQL there (or give --queries) so verify can check them`));
   } else out.push(p.red(`fail: ${report.failures.length} query failure(s), ${report.problems.length} problem(s): the deploy would break the release still running`));
   process.stdout.write(out.join("\n") + "\n");
   return code;

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import type { Command } from "commander";
 import { findDeliveryConfig, parseDeliveryConfig } from "../delivery/index.js";
+import { formatDiagnostic } from "../diagnostics/index.js";
 import {
   classifyStatements,
   DEFAULT_PG_VERSION,
@@ -14,6 +15,7 @@ import {
   type Finding,
   type SqlStatement,
 } from "../migrations/index.js";
+import { escapeData, escapeProperty } from "../runner/index.js";
 import { EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
 import { addMigrationsVerifyCommands } from "./migrations-verify.js";
@@ -65,15 +67,26 @@ export interface MigrationsPlanOptions extends GlobalOptions {
   json?: boolean;
 }
 
-/** A migration file to read, as shown in output, with the rules its project disables. */
-interface MigrationFile {
+/** A migration file to lint or plan, as shown in output, with the rules its project disables. */
+interface LintFile {
   path: string;
   display: string;
   disable: string[];
 }
 
-/** The directories of `services.*.migrations` in slipway.yml, with their `lint.disable`. */
-function configuredDirs(dir: string): { dir: string; disable: string[]; field: string }[] {
+/** A service's `migrations` in slipway.yml: its folder (absolute, and as written), its `lint.disable`, and that field's path for messages. */
+export interface ConfiguredMigrationsDir {
+  service: string;
+  /** Absolute. */
+  dir: string;
+  /** As written in slipway.yml (relative to the repository). */
+  configured: string;
+  disable: string[];
+  field: string;
+}
+
+/** The directories of `services.*.migrations` in slipway.yml (none when it is absent; a warning when it has errors). */
+export function configuredDirs(dir: string): ConfiguredMigrationsDir[] {
   const file = findDeliveryConfig(dir);
   if (!file) return [];
   // The schema only: files the config names elsewhere (workflows, …) do not matter here.
@@ -83,12 +96,14 @@ function configuredDirs(dir: string): { dir: string; disable: string[]; field: s
     return [];
   }
   return Object.values(loaded.config.services).flatMap((s) =>
-    s.migrations ? [{ dir: resolve(dir, s.migrations.dir), disable: s.migrations.lint?.disable ?? [], field: `services.${s.name}.migrations.lint.disable` }] : [],
+    s.migrations
+      ? [{ service: s.name, dir: resolve(dir, s.migrations.dir), configured: s.migrations.dir, disable: s.migrations.lint?.disable ?? [], field: `services.${s.name}.migrations.lint.disable` }]
+      : [],
   );
 }
 
 /** PATHS (files, or directories of *.sql in lexical order), or the configured default. */
-export function migrationFiles(paths: string[], dir: string): MigrationFile[] {
+function migrationFiles(paths: string[], dir: string): LintFile[] {
   const configured = configuredDirs(dir);
   for (const c of configured) {
     const unknown = c.disable.filter((id) => !RULES.has(id));
@@ -102,7 +117,7 @@ export function migrationFiles(paths: string[], dir: string): MigrationFile[] {
     }
   }
   const disableFor = (file: string) => configured.filter((c) => file.startsWith(c.dir + sep)).flatMap((c) => c.disable);
-  const out: MigrationFile[] = [];
+  const out: LintFile[] = [];
   for (const t of targets) {
     if (!existsSync(t)) throw new UsageError(`${relative(dir, t)}: no such file or directory (fix: name an existing .sql file or a directory of migrations)`);
     const files = statSync(t).isDirectory()
@@ -120,8 +135,8 @@ export function migrationFiles(paths: string[], dir: string): MigrationFile[] {
 }
 
 /** Reads and parses every file; parse errors are collected (they make the exit code 2). */
-async function parseFiles(files: MigrationFile[]): Promise<{ parsed: { file: MigrationFile; sql: string; statements: SqlStatement[] }[]; errors: SqlParseError[] }> {
-  const parsed: { file: MigrationFile; sql: string; statements: SqlStatement[] }[] = [];
+async function parseFiles(files: LintFile[]): Promise<{ parsed: { file: LintFile; sql: string; statements: SqlStatement[] }[]; errors: SqlParseError[] }> {
+  const parsed: { file: LintFile; sql: string; statements: SqlStatement[] }[] = [];
   const errors: SqlParseError[] = [];
   for (const file of files) {
     const sql = readFileSync(file.path, "utf8");
@@ -139,18 +154,12 @@ function printParseErrors(errors: SqlParseError[]): void {
   for (const e of errors) process.stderr.write(`${e.message} [parse-error] (fix: correct the SQL at ${e.file}:${e.line}:${e.column}; PostgreSQL's parser refuses it)\n`);
 }
 
-/** GitHub workflow command escaping (data and property values). */
-function ghEscape(s: string, property = false): string {
-  const data = s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-  return property ? data.replace(/:/g, "%3A").replace(/,/g, "%2C") : data;
-}
-
 /** One finding in the chosen output format. */
-export function formatFinding(f: Finding, format: "text" | "gcc" | "github", p = paint({})): string {
-  if (format === "gcc") return `${f.file}:${f.line}:${f.column}: ${f.severity}: ${f.message} [${f.ruleId}]`;
+function formatFinding(f: Finding, format: "text" | "gcc" | "github", p = paint({})): string {
+  if (format === "gcc") return formatDiagnostic({ code: f.ruleId, severity: f.severity, message: f.message, file: f.file, line: f.line, column: f.column });
   if (format === "github") {
     const cmd = f.severity === "error" ? "error" : "warning";
-    return `::${cmd} file=${ghEscape(f.file, true)},line=${f.line},col=${f.column},title=${ghEscape(f.ruleId, true)}::${ghEscape(`${f.message}\nwhy: ${f.why}\nfix: ${f.fix}`)}`;
+    return `::${cmd} file=${escapeProperty(f.file)},line=${f.line},col=${f.column},title=${escapeProperty(f.ruleId)}::${escapeData(`${f.message}\nwhy: ${f.why}\nfix: ${f.fix}`)}`;
   }
   const sev = f.severity === "error" ? p.red("error") : p.yellow("warning");
   return `${p.bold(`${f.file}:${f.line}:${f.column}`)}: ${sev}: ${f.message} ${p.dim(`[${f.ruleId}]`)}\n  ${p.dim("why:")} ${f.why}\n  ${p.cyan("fix:")} ${f.fix}`;

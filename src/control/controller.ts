@@ -13,6 +13,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { measure, runCheck, sendAlert, startLoad, type DeliveryConfig, type EnvironmentSpec, type LoadHandle } from "../delivery/index.js";
 import { StateRepositoryError, type DesiredEntry, type StateRepository } from "../gitops/index.js";
+import { ReleaseSchemaCache } from "../migrations/index.js";
 import type { SecretStore } from "../secrets/index.js";
 import type { DeliveryEvent, RolloutRecord, Store } from "../store/index.js";
 import { ProcessSupervisor } from "../targets/index.js";
@@ -68,6 +69,8 @@ export class ControlLoop {
   private config: DeliveryConfig;
   readonly supervisor: ProcessSupervisor;
   private readonly targets = new Map<string, Target>();
+  /** What the migration gate read with git, per commit and folder (a commit never changes): not read again every tick. */
+  private readonly migrationReads = new ReleaseSchemaCache();
   private timer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private ticking: Promise<void> | undefined;
@@ -202,7 +205,7 @@ export class ControlLoop {
         const release = nextRelease(this.o.store, env, service, desired);
         if (!release) continue;
         const target = this.ensureTarget(envName, service);
-        const migrations = this.o.repoDir ? await checkMigrationGate(this.o.store, this.config, env, release, this.o.repoDir) : undefined;
+        const migrations = this.o.repoDir ? await checkMigrationGate(this.o.store, this.config, env, release, this.o.repoDir, this.migrationReads) : undefined;
         const check = () => checkGates(this.o.store, env, release, { now: this.o.now(), ...(migrations ? { migrations } : {}) });
         let gates = check();
         const approver = this.o.approveAs;

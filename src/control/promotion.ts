@@ -2,14 +2,14 @@
 // commit in the state repository. Which release an environment gets next
 // (the newest release that succeeded in every environment it comes `after`),
 // the gates before it (approval, deployment windows) and the commit itself.
-import { existsSync, readFileSync } from "node:fs";
-import { createPublicKey, type KeyObject } from "node:crypto";
+import { existsSync } from "node:fs";
+import type { KeyObject } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { evaluateApproval, evaluateSignaturePolicy, evaluateWindows, policyApplies, evaluateMigrationGate, type DeliveryConfig, type EnvironmentSpec, type MigrationGateVerdict, type RunningRelease } from "../delivery/index.js";
 import { releaseEvidence } from "../release/index.js";
-import { keyIdOf } from "../supply-chain/index.js";
+import { keysById, readPublicKeyFile } from "../supply-chain/index.js";
 import type { DesiredState, StateRepository, CommitResult } from "../gitops/index.js";
-import { contractChanges, releaseSchema } from "../migrations/index.js";
+import { contractChanges, defaultQueriesDir, locateRepo, releaseMigrations, releaseQueries, ReleaseSchemaCache } from "../migrations/index.js";
 import type { ReleaseRecord, Store } from "../store/index.js";
 import { configHash, effectiveService } from "./service-config.js";
 
@@ -96,7 +96,7 @@ export function checkGates(
     if (verdict.state !== "approved") open = false;
   }
   if (policyApplies(env.policy)) {
-    const verdict = checkPolicy(store, env, release, options.supplyChain ?? {});
+    const verdict = checkSignaturePolicy(store, env, release, options.supplyChain ?? {});
     reasons.push(verdict.reason);
     if (!verdict.open) open = false;
   }
@@ -108,23 +108,28 @@ export function checkGates(
   return { open, reasons, approvals };
 }
 
-/** The signature policy gate (delivery/gates/signature.ts) over the release's evidence, read and verified now. */
-function checkPolicy(store: Store, env: EnvironmentSpec, release: ReleaseRecord, where: { dataDir?: string; repoRoot?: string }): { open: boolean; reason: string } {
+/**
+ * The signature policy gate (delivery/gates/signature.ts) over the release's
+ * evidence (verified now, or remembered while its blobs are unchanged: see
+ * release/attest.ts releaseEvidence). policy.keys are read as `slipway verify
+ * --key` reads them (PEM, ECDSA P-256).
+ */
+function checkSignaturePolicy(store: Store, env: EnvironmentSpec, release: ReleaseRecord, where: { dataDir?: string; repoRoot?: string }): { open: boolean; reason: string } {
   const dataDir = where.dataDir ?? store.dataDir;
   let keys: Map<string, KeyObject> | undefined;
   if (env.policy.keys.length > 0) {
-    keys = new Map();
+    const read: KeyObject[] = [];
     for (const file of env.policy.keys) {
       // The repository: the caller's, else the current folder, else the one holding the default data directory (`<repo>/.slipway`).
       const candidates = where.repoRoot !== undefined ? [resolve(where.repoRoot, file)] : [resolve(file), resolve(dirname(dataDir), file)];
       const path = candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
       try {
-        const key = createPublicKey(readFileSync(path, "utf8"));
-        keys.set(keyIdOf(key), key);
+        read.push(readPublicKeyFile(path));
       } catch (err) {
         return { open: false, reason: `policy refuses the release: the key file ${file} (policy.keys of ${env.name}, read at ${path}) cannot be used: ${(err as Error).message.split("\n")[0] ?? ""}; add the public key PEM there` };
       }
     }
+    keys = keysById(read);
   }
   const evidence = releaseEvidence(store, dataDir, release, keys);
   const verdict = evaluateSignaturePolicy(env.policy, evidence);
@@ -167,18 +172,29 @@ export function commitPromotion(
  * reads, with git in `repoDir`, the migrations of the release's commit and the
  * migrations and queries of every release running in the environment (the
  * stable one and both sides of an unfinished rollout). Undefined when the
- * service has no `migrations`. Pass the verdict to checkGates.
+ * service has no `migrations`. Pass the verdict to checkGates. What is read
+ * is kept in `cache` per commit and folder: a caller that asks again (the
+ * control loop, at every tick) passes the same cache.
  */
-export async function checkMigrationGate(store: Store, config: DeliveryConfig, env: EnvironmentSpec, release: ReleaseRecord, repoDir: string): Promise<MigrationGateVerdict | undefined> {
+export async function checkMigrationGate(
+  store: Store,
+  config: DeliveryConfig,
+  env: EnvironmentSpec,
+  release: ReleaseRecord,
+  repoDir: string,
+  cache = new ReleaseSchemaCache(),
+): Promise<MigrationGateVerdict | undefined> {
   const spec = config.services[release.service]?.migrations;
   if (!spec) return undefined;
-  const queriesDir = `${spec.dir.replace(/\/+$/, "")}/queries`;
+  const queriesDir = defaultQueriesDir(spec.dir);
   const name = releaseName(release);
   const closed = (reason: string): MigrationGateVerdict => ({ open: env.migrations.unsafe === "warn", reason: `migrations: ${reason}`, blockers: [] });
   if (!release.sourceCommit) return closed(`${name} has no source commit, so its migrations cannot be read; make releases from a run or in a git checkout`);
   try {
-    const mine = await releaseSchema(repoDir, release.sourceCommit, spec.dir, queriesDir);
-    if (mine.unknown?.startsWith("its commit")) return closed(`${name}: ${mine.unknown}`);
+    const repo = await locateRepo(repoDir);
+    // Only the migrations of the release to promote matter: what its own queries use does not.
+    const mine = await releaseMigrations(repo, release.sourceCommit, spec.dir, cache);
+    if (mine.missingCommit !== undefined) return closed(`${name}: ${mine.missingCommit}`);
     const names = new Set<string>();
     const deployment = store.getDeployment(env.name, release.service);
     if (deployment?.release) names.add(deployment.release);
@@ -193,8 +209,9 @@ export async function checkMigrationGate(store: Store, config: DeliveryConfig, e
         running.push({ release: n, migrations: [], unknown: "no source commit is recorded for it" });
         continue;
       }
-      const theirs = await releaseSchema(repoDir, record.sourceCommit, spec.dir, queriesDir);
-      running.push({ release: n, migrations: theirs.migrations.map((m) => m.version), ...(theirs.uses ? { uses: theirs.uses } : {}), ...(theirs.unknown ? { unknown: theirs.unknown } : {}) });
+      const theirs = await releaseMigrations(repo, record.sourceCommit, spec.dir, cache);
+      const queries = await releaseQueries(repo, record.sourceCommit, queriesDir, cache);
+      running.push({ release: n, migrations: theirs.migrations.map((m) => m.version), ...(queries.uses ? { uses: queries.uses } : {}), ...(queries.unknown ? { unknown: queries.unknown } : {}) });
     }
     return evaluateMigrationGate(env.migrations, { env: env.name, release: name, contract: contractChanges(mine.migrations), running });
   } catch (e) {

@@ -23,11 +23,11 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { arr, obj, str } from "./ast.js";
 import { pgErrorOf, type PgError, type SqlClient } from "./database.js";
-import { parseSql, SourceText, type SqlStatement } from "./parse.js";
+import { parseSource, SourceText, statementPosition, type SqlStatement } from "./parse.js";
 import { classifyStatements, type MigrationClassification, type Phase } from "./phases.js";
 
 /** The table that records applied migrations. */
-export const TRACKING_TABLE = "slipway_migrations";
+const TRACKING_TABLE = "slipway_migrations";
 const ADVISORY_LOCK = 7_342_615_001;
 
 /** A migration file's text: `version` is its file name (e.g. `003_drop_email.sql`), `file` the path shown in messages. */
@@ -42,8 +42,11 @@ export interface ParsedMigration extends MigrationFile {
   /** sha256 of the file's UTF-8 bytes, hex. */
   checksum: string;
   statements: SqlStatement[];
+  /** The file's text, mapping offsets to lines and columns (PostgreSQL's error positions: statementPosition). */
+  source: SourceText;
   classification: MigrationClassification;
-  phase: Phase;
+  /** `classification.phase`. */
+  readonly phase: Phase;
   /** False when a statement cannot run inside a transaction block (see `nonTransactionalReason`). */
   transactional: boolean;
   nonTransactionalReason?: string;
@@ -87,7 +90,7 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /** Why a statement cannot run inside a transaction block, or undefined when it can. */
-export function nonTransactional(st: Pick<SqlStatement, "kind" | "node">): string | undefined {
+function nonTransactional(st: Pick<SqlStatement, "kind" | "node">): string | undefined {
   const s = obj(st.node[st.kind]);
   switch (st.kind) {
     case "IndexStmt":
@@ -124,15 +127,19 @@ export function nonTransactional(st: Pick<SqlStatement, "kind" | "node">): strin
 export async function parseMigrations(files: MigrationFile[]): Promise<ParsedMigration[]> {
   const out: ParsedMigration[] = [];
   for (const f of files) {
-    const statements = await parseSql(f.file, f.sql);
+    const source = new SourceText(f.sql);
+    const statements = await parseSource(f.file, source);
     const classification = classifyStatements(f.file, statements);
     const blocking = statements.map((st) => ({ st, why: nonTransactional(st) })).find((x) => x.why !== undefined);
     out.push({
       ...f,
       checksum: checksumOf(f.sql),
       statements,
+      source,
       classification,
-      phase: classification.phase,
+      get phase() {
+        return classification.phase;
+      },
       transactional: !blocking,
       ...(blocking ? { nonTransactionalReason: `${blocking.why} at line ${blocking.st.line}` } : {}),
     });
@@ -149,7 +156,7 @@ export interface AppliedMigration {
 }
 
 /** Creates the tracking table when it does not exist. */
-export async function ensureTrackingTable(db: SqlClient): Promise<void> {
+async function ensureTrackingTable(db: SqlClient): Promise<void> {
   await db.exec(
     `CREATE TABLE IF NOT EXISTS ${TRACKING_TABLE} (version text PRIMARY KEY, checksum text NOT NULL, phase text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
   );
@@ -194,7 +201,7 @@ export interface ApplyResult {
 }
 
 /** Recorded migrations whose file changed: refused with both checksums. */
-export function checkEdited(parsed: ParsedMigration[], applied: Map<string, AppliedMigration>): void {
+function checkEdited(parsed: ParsedMigration[], applied: Map<string, AppliedMigration>): void {
   for (const m of parsed) {
     const rec = applied.get(m.version);
     if (rec && rec.checksum !== m.checksum) {
@@ -208,20 +215,13 @@ export function checkEdited(parsed: ParsedMigration[], applied: Map<string, Appl
   }
 }
 
-/** 1-based line and column in `m`'s file of a 1-based character `position` inside statement `st`. */
-function positionIn(m: MigrationFile, st: SqlStatement, position: number | undefined): { line: number; column: number } {
-  if (position === undefined) return { line: st.line, column: st.column };
-  const prefix = [...st.text].slice(0, position - 1).join("");
-  return new SourceText(m.sql).position(Math.min(st.start + prefix.length, m.sql.length));
-}
-
 /** Runs one statement of a migration; a PostgreSQL error becomes a MigrationError at the statement's (or the error's) line and column. */
-export async function runStatement(db: SqlClient, m: MigrationFile, st: SqlStatement, note = ""): Promise<void> {
+export async function runStatement(db: SqlClient, m: Pick<ParsedMigration, "file" | "source">, st: SqlStatement, note = ""): Promise<void> {
   try {
     await db.exec(st.text);
   } catch (e) {
     const err = pgErrorOf(e);
-    const at = positionIn(m, st, err.position);
+    const at = err.position === undefined ? { line: st.line, column: st.column } : statementPosition(m.source, st, err.position);
     throw new MigrationError(`${m.file}:${at.line}:${at.column}: PostgreSQL refused the statement: ${err.code} ${err.message}${note}; fix the migration and apply again`, "failed", m.file, at.line, at.column, err);
   }
 }

@@ -67,3 +67,24 @@ export function findAll(v: unknown, kind: string, out: Node[] = []): Node[] {
   }
   return out;
 }
+
+/** The serial pseudo-types and the integer type each stands for. */
+export const SERIALS: Readonly<Record<string, string>> = { serial: "int4", serial4: "int4", bigserial: "int8", serial8: "int8", smallserial: "int2", serial2: "int2" };
+
+/**
+ * True when a ColumnDef is NOT NULL (or PRIMARY KEY) with nothing that fills
+ * it: no DEFAULT, not generated, not an identity, not a serial (whose
+ * sequence is its default). Adding such a column to a table with rows (or
+ * that a running release inserts into) fails.
+ */
+export function requiredWithoutDefault(def: Node): boolean {
+  const cons = columnConstraints(def);
+  const notNull = cons.some((k) => k.contype === "CONSTR_NOTNULL" || k.contype === "CONSTR_PRIMARY");
+  const filled = cons.some((k) => k.contype === "CONSTR_DEFAULT" || k.contype === "CONSTR_GENERATED" || k.contype === "CONSTR_IDENTITY");
+  return notNull && !filled && !SERIALS[typeName(def.typeName)];
+}
+
+/** The qualified names of the objects of a DropStmt (`a.b` for a schema-qualified one; "" for an object that is not a name, e.g. a function with arguments). */
+export function dropObjectNames(s: Node): string[] {
+  return arr(s.objects).map((o) => (obj(o).List ? names(obj(obj(o).List).items) : names([o])).join("."));
+}

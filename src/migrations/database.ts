@@ -1,7 +1,7 @@
 // One small interface over the two PostgreSQL clients the migration runner and
 // verify use: node-postgres (`pg`, a real server) and PGlite (embedded,
-// WASM). PGlite is loaded with a dynamic import: the CLI bundle keeps it
-// external. Also: scratch databases on a real server, and PostgreSQL errors
+// WASM; loaded in snapshot.ts with require, since the CLI bundle keeps it
+// external). Also: scratch databases on a real server, and PostgreSQL errors
 // as plain data (SQLSTATE, message, position).
 
 /** A connection to one PostgreSQL database. */
@@ -77,7 +77,7 @@ export function pgliteClient(db: PgliteLike): SqlClient {
 }
 
 /** `url` with its database name replaced by `database`. */
-export function withDatabase(url: string, database: string): string {
+function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${encodeURIComponent(database)}`;
   return u.toString();

@@ -1,6 +1,6 @@
 // `slipway migrations lint`: PostgreSQL migration files → findings, each with the rule, where, why and the fix.
 // Pure over parsed statements; files are linted in the order given (lexical: the order they apply).
-import { arr, columnConstraints, findAll, inner, isArrayType, names, obj, relName, str, typeMods, typeName, type Node } from "./ast.js";
+import { arr, columnConstraints, dropObjectNames, findAll, inner, isArrayType, names, obj, relName, requiredWithoutDefault, SERIALS, str, typeMods, typeName, type Node } from "./ast.js";
 import { parseSql, SqlParseError, type SqlStatement } from "./parse.js";
 import { RULES, type RuleSeverity } from "./rules.js";
 
@@ -63,10 +63,9 @@ interface Transaction {
 }
 
 const VOLATILE_SAFE = new Set(["now", "current_timestamp", "statement_timestamp", "transaction_timestamp", "lower", "upper", "coalesce", "length", "char_length", "to_jsonb", "jsonb_build_object", "json_build_object", "array", "concat"]);
-const SERIALS: Record<string, string> = { serial: "int4", serial4: "int4", bigserial: "int8", serial8: "int8", smallserial: "int2", serial2: "int2" };
 
 /** Safe casts: the type change needs no rewrite (and no scan). */
-export function isSafeCast(from: Column, to: Column, opts: { pgVersion: number; utc: boolean }): boolean {
+function isSafeCast(from: Column, to: Column, opts: { pgVersion: number; utc: boolean }): boolean {
   const [f, t] = [from.type, to.type];
   const wider = (i: number) => to.mods.length === 0 || (from.mods[i] !== undefined && (to.mods[i] ?? 0) >= from.mods[i]!);
   if ((f === "varchar" || f === "text") && t === "text") return true;
@@ -325,7 +324,7 @@ class FileLint {
 
   private drop(s: Node): void {
     const type = str(s.removeType) ?? "";
-    const objects = arr(s.objects).map((o) => (obj(o).List ? names(obj(obj(o).List).items) : names([o])).join("."));
+    const objects = dropObjectNames(s);
     const list = objects.join(", ");
     if (type === "OBJECT_TABLE") {
       this.report("ban-drop-table", `DROP TABLE ${list}`);
@@ -425,14 +424,13 @@ class FileLint {
     const cons = columnConstraints(def);
     const t = typeName(def.typeName);
     const defaultC = cons.find((k) => k.contype === "CONSTR_DEFAULT");
-    const notNull = cons.some((k) => k.contype === "CONSTR_NOTNULL" || k.contype === "CONSTR_PRIMARY");
     const generated = cons.find((k) => k.contype === "CONSTR_GENERATED");
     const identity = cons.some((k) => k.contype === "CONSTR_IDENTITY");
     const where = `${table}.${name}`;
     this.typeAdvice(name, def, table);
     this.remember(table, name, columnType(def));
     if (isNew) return;
-    if (notNull && !defaultC && !generated && !identity && !SERIALS[t]) this.report("adding-required-field", `adds ${where} NOT NULL without a DEFAULT`);
+    if (requiredWithoutDefault(def)) this.report("adding-required-field", `adds ${where} NOT NULL without a DEFAULT`);
     if (defaultC) {
       const fn = volatileCall(defaultC.raw_expr);
       if (this.pgVersion < 11) this.report("adding-field-with-default", `adds ${where} with a DEFAULT: before PostgreSQL 11 every default rewrites the table`);

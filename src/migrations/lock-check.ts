@@ -12,8 +12,7 @@
 // statement that timed out is applied again, so the schema ends the same.
 import { findAll, relName } from "./ast.js";
 import type { SqlClient } from "./database.js";
-import type { MigrationFile } from "./apply.js";
-import { runStatement } from "./apply.js";
+import { runStatement, type ParsedMigration } from "./apply.js";
 import type { SqlStatement } from "./parse.js";
 
 /** A statement that had to wait for a lock held by the running release. */
@@ -49,7 +48,7 @@ const quoteName = (name: string): string =>
     .join(".");
 
 /** Existing tables a statement names (RangeVar nodes), in order, without repeats. */
-export async function tablesOf(db: SqlClient, st: Pick<SqlStatement, "node">): Promise<string[]> {
+async function tablesOf(db: SqlClient, st: Pick<SqlStatement, "node">): Promise<string[]> {
   // Node lists wrap a RangeVar as {RangeVar: …}; typed fields (`relation`, a foreign key's `pktable`) hold it bare.
   const vars = [...findAll(st.node, "RangeVar"), ...findAll(st.node, "relation"), ...findAll(st.node, "pktable")];
   const names = [...new Set(vars.map((r) => relName(r)).filter(Boolean))];
@@ -104,7 +103,7 @@ interface Waiting {
  * either way the statement is applied when this returns (a MigrationError
  * when PostgreSQL refuses it for another reason).
  */
-export async function applyUnderRowLocks(s: LockCheckSessions, m: MigrationFile, st: SqlStatement, lockTimeoutMs = 400): Promise<LockWait | undefined> {
+export async function applyUnderRowLocks(s: LockCheckSessions, m: Pick<ParsedMigration, "file" | "source">, st: SqlStatement, lockTimeoutMs = 400): Promise<LockWait | undefined> {
   const tables = await tablesOf(s.db, st);
   if (tables.length === 0 || st.kind === "TransactionStmt" || st.kind === "VariableSetStmt") {
     await runStatement(s.db, m, st);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { classifyMigration, parseSql, SqlParseError } from "./index.js";
+import { classifyMigration, lintMigrations, parseSql, SqlParseError } from "./index.js";
+import { SourceText, statementPosition } from "./parse.js";
 
 describe("parseSql", () => {
   it("gives each statement its kind, text and 1-based position, counting UTF-8 correctly", async () => {
@@ -89,5 +90,33 @@ describe("the expand/contract sequence of a contract change", () => {
       expect(i, `'${step}' after position ${at} in:\n${text}`).toBeGreaterThanOrEqual(0);
       at = i;
     }
+  });
+});
+
+describe("statementPosition", () => {
+  it("places PostgreSQL's 1-based error position (in characters) inside a statement at the file's line and column", async () => {
+    const sql = "SELECT 'é😀';\n  SELECT 'ü',\n    nope FROM t;";
+    const source = new SourceText(sql);
+    const [, st] = await parseSql("q.sql", sql);
+    // `nope` is the 17th character of the second statement's text: "SELECT 'ü',\n    nope".
+    expect(statementPosition(source, st!, 17)).toEqual({ line: 3, column: 5 });
+    expect(statementPosition(source, st!, 1)).toEqual({ line: 2, column: 3 });
+    expect(statementPosition(source, st!, 10_000)).toEqual(source.position(st!.start + st!.text.length));
+  });
+});
+
+describe("NOT NULL without a default: plan and lint agree", () => {
+  it("a serial column NOT NULL has its sequence as default: expand for plan, no adding-required-field for lint", async () => {
+    const sql = "ALTER TABLE t ADD COLUMN id bigserial NOT NULL;";
+    expect((await classifyMigration("m.sql", sql)).phase).toBe("expand");
+    const { findings } = await lintMigrations([{ file: "m.sql", sql }]);
+    expect(findings.map((f) => f.ruleId)).not.toContain("adding-required-field");
+  });
+
+  it("a plain column NOT NULL without a default is contract for plan and adding-required-field for lint", async () => {
+    const sql = "ALTER TABLE t ADD COLUMN n bigint NOT NULL;";
+    expect((await classifyMigration("m.sql", sql)).phase).toBe("contract");
+    const { findings } = await lintMigrations([{ file: "m.sql", sql }]);
+    expect(findings.map((f) => f.ruleId)).toContain("adding-required-field");
   });
 });

@@ -1,7 +1,6 @@
 // SQL text → statements with their positions, through PostgreSQL's own parser (libpg-query, WASM).
-// libpg-query is loaded when first needed, with require: the CLI bundle keeps it external.
-import { createRequire } from "node:module";
-import v8 from "node:v8";
+// libpg-query is loaded when first needed, with require: the CLI bundle keeps it external (external.ts).
+import { requireExternal, withLiftoffOnly } from "./external.js";
 
 /** One top-level statement of a migration file. */
 export interface SqlStatement {
@@ -39,29 +38,12 @@ interface PgQuery {
 
 let loading: Promise<PgQuery> | undefined;
 
-/**
- * libpg-query, loaded with `require` (it has a CommonJS build): a dynamic
- * `import()` from the CLI bundle, which bin/slipway.js runs through node:vm,
- * needs an experimental loader option that prints a warning.
- */
-function requireLibpgQuery(): unknown {
-  return createRequire(import.meta.url)("libpg-query") as unknown;
-}
-
-/** Loads libpg-query once per process. */
-export function loadParser(): Promise<PgQuery> {
+/** Loads libpg-query once per process (its 1.7 MB WASM module compiled by Liftoff only). */
+function loadParser(): Promise<PgQuery> {
   loading ??= (async () => {
-    const mod = requireLibpgQuery() as PgQuery & { default?: PgQuery };
+    const mod = requireExternal("libpg-query") as PgQuery & { default?: PgQuery };
     const api = typeof mod.parseSync === "function" ? mod : (mod.default as PgQuery);
-    // V8 compiles the 1.7 MB WASM module twice by default (Liftoff, then TurboFan in the background):
-    // for a command that lives a second, the baseline code alone halves the CPU time and is fast enough.
-    // The flag is read when a module is compiled, so it is set for this one only.
-    v8.setFlagsFromString("--liftoff-only");
-    try {
-      await api.loadModule();
-    } finally {
-      v8.setFlagsFromString("--no-liftoff-only");
-    }
+    await withLiftoffOnly(() => api.loadModule());
     return api;
   })();
   return loading;
@@ -95,10 +77,10 @@ export class SourceText {
     return this.byteToChar[Math.min(byteOffset, this.byteToChar.length - 1)] ?? this.text.length;
   }
 
-  /** A code-point index (what PostgreSQL's error cursor counts) as a JS string offset. */
-  codePointOffset(index: number): number {
-    let i = 0;
-    for (let n = 0; n < index && i < this.text.length; n++) i += (this.text.codePointAt(i) ?? 0) >= 0x10000 ? 2 : 1;
+  /** A code-point index (what PostgreSQL's error cursor counts) from offset `from` as a JS string offset, at most `to`. */
+  codePointOffset(index: number, from = 0, to = this.text.length): number {
+    let i = from;
+    for (let n = 0; n < index && i < to; n++) i += (this.text.codePointAt(i) ?? 0) >= 0x10000 ? 2 : 1;
     return i;
   }
 
@@ -114,6 +96,14 @@ export class SourceText {
     const startOfLine = this.lineStarts[lo] ?? 0;
     return { line: lo + 1, column: [...this.text.slice(startOfLine, offset)].length + 1 };
   }
+}
+
+/**
+ * 1-based line and column in the file of PostgreSQL's 1-based error
+ * `position` (in characters) inside statement `st`, whose file is `source`.
+ */
+export function statementPosition(source: SourceText, st: Pick<SqlStatement, "start" | "text">, position: number): { line: number; column: number } {
+  return source.position(Math.min(source.codePointOffset(Math.max(0, position - 1), st.start, st.start + st.text.length), source.text.length));
 }
 
 /** Offset of the first character after whitespace and comments, from `from`. */
@@ -147,8 +137,13 @@ export function skipTrivia(text: string, from: number, to = text.length): number
  * Throws `SqlParseError` with the line and column PostgreSQL's parser reports.
  */
 export async function parseSql(file: string, sql: string): Promise<SqlStatement[]> {
+  return parseSource(file, new SourceText(sql));
+}
+
+/** `parseSql` over a SourceText the caller keeps (e.g. to place errors of the statements later: statementPosition). */
+export async function parseSource(file: string, source: SourceText): Promise<SqlStatement[]> {
   const pg = await loadParser();
-  const source = new SourceText(sql);
+  const sql = source.text;
   // The parser reads a C string: it would stop at a NUL and silently drop the rest of the file.
   const nul = sql.indexOf("\0");
   if (nul >= 0) {

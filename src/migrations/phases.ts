@@ -1,5 +1,5 @@
 // Expand / contract / data: what a migration does to the release still running against the database.
-import { arr, columnConstraints, inner, obj, relName, str, type Node } from "./ast.js";
+import { arr, dropObjectNames, inner, obj, relName, requiredWithoutDefault, str, type Node } from "./ast.js";
 import { parseSql, type SqlStatement } from "./parse.js";
 
 /**
@@ -31,7 +31,7 @@ type Verdict = Omit<StatementPhase, "line" | "column" | "text">;
 const EXPAND: Verdict = { phase: "expand", why: "adds to the schema; the previous release keeps working" };
 
 /** The expand/contract sequences, by kind of contract change. */
-export const SEQUENCES = {
+const SEQUENCES = {
   renameColumn: (t: string, c: string, n: string) => [
     `expand: ALTER TABLE ${t} ADD COLUMN ${n} <type>;`,
     `expand: dual write — a trigger (or the new release) writes both ${c} and ${n}`,
@@ -103,11 +103,8 @@ function alterTable(s: Node): Verdict {
         return contract(`detaches a partition of ${table}: its rows disappear from the previous release's queries`, SEQUENCES.dropObject(`the partition`));
       case "AT_AddColumn": {
         const def = inner(cmd.def, "ColumnDef") ?? {};
-        const cons = columnConstraints(def);
-        const notNull = cons.some((k) => k.contype === "CONSTR_NOTNULL" || k.contype === "CONSTR_PRIMARY");
-        const hasDefault = cons.some((k) => k.contype === "CONSTR_DEFAULT" || k.contype === "CONSTR_GENERATED" || k.contype === "CONSTR_IDENTITY");
         const name = str(def.colname) ?? "";
-        if (notNull && !hasDefault) {
+        if (requiredWithoutDefault(def)) {
           return contract(`adds ${table}.${name} NOT NULL without a default: inserts of the previous release, which do not know it, fail`, SEQUENCES.addNotNullColumn(table, name));
         }
         break;
@@ -118,7 +115,7 @@ function alterTable(s: Node): Verdict {
 }
 
 /** The phase of one parsed statement. */
-export function classifyStatement(stmt: Pick<SqlStatement, "kind" | "node">): Verdict {
+function classifyStatement(stmt: Pick<SqlStatement, "kind" | "node">): Verdict {
   const s = obj(stmt.node[stmt.kind]);
   switch (stmt.kind) {
     case "InsertStmt":
@@ -132,7 +129,7 @@ export function classifyStatement(stmt: Pick<SqlStatement, "kind" | "node">): Ve
     case "DropStmt": {
       const type = str(s.removeType) ?? "";
       if (HARMLESS_DROPS.has(type)) return EXPAND;
-      const what = `${objectLabel(type)} ${arr(s.objects).map((o) => JSON.stringify(o).match(/"sval":"([^"]*)"/g)?.map((m) => m.slice(8, -1)).join(".") ?? "").join(", ")}`;
+      const what = `${objectLabel(type)} ${dropObjectNames(s).join(", ")}`;
       return contract(`drops ${what}: the previous release still uses it`, SEQUENCES.dropObject(what));
     }
     case "DropdbStmt":

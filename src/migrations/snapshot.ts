@@ -10,15 +10,14 @@
 //
 // Two settings cut the CPU time of a start by about 40% (3.7 → 2.2 s under load):
 // `shared_buffers = 16MB` (PGlite sets up its default 128MB at every start; verify
-// touches a few pages) and V8's `--liftoff-only` for WebAssembly compiled
-// from then on (PGlite's 9 MB module is compiled by the baseline compiler
+// touches a few pages) and V8's `--liftoff-only` while PGlite starts
+// (external.ts: PGlite's 9 MB module is compiled by the baseline compiler
 // only: no optimising recompilation in the background, whose CPU a short
-// verify never earns back). Set once per process, before PGlite loads.
+// verify never earns back).
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { setFlagsFromString } from "node:v8";
 import { pgliteClient, type PgliteLike, type SqlClient } from "./database.js";
+import { requireExternal, resolveExternal, withLiftoffOnly } from "./external.js";
 
 /** What PGlite reads of `loadDataDir`: its bytes, and its type (gzip or not). */
 interface BlobLike {
@@ -31,20 +30,15 @@ interface PgliteModule {
   PGlite: { create(options?: { loadDataDir?: Blob | BlobLike; relaxedDurability?: boolean; postgresqlconf?: string[] }): Promise<PgliteLike & { dumpDataDir(c?: "gzip" | "none"): Promise<Blob> }> };
 }
 
-/**
- * PGlite, loaded when needed, through its CommonJS build: the CLI bundle
- * keeps it external, and a dynamic `import()` from the bundle, which
- * bin/slipway.js runs through node:vm, would need an experimental loader
- * option that prints a warning (and is refused for code-cached scripts).
- */
-async function loadPglite(): Promise<PgliteModule> {
-  return Promise.resolve(createRequire(import.meta.url)("@electric-sql/pglite") as PgliteModule);
+/** PGlite, loaded when needed, through its CommonJS build (external.ts). */
+function loadPglite(): PgliteModule {
+  return requireExternal("@electric-sql/pglite") as PgliteModule;
 }
 
 /** PGlite's package version (the snapshot's key). */
-export function pgliteVersion(): string {
+function pgliteVersion(): string {
   try {
-    const main = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+    const main = resolveExternal("@electric-sql/pglite");
     const pkg = JSON.parse(readFileSync(join(dirname(main), "..", "package.json"), "utf8")) as { version?: string };
     return pkg.version ?? "unknown";
   } catch {
@@ -53,7 +47,7 @@ export function pgliteVersion(): string {
 }
 
 /** Where the snapshot of this PGlite version is kept in `dataDir`. */
-export function snapshotPath(dataDir: string): string {
+function snapshotPath(dataDir: string): string {
   return join(dataDir, "migrations", `pglite-${pgliteVersion()}.tar.gz`);
 }
 
@@ -69,9 +63,12 @@ export interface EmbeddedDatabase {
 
 /** Starts PGlite from the snapshot in `dataDir`, or from nothing (then saves the snapshot for next time). */
 export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
+  return withLiftoffOnly(() => startEmbedded(dataDir));
+}
+
+async function startEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
   const started = performance.now();
-  setFlagsFromString("--liftoff-only");
-  const { PGlite } = await loadPglite();
+  const { PGlite } = loadPglite();
   const settings = { relaxedDurability: true, postgresqlconf: ["shared_buffers = 16MB"] };
   const path = snapshotPath(dataDir);
   let saved: Buffer | undefined;

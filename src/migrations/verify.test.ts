@@ -2,7 +2,7 @@
 // release creates `users` and selects `email`; the new commit drops it), on
 // PGlite and on real PostgreSQL (127.0.0.1:5432, with the lock check).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -109,6 +109,23 @@ describe("verifyMigrations", () => {
     expect(err).toBeInstanceOf(SqlParseError);
     expect(err).toMatchObject({ file: "db/migrations/004_bad.sql", line: 2, column: 15 });
     expect((err as Error).message).toBe('db/migrations/004_bad.sql:2:15: syntax error at or near "int"');
+  });
+
+  it("reads the repository through a symbolic link to it (-C <symlink>), and a missing migrations folder is a read error", async () => {
+    const { dir, previous } = dropColumnRepo();
+    const link = join(mkdtempSync(join(tmpdir(), "slipway-verify-link-")), "repo");
+    dirs.push(dirname(link));
+    symlinkSync(dir, link);
+    const report = await verifyMigrations({ repoDir: link, previous, dir: "db/migrations", queriesDir: "db/migrations/queries", dataDir: CACHE });
+    expect(report.verdict).toBe("fail");
+    expect(report.previous.migrations).toEqual(["db/migrations/001_users.sql", "db/migrations/002_seed.sql"]);
+    expect(report.failures.map((f) => [f.query.file, f.query.line, f.error.code, f.cause?.file, f.cause?.line])).toEqual([["db/migrations/queries/users.sql", 3, "42703", "db/migrations/003_drop_email.sql", 2]]);
+    // From a symbolic link into the repository, folders are relative to it.
+    const sub = join(dirname(link), "db");
+    symlinkSync(join(dir, "db"), sub);
+    const fromSub = await verifyMigrations({ repoDir: sub, previous, dir: "migrations", queriesDir: "migrations/queries", dataDir: CACHE });
+    expect(fromSub.failures.map((f) => f.query.file)).toEqual(["db/migrations/queries/users.sql"]);
+    await expect(verifyMigrations({ repoDir: link, previous, dir: "db/nothing", queriesDir: "db/nothing/queries", dataDir: CACHE })).rejects.toMatchObject({ code: "read", message: expect.stringMatching(/^cannot read the migrations folder db\/nothing/) });
   });
 
   it("an edited migration of the previous release and an unknown revision are reported", async () => {

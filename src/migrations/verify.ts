@@ -10,15 +10,13 @@
 // guessed from names, so a drop, a rename, a type change or a dropped
 // function are all attributed right. On a real server each statement is also
 // applied while another session holds row locks on its tables (lock-check.ts).
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { relative, resolve } from "node:path";
-import { git, GitError, tryGit } from "../git/index.js";
-import type { ContractChange, SchemaUse } from "../delivery/index.js";
-import { arr, findAll, names, obj, relName, str } from "./ast.js";
-import { applyMigrations, compareVersions, MigrationError, parseMigrations, runStatement, type MigrationFile, type ParsedMigration } from "./apply.js";
+import { resolve } from "node:path";
+import { findAll } from "./ast.js";
+import { applyMigrations, MigrationError, parseMigrations, readMigrationDir, runStatement, type MigrationFile, type ParsedMigration } from "./apply.js";
 import { connectPostgres, createScratchDatabase, pgErrorOf, redactUrl, type PgError, type SqlClient } from "./database.js";
-import { applyUnderRowLocks, type LockWait } from "./lock-check.js";
-import { parseSql, SourceText, type SqlStatement } from "./parse.js";
+import { commitOf, filesAt, locateRepo, repoPath } from "./git-files.js";
+import { applyUnderRowLocks, type LockCheckSessions, type LockWait } from "./lock-check.js";
+import { parseSource, SourceText, statementPosition, type SqlStatement } from "./parse.js";
 import type { Phase } from "./phases.js";
 import { openEmbeddedDatabase } from "./snapshot.js";
 
@@ -75,65 +73,24 @@ export interface VerifyReport {
 /** A query file's statement, ready to check. */
 interface Query extends StatementRef {
   statement: SqlStatement;
-  sql: string;
+  /** The query file's text (one per file). */
+  source: SourceText;
 }
 
 const PREPARABLE = new Set(["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]);
 const PREPARE_PREFIX = "PREPARE slipway_verify_q AS ";
 
-async function repoRoot(repoDir: string): Promise<string> {
-  try {
-    return (await git(repoDir, ["rev-parse", "--show-toplevel"])).trim();
-  } catch (e) {
-    if (e instanceof GitError) throw new MigrationError(`${repoDir} is not in a git repository: verify reads the previous release's files with git; run it in the repository`, "read", repoDir);
-    throw e;
-  }
-}
-
-/** `*.sql` files at `rev` under `dir` (relative to the repository root): directly in it, or at any depth. */
-async function filesAt(root: string, rev: string, dir: string, recursive: boolean): Promise<MigrationFile[]> {
-  const prefix = dir === "" || dir === "." ? "" : `${dir.replace(/\/+$/, "")}/`;
-  const listing = await git(root, ["ls-tree", ...(recursive ? ["-r"] : []), "--name-only", "--full-tree", rev, "--", prefix || "."]);
-  const paths = listing
-    .split("\n")
-    .filter((p) => p.endsWith(".sql") && p.startsWith(prefix) && (recursive || !p.slice(prefix.length).includes("/")))
-    .sort(compareVersions);
-  const out: MigrationFile[] = [];
-  for (const p of paths) out.push({ version: p.slice(prefix.length), file: p, sql: await git(root, ["show", `${rev}:${p}`]) });
-  return out;
-}
-
-async function workingTreeFiles(root: string, dir: string, recursive: boolean): Promise<MigrationFile[]> {
-  const base = resolve(root, dir);
-  const out: MigrationFile[] = [];
-  const walk = (rel: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(resolve(base, rel));
-    } catch {
-      return;
-    }
-    for (const n of names.sort(compareVersions)) {
-      const r = rel ? `${rel}/${n}` : n;
-      const st = statSync(resolve(base, r));
-      if (st.isDirectory() && recursive) walk(r);
-      else if (st.isFile() && n.endsWith(".sql")) out.push({ version: r, file: `${dir.replace(/\/+$/, "")}/${r}`, sql: readFileSync(resolve(base, r), "utf8") });
-    }
-  };
-  walk("");
-  return out.sort((a, b) => compareVersions(a.version, b.version));
-}
-
 async function parseQueries(files: MigrationFile[]): Promise<Query[]> {
   const out: Query[] = [];
   for (const f of files) {
-    for (const st of await parseSql(f.file, f.sql)) out.push({ file: f.file, line: st.line, column: st.column, text: st.text, statement: st, sql: f.sql });
+    const source = new SourceText(f.sql);
+    for (const st of await parseSource(f.file, source)) out.push({ file: f.file, line: st.line, column: st.column, text: st.text, statement: st, source });
   }
   return out;
 }
 
 /** Checks one query against the schema without running it: PREPARE (DML), or run and roll back (other statements without parameters). */
-export async function checkQuery(db: SqlClient, q: Pick<Query, "statement" | "sql">): Promise<(PgError & { line?: number; column?: number }) | undefined> {
+async function checkQuery(db: SqlClient, q: Pick<Query, "statement" | "source">): Promise<(PgError & { line?: number; column?: number }) | undefined> {
   const st = q.statement;
   const preparable = PREPARABLE.has(st.kind);
   if (!preparable && findAll(st.node, "ParamRef").length > 0) return undefined; // cannot be checked without values
@@ -153,9 +110,7 @@ export async function checkQuery(db: SqlClient, q: Pick<Query, "statement" | "sq
   } catch (e) {
     const err = pgErrorOf(e);
     if (err.position === undefined) return err;
-    const at = err.position - (preparable ? PREPARE_PREFIX.length : 0);
-    const prefix = [...st.text].slice(0, Math.max(0, at - 1)).join("");
-    const { line, column } = new SourceText(q.sql).position(st.start + prefix.length);
+    const { line, column } = statementPosition(q.source, st, err.position - (preparable ? PREPARE_PREFIX.length : 0));
     return { ...err, line, column };
   }
 }
@@ -170,18 +125,18 @@ const ref = (f: { file: string }, st: SqlStatement): StatementRef => ({ file: f.
  */
 export async function verifyMigrations(o: VerifyOptions): Promise<VerifyReport> {
   const started = performance.now();
-  const root = await repoRoot(o.repoDir);
-  const dir = relative(root, resolve(o.repoDir, o.dir)) || ".";
-  const queriesDir = relative(root, resolve(o.repoDir, o.queriesDir)) || ".";
-  const commit = (await tryGit(root, ["rev-parse", "--verify", "--quiet", `${o.previous}^{commit}`]))?.trim();
+  const repo = await locateRepo(o.repoDir);
+  const dir = repoPath(repo, o.dir);
+  const queriesDir = repoPath(repo, o.queriesDir);
+  const commit = await commitOf(repo, o.previous);
   if (!commit) {
     throw new MigrationError(`--previous ${o.previous}: no such commit in this repository; give the previous release's commit, tag or branch (git log --oneline lists them)`, "read", o.previous);
   }
 
   // Read and parse everything before touching a database.
-  const previousFiles = await filesAt(root, commit, dir, false);
-  const currentFiles = await workingTreeFiles(root, dir, false);
-  const queryFiles = await filesAt(root, commit, queriesDir, true);
+  const previousFiles = await filesAt(repo, commit, dir, false);
+  const currentFiles = readMigrationDir(resolve(repo.root, dir), dir);
+  const queryFiles = await filesAt(repo, commit, queriesDir, true);
   const previous = await parseMigrations(previousFiles);
   const current = await parseMigrations(currentFiles);
   const queries = await parseQueries(queryFiles);
@@ -213,7 +168,7 @@ export async function verifyMigrations(o: VerifyOptions): Promise<VerifyReport> 
   const cleanup: (() => Promise<void>)[] = [];
   try {
     let db: SqlClient;
-    let lockSessions: { locker: SqlClient & { pid: number }; observer: SqlClient; db: SqlClient & { pid: number } } | undefined;
+    let lockSessions: LockCheckSessions | undefined;
     if (o.database) {
       const t = performance.now();
       const scratch = await createScratchDatabase(o.database).catch((e: unknown) => {
@@ -246,7 +201,7 @@ export async function verifyMigrations(o: VerifyOptions): Promise<VerifyReport> 
       if (error) failing.set(q, { error });
     }
     for (const m of added) {
-      for (const st of m.statements) {
+      for (const [i, st] of m.statements.entries()) {
         try {
           if (lockSessions) {
             const wait = await applyUnderRowLocks(lockSessions, m, st, o.lockTimeoutMs);
@@ -260,7 +215,7 @@ export async function verifyMigrations(o: VerifyOptions): Promise<VerifyReport> 
         for (const q of queries) {
           const error = await checkQuery(db, q);
           if (!error) failing.delete(q);
-          else if (!failing.has(q)) failing.set(q, { error, cause: { ...ref(m, st), phase: phaseOf(m, st) } });
+          else if (!failing.has(q)) failing.set(q, { error, cause: { ...ref(m, st), phase: phaseOf(m, i) } });
         }
       }
     }
@@ -270,8 +225,9 @@ export async function verifyMigrations(o: VerifyOptions): Promise<VerifyReport> 
   }
 }
 
-function phaseOf(m: ParsedMigration, st: SqlStatement): Phase {
-  return m.classification.statements.find((s) => s.line === st.line && s.column === st.column)?.phase ?? m.phase;
+/** The phase of the `i`-th statement of `m`. */
+function phaseOf(m: ParsedMigration, i: number): Phase {
+  return m.classification.statements[i]?.phase ?? m.phase;
 }
 
 /** False (and the problem recorded) when PostgreSQL refuses a migration. */
@@ -291,109 +247,4 @@ function finish(report: VerifyReport, started: number, failing = new Map<Query, 
   report.verdict = report.failures.length > 0 || report.problems.length > 0 ? "fail" : report.previous.queries.length === 0 ? "inconclusive" : "pass";
   report.ms = performance.now() - started;
   return report;
-}
-
-// ---- what the migration gate needs: contract changes and the schema a release's queries use ----
-
-/** The tables and columns a contract statement drops or changes (`*` when it cannot tell, e.g. DROP FUNCTION). */
-export function contractTargets(st: Pick<SqlStatement, "kind" | "node">): { table: string; column?: string }[] {
-  const s = obj(st.node[st.kind]);
-  const table = relName(s.relation);
-  switch (st.kind) {
-    case "AlterTableStmt": {
-      const cols = arr(s.cmds)
-        .map((c) => obj(obj(c).AlterTableCmd))
-        .map((cmd) => str(cmd.name) ?? str(obj(obj(cmd.def).ColumnDef).colname));
-      const named = cols.filter((c): c is string => c !== undefined);
-      return named.length > 0 ? named.map((column) => ({ table, column })) : [{ table }];
-    }
-    case "RenameStmt":
-      if (str(s.renameType) === "OBJECT_COLUMN") return [{ table, column: str(s.subname) ?? "" }];
-      return table ? [{ table }] : [{ table: "*" }];
-    case "DropStmt": {
-      const type = str(s.removeType);
-      if (type === "OBJECT_TABLE" || type === "OBJECT_VIEW" || type === "OBJECT_MATVIEW" || type === "OBJECT_FOREIGN_TABLE") {
-        return arr(s.objects).map((o) => ({ table: names(obj(o).List ? obj(obj(o).List).items : o).join(".") }));
-      }
-      return [{ table: "*" }];
-    }
-    default:
-      return table ? [{ table }] : [{ table: "*" }];
-  }
-}
-
-/** The contract statements of some migrations, for the gate. */
-export function contractChanges(migrations: ParsedMigration[]): ContractChange[] {
-  const out: ContractChange[] = [];
-  for (const m of migrations) {
-    m.statements.forEach((st, i) => {
-      const c = m.classification.statements[i];
-      if (c?.phase !== "contract") return;
-      out.push({ version: m.version, file: m.file, line: st.line, column: st.column, text: st.text, why: c.why, targets: contractTargets(st) });
-    });
-  }
-  return out;
-}
-
-/** Tables and columns a query statement names (unqualified columns count for every table of the statement). */
-export function schemaUses(file: string, st: SqlStatement): SchemaUse[] {
-  const out: SchemaUse[] = [];
-  const vars = [...findAll(st.node, "RangeVar"), ...findAll(st.node, "relation")];
-  const alias = new Map<string, string>();
-  for (const v of vars) {
-    const t = relName(v);
-    if (!t) continue;
-    alias.set(t.split(".").pop() ?? t, t);
-    const a = str(obj(v.alias).aliasname);
-    if (a) alias.set(a, t);
-    out.push({ table: t, file, line: st.line });
-  }
-  const tables = [...new Set(alias.values())];
-  const addColumn = (qualifier: string | undefined, column: string) => {
-    const ts = qualifier !== undefined ? [alias.get(qualifier) ?? qualifier] : tables;
-    for (const table of ts) out.push({ table, column, file, line: st.line });
-  };
-  for (const ref of findAll(st.node, "ColumnRef")) {
-    const fields = arr(ref.fields);
-    const last = obj(fields[fields.length - 1]);
-    const column = "A_Star" in last ? "*" : str(obj(last.String).sval);
-    if (column === undefined) continue;
-    const qualifier = fields.length >= 2 ? str(obj(obj(fields[fields.length - 2]).String).sval) : undefined;
-    addColumn(qualifier, column);
-  }
-  // INSERT INTO t (a, b) and UPDATE t SET a = …: the target columns.
-  const s = obj(st.node[st.kind]);
-  const target = relName(s.relation);
-  if (target && (st.kind === "InsertStmt" || st.kind === "UpdateStmt")) {
-    for (const rt of findAll(st.kind === "InsertStmt" ? s.cols : s.targetList, "ResTarget")) {
-      const n = str(rt.name);
-      if (n) out.push({ table: target, column: n, file, line: st.line });
-    }
-  }
-  return out;
-}
-
-/** A release's migration files and the schema its queries use, as of its commit. */
-export interface ReleaseSchema {
-  migrations: ParsedMigration[];
-  /** Absent when the release has no queries there (`unknown` says so). */
-  uses?: SchemaUse[];
-  unknown?: string;
-}
-
-/**
- * Reads a release's migrations (`dir`) and queries (`queriesDir`, recursive)
- * at `commit` of the repository at `repoDir`, for the migration gate.
- * Throws SqlParseError on SQL that does not parse.
- */
-export async function releaseSchema(repoDir: string, commit: string, dir: string, queriesDir: string): Promise<ReleaseSchema> {
-  const root = await repoRoot(repoDir);
-  const exists = (await tryGit(root, ["rev-parse", "--verify", "--quiet", `${commit}^{commit}`]))?.trim();
-  if (!exists) return { migrations: [], unknown: `its commit ${commit.slice(0, 12)} is not in the repository at ${root}` };
-  const migrations = await parseMigrations(await filesAt(root, commit, relative(root, resolve(repoDir, dir)) || ".", false));
-  const queryFiles = await filesAt(root, commit, relative(root, resolve(repoDir, queriesDir)) || ".", true);
-  if (queryFiles.length === 0) return { migrations, unknown: `it has no queries in ${queriesDir} at ${commit.slice(0, 12)}` };
-  const uses: SchemaUse[] = [];
-  for (const f of queryFiles) for (const st of await parseSql(f.file, f.sql)) uses.push(...schemaUses(f.file, st));
-  return { migrations, uses };
 }
