@@ -9,24 +9,30 @@
 // turbo comes from the project's devDependencies; nx is not a dependency of
 // Slipway: it is installed once, pinned, into ~/.cache/slipway-bench (npm
 // registry), and linked into each generated repository's node_modules.
-//
-// (h) Critical-path scheduling vs first-come order: a workflow whose YAML
-// lists six short jobs before a chain of two long ones, at --parallel 2. The
-// first run of a fresh data directory has no earlier durations, so it starts
-// jobs in the order they are declared (first-come); a run with history starts
-// the chain first. Wall time of `slipway run`, side by side.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ROOT, benchEnv, interleaved, makeRepo, median, sideBySide, slipwayEntryPath, slipwayRun, spread, timed, yamlList } from "./lib.mjs";
+import { ROOT, benchEnv, interleaved, makeRepo, median, slipwayEntryPath, spread, timed } from "./lib.mjs";
 
 export const id = "g";
 export const title = "affected packages";
 const NX_VERSION = "24.0.6";
 // turbo's native binary itself, not the npm shim in node_modules/.bin (a Node
 // process that starts it): the fastest way to run turbo is the peer.
-const TURBO = join(ROOT, "node_modules", "@turbo", "linux-64", "bin", "turbo");
+const TURBO = turboBinary();
+
+/**
+ * The native turbo of this platform (npm installs the one optional dependency
+ * that fits: @turbo/linux-64, linux-arm64, darwin-64, darwin-arm64,
+ * windows-64, windows-arm64), else the shim in node_modules/.bin.
+ */
+function turboBinary() {
+  const os = process.platform === "win32" ? "windows" : process.platform;
+  const arch = process.arch === "x64" ? "64" : process.arch;
+  const native = join(ROOT, "node_modules", "@turbo", `${os}-${arch}`, "bin", process.platform === "win32" ? "turbo.exe" : "turbo");
+  return existsSync(native) ? native : join(ROOT, "node_modules", ".bin", "turbo");
+}
 
 /** Package i's name. */
 const pkg = (i) => `pkg-${String(i).padStart(4, "0")}`;
@@ -137,38 +143,4 @@ export async function run({ tmp, sizes, reps, log }) {
     }
   }
   return results;
-}
-
-export const criticalPathId = "h";
-
-/** (h) Critical-path order vs first-come order, wall time of the whole run. */
-export async function runCriticalPath({ tmp, reps, log }) {
-  const short = 0.5;
-  const long = 2;
-  const lines = ["name: uneven", "on: push", "jobs:"];
-  for (let i = 1; i <= 6; i++) lines.push(`  short${i}:`, "    runs-on: ubuntu-latest", "    steps:", `      - run: sleep ${short}`);
-  lines.push("  long1:", "    runs-on: ubuntu-latest", "    steps:", `      - run: sleep ${long}`);
-  lines.push("  long2:", "    needs: long1", "    runs-on: ubuntu-latest", "    steps:", `      - run: sleep ${long}`);
-  const repo = makeRepo(join(tmp, "h-repo"), { ".github/workflows/uneven.yml": yamlList(lines), "README.md": "bench\n" });
-  const history = join(tmp, "h-history");
-  const args = (dataDir) => ["--data-dir", dataDir, "--parallel", "2", "-W", ".github/workflows/uneven.yml"];
-  await slipwayRun(repo, args(history));
-  let fresh = 0;
-  const result = await sideBySide(
-    reps,
-    async () => (await slipwayRun(repo, args(history))).ms,
-    async () => (await slipwayRun(repo, args(join(tmp, `h-fresh-${fresh++}`)))).ms,
-    (i, a, b) => log(`(h) ${i + 1}/${reps}: critical path ${a.toFixed(0)} ms, first-come ${b.toFixed(0)} ms`),
-  );
-  const ratio = median(result.a) / median(result.b);
-  return {
-    id: criticalPathId,
-    title: "critical path vs first-come",
-    size: `6 × ${short} s then ${long} s → ${long} s, --parallel 2`,
-    slipway: { label: "slipway run with earlier durations (critical path first)", ...spread(result.a) },
-    peer: { label: "slipway run on a fresh data directory (declaration order)", ...spread(result.b) },
-    ratio,
-    metric: { label: "wall-time ratio", value: ratio, unit: "×", goal: 1, goalText: "< 1× (shorter)", met: ratio < 1 },
-    breakdown: { "ideal: the chain alone": (2 * long) * 1000, "first-come in theory: shorts, then the chain": (3 * short + 2 * long) * 1000 },
-  };
 }

@@ -9,8 +9,10 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import * as affected from "./affected.mjs";
 import * as cache from "./cache.mjs";
+import * as criticalPath from "./critical-path.mjs";
 import { CLI_BUNDLE, ROOT, SLIPWAY, cleanDir, fmtMs, fmtRatio, requireTools, useSlipway } from "./lib.mjs";
 import * as migrationsLint from "./migrations-lint.mjs";
+import * as migrationsVerify from "./migrations-verify.mjs";
 import * as parallelJobs from "./parallel-jobs.mjs";
 import * as rollback from "./rollback.mjs";
 import * as router from "./router.mjs";
@@ -20,7 +22,7 @@ import * as stepOverhead from "./step-overhead.mjs";
 const USAGE = `usage: npm run bench -- [options]
 
   --quick             smaller sizes and fewer repetitions (about a minute)
-  --only a,b,...,h    run only these benchmarks
+  --only a,b,...,j    run only these benchmarks
                         a  overhead per step (1 job × 200 run: true vs bash)
                         b  200 jobs at --parallel 2 vs xargs -P2
                         c  cache save/restore of 200 MB in 20,000 files vs tar | zstd
@@ -30,6 +32,7 @@ const USAGE = `usage: npm run bench -- [options]
                         g  affected packages at 50, 200, 1,000 packages vs turbo and nx (needs /usr/bin/time)
                         h  critical-path order vs first-come order, wall time of a run
                         i  migrations lint of 1,000 and 10,000 statements vs squawk
+                        j  migrations verify start-up (PGlite): from the cached snapshot vs from nothing
   --repeat N          repetitions of each benchmark (default 5; c: 3; d: 10)
   --json              print the results as JSON on stdout (progress goes to stderr)
   --write             put the results table into docs/benchmarks.md
@@ -45,7 +48,7 @@ const DOC = join(ROOT, "docs", "benchmarks.md");
 const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
-const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
 
 function parseArgs(argv) {
   const o = { quick: false, json: false, write: false, build: false, keep: false, only: BENCHMARKS };
@@ -195,8 +198,9 @@ export async function main(argv) {
       if (b === "e") results.push(...(await router.run({ tmp, reps: reps(3, 1), quick: o.quick, log })));
       if (b === "f") results.push(await rollback.run({ tmp, reps: reps(5, 2), log }));
       if (b === "g") results.push(...(await affected.run({ tmp, sizes: o.quick ? [50, 200] : [50, 200, 1000], reps: reps(5, 3), log })));
-      if (b === "h") results.push(await affected.runCriticalPath({ tmp, reps: reps(3, 2), log }));
+      if (b === "h") results.push(await criticalPath.run({ tmp, reps: reps(3, 2), log }));
       if (b === "i") results.push(...(await migrationsLint.run({ tmp, reps: reps(5, 3), log, ...(o.quick ? { sizes: [1000] } : {}) })));
+      if (b === "j") results.push(await migrationsVerify.run({ tmp, reps: reps(3, 2), log }));
       log(`(${b}) done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {

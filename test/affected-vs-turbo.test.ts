@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
-import { CYCLE, lock, NPM, pkg, PNPM, pnpmLock, removeRepos, repo, sh, VERSION_BUMP, write, YARN, yarnLock, type Files } from "./helpers/monorepo.js";
+import { CYCLE, lock, NPM, pkg, PNPM, pnpmLock, removeRepos, repo, rootJson, sh, VERSION_BUMP, write, YARN, yarnLock, type Files } from "./helpers/monorepo.js";
 import { runTurbo } from "./helpers/turbo.js";
 
 afterAll(removeRepos);
@@ -19,7 +19,6 @@ interface Scenario {
   change: (dir: string) => void;
 }
 
-const rootJson = (extra: object) => pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*" }, ...extra });
 /**
  * turbo 2 needs to know the package manager: where no lockfile tells it (or two
  * do, yarn's and bun's), the root package.json says it. The field is in the

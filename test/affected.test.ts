@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { affectedCommand } from "../src/cli/affected.js";
 import { git as gitIn, makeRepo, removeDir, runCli } from "./helpers/cli.js";
-import { lock, NPM, pkg, removeRepos, repo, sh, write, type Files } from "./helpers/monorepo.js";
+import { CYCLE, lock, NPM, pkg, PNPM, pnpmLock, removeRepos, repo, rootJson, sh, VERSION_BUMP, write, YARN, yarnLock, type Files } from "./helpers/monorepo.js";
 import { findAffected, type FindAffectedResult } from "../src/monorepo/index.js";
 
 afterAll(removeRepos);
@@ -52,16 +52,16 @@ describe("slipway affected on generated monorepos", () => {
 
   it("a root package.json dependency or scripts change marks the root only; a workspaces change marks all", async () => {
     const deps = await affected(
-      repo(NPM, (d) => write(d, { "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*", typescript: "^5" } }) })),
+      repo(NPM, (d) => write(d, { "package.json": rootJson({ devDependencies: { "@acme/ui": "*", typescript: "^5" } }) })),
     );
     expect(names(deps)).toEqual(["root"]);
     expect(deps.packages[0]?.reasons[0]).toMatchObject({ type: "manifest", fields: ["devDependencies"] });
     const scripts = await affected(
-      repo(NPM, (d) => write(d, { "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b", lint: "eslint ." }, devDependencies: { "@acme/ui": "*" } }) })),
+      repo(NPM, (d) => write(d, { "package.json": rootJson({ scripts: { build: "tsc -b", lint: "eslint ." } }) })),
     );
     expect(names(scripts)).toEqual(["root"]);
     const ws = await affected(
-      repo(NPM, (d) => write(d, { "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*", "tools/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*" } }) })),
+      repo(NPM, (d) => write(d, { "package.json": rootJson({ workspaces: ["packages/*", "apps/*", "tools/*"] }) })),
     );
     expect(names(ws)).toEqual(ALL);
     expect(byName(ws, "@acme/solo")?.reasons[0]?.message).toBe("package.json: workspaces changed");
@@ -98,87 +98,33 @@ describe("slipway affected on generated monorepos", () => {
   });
 
   it("a dependent whose range a version bump no longer satisfies is affected through the base graph", async () => {
-    const files: Files = {
-      "package.json": pkg("root", { workspaces: ["packages/*"] }),
-      "packages/a/package.json": pkg("a"),
-      "packages/b/package.json": pkg("b", { dependencies: { a: "^1.0.0" } }),
-      "packages/c/package.json": pkg("c", { dependencies: { a: "*" } }),
-      "packages/d/package.json": pkg("d"),
-    };
-    const r = await affected(repo(files, (d) => write(d, { "packages/a/package.json": { name: "a", version: "2.0.0" } })));
+    const r = await affected(repo(VERSION_BUMP, (d) => write(d, { "packages/a/package.json": { name: "a", version: "2.0.0" } })));
     expect(names(r)).toEqual(["a", "b", "c"]);
     expect(byName(r, "b")?.chain).toEqual(["b", "a (dependency, at the base)", "changed packages/a/package.json"]);
     expect(byName(r, "c")?.chain).toEqual(["c", "a (dependency)", "changed packages/a/package.json"]);
   });
 
   it("cycles are reported and propagation ends", async () => {
-    const files: Files = {
-      "package.json": pkg("root", { workspaces: ["packages/*"] }),
-      "packages/a/package.json": pkg("a", { dependencies: { b: "*" } }),
-      "packages/b/package.json": pkg("b", { dependencies: { c: "*" } }),
-      "packages/c/package.json": pkg("c", { dependencies: { a: "*" } }),
-      "packages/d/package.json": pkg("d", { dependencies: { a: "*" } }),
-      "packages/c/x.js": "1\n",
-    };
-    const r = await affected(repo(files, (d) => write(d, { "packages/c/x.js": "2\n" })));
+    const r = await affected(repo(CYCLE, (d) => write(d, { "packages/c/x.js": "2\n" })));
     expect(r.cycles).toEqual([["a", "b", "c"]]);
     expect(names(r)).toEqual(["a", "b", "c", "d"]);
     expect(byName(r, "a")?.chain).toEqual(["a", "b (dependency)", "c (dependency)", "changed packages/c/x.js"]);
   });
 
   it("pnpm: pnpm-workspace.yaml with exclusions and workspace: ranges; a pnpm-lock.yaml change touching one package", async () => {
-    const pnpmLock = (lodash: string) => `lockfileVersion: '9.0'
-importers:
-  .: {}
-  packages/core:
-    dependencies:
-      lodash:
-        specifier: ^4
-        version: ${lodash}
-  packages/nested/app:
-    dependencies:
-      core:
-        specifier: workspace:^
-        version: link:../../core
-packages:
-  lodash@${lodash}:
-    resolution: {integrity: sha512-${lodash}}
-snapshots:
-  lodash@${lodash}: {}
-`;
-    const files: Files = {
-      "package.json": pkg("root"),
-      "pnpm-workspace.yaml": "packages:\n  - 'packages/**'\n  - '!packages/excluded'\n",
-      "pnpm-lock.yaml": pnpmLock("4.17.20"),
-      "packages/core/package.json": pkg("core", { dependencies: { lodash: "^4" } }),
-      "packages/core/x.js": "1\n",
-      "packages/nested/app/package.json": pkg("app", { dependencies: { core: "workspace:^" } }),
-      "packages/tilde/package.json": pkg("tilde", { devDependencies: { core: "workspace:~" } }),
-      "packages/range/package.json": pkg("range", { dependencies: { core: "workspace:1.x" } }),
-      "packages/excluded/package.json": pkg("excluded", { dependencies: { core: "workspace:*" } }),
-      "packages/other/package.json": pkg("other"),
-    };
-    const r = await affected(repo(files, (d) => write(d, { "packages/core/x.js": "2\n" })));
+    const r = await affected(repo(PNPM, (d) => write(d, { "packages/core/x.js": "2\n" })));
     expect(names(r)).toEqual(["app", "core", "range", "tilde"]);
-    const lockChange = await affected(repo(files, (d) => write(d, { "pnpm-lock.yaml": pnpmLock("4.17.21") })));
+    const lockChange = await affected(repo(PNPM, (d) => write(d, { "pnpm-lock.yaml": pnpmLock("4.17.21") })));
     expect(names(lockChange)).toEqual(["app", "core", "range", "tilde"]);
     expect(byName(lockChange, "core")?.reasons[0]?.message).toBe("pnpm-lock.yaml: resolved lodash changed");
     expect(byName(lockChange, "app")?.chain).toEqual(["app", "core (dependency)", "pnpm-lock.yaml: resolved lodash changed"]);
   });
 
   it("yarn: workspaces as { packages }; a yarn.lock change touching one package; bun's lockfile is not analysed", async () => {
-    const yarnLock = (lodash: string) => `# yarn lockfile v1\n\n\nlodash@^4:\n  version "${lodash}"\n  resolved "https://registry.yarnpkg.com/lodash/-/lodash-${lodash}.tgz"\n`;
-    const files: Files = {
-      "package.json": pkg("root", { workspaces: { packages: ["libs/*"] } }),
-      "yarn.lock": yarnLock("4.17.20"),
-      "libs/one/package.json": pkg("one"),
-      "libs/two/package.json": pkg("two", { dependencies: { one: "^1.0.0" } }),
-      "libs/three/package.json": pkg("three", { dependencies: { lodash: "^4" } }),
-    };
-    const r = await affected(repo(files, (d) => write(d, { "yarn.lock": yarnLock("4.17.21") })));
+    const r = await affected(repo(YARN, (d) => write(d, { "yarn.lock": yarnLock("4.17.21") })));
     expect(names(r)).toEqual(["three"]);
-    expect(names(await affected(repo(files, (d) => write(d, { "libs/one/x.js": "1\n" }))))).toEqual(["one", "two"]);
-    const bun = await affected(repo(files, (d) => write(d, { "bun.lock": "{}\n" })));
+    expect(names(await affected(repo(YARN, (d) => write(d, { "libs/one/x.js": "1\n" }))))).toEqual(["one", "two"]);
+    const bun = await affected(repo(YARN, (d) => write(d, { "bun.lock": "{}\n" })));
     expect(names(bun)).toEqual(["one", "root", "three", "two"]);
     expect(byName(bun, "two")?.reasons[0]?.message).toBe("bun.lock changed (not analysed yet)");
   });

@@ -3,7 +3,7 @@
 // (curl), and the test verifies it with jose against the issuer's JWKS, found
 // through its discovery document — in `slipway run` (loopback issuer) and in
 // `slipway server` (the server's issuer at its public URL).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { OidcIssuer, oidcJobClaims, type OidcJob } from "../src/secrets/index.js";
 import type { JobSpec, Workflow } from "../src/workflow/index.js";
 import { describeResult, git, makeRepo, runCli, runsOf } from "./helpers/cli.js";
+import { filesUnder } from "./helpers/files.js";
 import { api, startServer, until, type RunJson, type Started } from "./helpers/server.js";
 
 // `deploy` (environment prod, id-token: write at job level) requests a token
@@ -264,18 +265,7 @@ describe("OIDC tokens for jobs", () => {
 
 /** Every stored log line of a run (logs/<run>/…). */
 function runCliLogText(dataDir: string, runId: number): string {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSyncSafe(dir)) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(readFileSync(p, "utf8"));
-    }
-  };
-  walk(join(dataDir, "logs", String(runId)));
-  return out.join("\n");
-}
-
-function readdirSyncSafe(dir: string) {
-  return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [];
+  return filesUnder(join(dataDir, "logs", String(runId)))
+    .map((f) => readFileSync(f, "utf8"))
+    .join("\n");
 }

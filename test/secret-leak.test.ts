@@ -21,12 +21,14 @@
 // that nothing else does.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
+import { FileBlobStore } from "../src/blobs/index.js";
 import { describeResult, makeRepo, runCli, runsOf } from "./helpers/cli.js";
+import { filesUnder } from "./helpers/files.js";
 
 const TOKEN = "tok-Zq8vX3pL-7f2e9c41b6a0d5e8";
 const MULTI = ["-----BEGIN SLIPWAY TEST KEY-----", "MIIEvQIBADANBgkqhkiG9w0BAQEF-line1", "AASCBKcwggSjAgEAAoIBAQC7-line2", "-----END SLIPWAY TEST KEY-----"].join("\n");
@@ -122,14 +124,6 @@ function forms(value: string): string[] {
   return [...out];
 }
 
-/** Every file under dir, recursively. */
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    return e.isDirectory() ? walk(p) : e.isFile() ? [p] : [];
-  });
-}
-
 /** The bytes of a file, and its decompressed bytes when it is zstd or gzip. */
 function contents(file: string): Array<{ what: string; bytes: Buffer }> {
   const bytes = readFileSync(file);
@@ -177,12 +171,12 @@ describe("secrets never leave", () => {
     expect(refused.conclusion).toBe("failure");
     expect(refused.steps.map((s: { conclusion: string }) => s.conclusion)).toEqual(["success", "success", "failure"]);
     expect(refused.reason).toContain("input 'key' of actions/cache contains a secret");
-    const refusedLog = walk(join(dataDir, "logs", String(run.id))).map((f) => readFileSync(f, "utf8")).join("\n");
+    const refusedLog = filesUnder(join(dataDir, "logs", String(run.id))).map((f) => readFileSync(f, "utf8")).join("\n");
     expect(refusedLog).toContain("input 'name' of actions/upload-artifact contains a secret");
 
     // The workflow did run with the real values: its artifact and cache hold them.
     const artifactBlob = blobPath(dataDir, `sha256:${createHash("sha256").update(TOKEN).digest("hex")}`);
-    const cacheEntries = walk(join(dataDir, "cache")).filter((f) => f.endsWith(".json"));
+    const cacheEntries = filesUnder(join(dataDir, "cache")).filter((f) => f.endsWith(".json"));
     expect(cacheEntries).toHaveLength(1);
     const cacheBlob = blobPath(dataDir, (JSON.parse(readFileSync(cacheEntries[0] as string, "utf8")) as { digest: string }).digest);
     const deliberate = new Set([artifactBlob, cacheBlob]);
@@ -196,7 +190,7 @@ describe("secrets never leave", () => {
       ...forms(readFileSync(join(outside, "request-token"), "utf8")).map((f) => ({ secret: "ACTIONS_ID_TOKEN_REQUEST_TOKEN", form: f })),
     ];
     expect(readFileSync(join(outside, "request-token"), "utf8").length).toBeGreaterThan(100);
-    const files = walk(dataDir);
+    const files = filesUnder(dataDir);
     // Everything Slipway keeps is there to be searched.
     const rel = files.map((f) => relative(dataDir, f));
     expect(rel).toEqual(expect.arrayContaining(["slipway.db", "keys/master.key"]));
@@ -223,7 +217,7 @@ describe("secrets never leave", () => {
     // Nor did the console output carry any.
     for (const n of needles) expect(res.stdout + res.stderr, `${n.secret} on the console`).not.toContain(n.form);
     // And the values were really used and masked, not absent.
-    const log = walk(join(dataDir, "logs")).map((f) => readFileSync(f, "utf8")).join("\n");
+    const log = filesUnder(join(dataDir, "logs")).map((f) => readFileSync(f, "utf8")).join("\n");
     expect(log).toContain("token ***");
     expect(log).toContain("derived ***");
     expect(log).toContain("next ***");
@@ -232,6 +226,5 @@ describe("secrets never leave", () => {
 });
 
 function blobPath(dataDir: string, digest: string): string {
-  const hex = digest.replace(/^sha256:/, "");
-  return join(dataDir, "blobs", "sha256", hex.slice(0, 2), hex.slice(2));
+  return new FileBlobStore(dataDir).path(digest);
 }

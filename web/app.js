@@ -12,7 +12,8 @@ let timer = null;
 
 const token = () => localStorage.getItem("slipway.token") ?? "";
 
-async function api(method, path, body) {
+/** A request with the token; the Response. A 401 forgets the token and throws Error("401") (route() then asks for one). */
+async function request(method, path, body) {
   const res = await fetch(path, {
     method,
     headers: { authorization: `Bearer ${token()}`, ...(body ? { "content-type": "application/json" } : {}) },
@@ -23,6 +24,12 @@ async function api(method, path, body) {
     me = null;
     throw new Error("401");
   }
+  return res;
+}
+
+/** A request whose answer is JSON (or text); an error answer throws its message. */
+async function api(method, path, body) {
+  const res = await request(method, path, body);
   const text = await res.text();
   const type = res.headers.get("content-type") ?? "";
   const data = type.includes("json") ? JSON.parse(text) : text;
@@ -178,18 +185,27 @@ async function runPage(id, params) {
   if (run.status !== "completed") schedule(() => route(), 1000);
 }
 
-/** The run's artifacts; a file is fetched with the token and handed to the browser as a download. */
+/** The run's artifacts; a file is fetched with the token and handed to the browser as a download (a failure is shown beside its link). */
 function renderArtifacts(run) {
   if (!run.artifacts || run.artifacts.length === 0) return null;
-  const download = async (artifact, path) => {
-    const res = await fetch(`/api/runs/${run.id}/artifacts/${encodeURIComponent(artifact)}?${new URLSearchParams({ path })}`, { headers: { authorization: `Bearer ${token()}` } });
-    if (!res.ok) throw new Error(`${res.status}`);
-    const url = window.URL.createObjectURL(await res.blob());
-    const a = h("a", { href: url, download: path.split("/").pop() });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => window.URL.revokeObjectURL(url), 10_000);
+  const download = async (artifact, path, link) => {
+    link.parentElement?.querySelector(".download-error")?.remove();
+    try {
+      const res = await request("GET", `/api/runs/${run.id}/artifacts/${encodeURIComponent(artifact)}?${new URLSearchParams({ path })}`);
+      if (!res.ok) {
+        const data = await res.json().catch(() => null);
+        throw new Error(data?.error ?? `the server answered ${res.status}`);
+      }
+      const url = window.URL.createObjectURL(await res.blob());
+      const a = h("a", { href: url, download: path.split("/").pop() });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => window.URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      if (err.message === "401") return void route();
+      link.after(h("span", { class: "error download-error", role: "alert" }, ` download failed: ${err.message}`));
+    }
   };
   return h(
     "section",
@@ -207,7 +223,7 @@ function renderArtifacts(run) {
           h(
             "ul",
             {},
-            a.files.slice(0, 50).map((f) => h("li", {}, h("a", { href: "#", class: "artifact-file", "data-path": f.path, onclick: (e) => (e.preventDefault(), download(a.name, f.path)) }, f.path), h("span", { class: "dim" }, ` ${size(f.size)}`))),
+            a.files.slice(0, 50).map((f) => h("li", {}, h("a", { href: "#", class: "artifact-file", "data-path": f.path, onclick: (e) => (e.preventDefault(), void download(a.name, f.path, e.currentTarget)) }, f.path), h("span", { class: "dim" }, ` ${size(f.size)}`))),
             a.files.length > 50 ? h("li", { class: "dim" }, `… and ${a.files.length - 50} more`) : null,
           ),
         ),

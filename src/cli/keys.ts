@@ -5,7 +5,7 @@
 //   slipway keys list [--json]           every key that signed releases here; which one is active
 //   slipway keys rotate                  a new active key; the old public keys stay, so old releases verify
 //   slipway keys import FILE             use a key made elsewhere (PKCS#8 PEM), stored encrypted
-import { activeKeyId, importSigningKey, knownPublicKeys, loadSigningKey, rotateSigningKey, SigningKeyError } from "../supply-chain/index.js";
+import { activeKeyId, activePublicKeyPem, importSigningKey, knownPublicKeys, rotateSigningKey, SigningKeyError } from "../supply-chain/index.js";
 import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
 
 export interface KeysOptions extends GlobalOptions {
@@ -21,7 +21,8 @@ export async function keysCommand(action: string, file: string | undefined, opts
         if (opts.all) {
           for (const key of knownPublicKeys(dataDir).values()) process.stdout.write(key.export({ type: "spki", format: "pem" }).toString());
         } else {
-          process.stdout.write(loadSigningKey(dataDir).publicKeyPem);
+          // The active key's .pub: the master key is needed only to make the first key.
+          process.stdout.write(activePublicKeyPem(dataDir));
         }
         return EXIT.ok;
       }

@@ -3,9 +3,9 @@
 import { Command, CommanderError, Option } from "commander";
 import { GitError } from "../git/index.js";
 import { StateRepositoryError } from "../gitops/index.js";
-import { OidcKeyStore, SecretsError } from "../secrets/index.js";
+import { SecretsError } from "../secrets/index.js";
 import { StoreError } from "../store/index.js";
-import { EXIT, UsageError, VERSION, collect, dataDirFor, workDir } from "./common.js";
+import { EXIT, UsageError, VERSION, collect } from "./common.js";
 import { abortCommand, promoteCommand } from "./promote.js";
 import { approveCommand } from "./approve.js";
 import { historyCommand } from "./history.js";
@@ -34,6 +34,7 @@ import { depsReviewCommand } from "./deps.js";
 import { sbomCommand } from "./sbom.js";
 import { verifyCommand } from "./verify.js";
 import { keysCommand } from "./keys.js";
+import { oidcCommand } from "./oidc.js";
 
 
 function globalOptions(cmd: Command): Command {
@@ -343,10 +344,8 @@ export function buildProgram(): Command {
       .description("the OIDC issuer's signing keys (docs/secrets.md): rotate makes a new key sign; the old one stays in the JWKS for 10 minutes")
       .addArgument(new Command().createArgument("<action>", "rotate").choices(["rotate"]))
       .option("--json", "print JSON"),
-  ).action(async (_action: string, opts: { dataDir?: string; directory?: string; json?: boolean }) => {
-    const r = await new OidcKeyStore(dataDirFor(opts, workDir(opts))).rotate();
-    if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
-    else process.stdout.write(`new OIDC signing key ${r.kid}\n${r.retained.map((k) => `  ${k.kid} stays in the JWKS until ${k.until}\n`).join("")}`);
+  ).action(async (action: string, opts) => {
+    process.exitCode = await oidcCommand(action, opts);
   });
 
   program

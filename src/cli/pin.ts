@@ -4,7 +4,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { builtinActions, listRemoteRefs, parseActionSource } from "../actions/index.js";
 import { formatDiagnostic, type Diagnostic } from "../diagnostics/index.js";
-import { pinActions, type PinChange } from "../supply-chain/index.js";
+import { memoizeRefResolver, pinActions, type PinChange } from "../supply-chain/index.js";
 import { EXIT, workDir, type GlobalOptions } from "./common.js";
 import { workflowFiles } from "./run.js";
 import { paint } from "./style.js";
@@ -25,6 +25,8 @@ export async function pinCommand(files: string[], opts: PinCommandOptions): Prom
   const notes: Diagnostic[] = [];
   const errors: Diagnostic[] = [];
   const rewritten: { path: string; text: string }[] = [];
+  // One listing per repository for all the files: an action used in every workflow is asked once.
+  const resolver = memoizeRefResolver((owner, repo) => listRemoteRefs(source, owner, repo));
   for (const path of paths) {
     const display = relative(dir, path).startsWith("..") ? path : relative(dir, path);
     let text: string;
@@ -34,7 +36,7 @@ export async function pinCommand(files: string[], opts: PinCommandOptions): Prom
       errors.push({ code: "pin/read", severity: "error", message: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file: display, line: 0, column: 0, fix: "pass an existing workflow or action file" });
       continue;
     }
-    const r = await pinActions(text, display, (owner, repo) => listRemoteRefs(source, owner, repo), { update: opts.update === true, builtins });
+    const r = await pinActions(text, display, resolver, { update: opts.update === true, builtins });
     changes.push(...r.changes);
     notes.push(...r.notes);
     errors.push(...r.errors);

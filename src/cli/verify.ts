@@ -10,7 +10,8 @@
 //
 // Exit codes: 0 verified, 1 verification failed, 2 bad input.
 import { readFileSync } from "node:fs";
-import { createHash, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { resolve } from "node:path";
 import {
   evaluateSignaturePolicy,
   findDeliveryConfig,
@@ -20,7 +21,7 @@ import {
 } from "../delivery/index.js";
 import { manifestOfPath, readAttestations, releaseEvidence } from "../release/index.js";
 import { openStore, type ReleaseRecord, type Store } from "../store/index.js";
-import { gatherEvidence, keyTrustMaterial, keysById, knownPublicKeys, readPublicKeyFile, SigningKeyError, type Statement } from "../supply-chain/index.js";
+import { gatherEvidence, keyTrustMaterial, keysById, knownPublicKeys, readPublicKeyFile, sha256Digest, SigningKeyError, type Statement } from "../supply-chain/index.js";
 import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
 
@@ -52,14 +53,14 @@ export async function verifyCommand(target: string, opts: VerifyOptions): Promis
       subject = `${release.service}#${release.number}`;
       evidence = releaseEvidence(store, dataDir, release, keys);
     } else {
-      const { manifest, name } = manifestOfPath(resolvePath(repoDir, target));
-      const digest = `sha256:${createHash("sha256").update(manifest).digest("hex")}`;
+      const { manifest, name } = await manifestOfPath(resolve(repoDir, target));
+      const digest = sha256Digest(manifest);
       subject = `${name} (${digest.slice(0, 19)}…)`;
       // The bundles given, else those of a release with this content.
       const known = store.listReleases().find((r) => r.digest === digest);
       const stored = known ? readAttestations(store, dataDir, known) : undefined;
-      const signatureBundle = opts.bundle !== undefined ? readJson(resolvePath(repoDir, opts.bundle), "--bundle") : stored?.signature;
-      const provenanceBundle = opts.provenance !== undefined ? readJson(resolvePath(repoDir, opts.provenance), "--provenance") : stored?.provenance;
+      const signatureBundle = opts.bundle !== undefined ? readJson(resolve(repoDir, opts.bundle), "--bundle") : stored?.signature;
+      const provenanceBundle = opts.provenance !== undefined ? readJson(resolve(repoDir, opts.provenance), "--provenance") : stored?.provenance;
       if (signatureBundle === undefined) {
         throw new UsageError(`no release here has the content of ${target} (${digest.slice(0, 19)}…), and no --bundle was given: give its signature bundle with --bundle FILE, or check that it is the released file or folder`);
       }
@@ -114,7 +115,7 @@ function policyFor(repoDir: string, opts: VerifyOptions): ReleasePolicy {
     if (!config) throw new UsageError(`slipway.yml has errors (${first ? `${first.file}:${first.line}:${first.column}: ${first.message}` : "see slipway lint"}); fix them first`);
     const env = config.environments[opts.env];
     if (!env) throw new UsageError(`slipway.yml has no environment '${opts.env}'; its environments: ${config.environmentOrder.join(", ")}`);
-    policy = { ...env.policy, keys: env.policy.keys.map((k) => resolvePath(repoDir, k)) };
+    policy = { ...env.policy, keys: env.policy.keys.map((k) => resolve(repoDir, k)) };
     if (opts.key === undefined && policy.keys.length > 0) opts.key = policy.keys;
   }
   if (opts.source !== undefined) policy.source = { repository: opts.source, ...(opts.branch !== undefined ? { branch: opts.branch } : {}) };
@@ -142,10 +143,6 @@ function findRelease(store: Store, repoDir: string, service: string | undefined,
   const release = store.getRelease(name, number);
   if (!release) throw new UsageError(`there is no release ${name}#${number} in this data directory (${repoDir}); \`slipway releases ${name}\` lists them`);
   return release;
-}
-
-function resolvePath(repoDir: string, path: string): string {
-  return path.startsWith("/") ? path : `${repoDir}/${path}`;
 }
 
 function readJson(file: string, option: string): unknown {

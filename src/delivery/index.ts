@@ -37,14 +37,19 @@ export { parseTimeZone } from "./time-zone.js";
 export { measure, AnalysisRun, assessRun, type Measurement as AnalysisMeasurement, type WindowStats as AnalysisWindowStats } from "./analysis/index.js";
 export { sendAlert, type Alert, type AlertResult } from "./alerts/index.js";
 export { runCheck, runLoad, startLoad, evaluateThresholds, type CheckResult, type RunWorkflow, type LoadOptions as LoadTestOptions, type LoadReport, type LoadHandle } from "./checks/index.js";
-export { evaluateApproval, evaluateWindows, type ApprovalVerdict, type WindowVerdict } from "./gates/index.js";
 export {
+  evaluateApproval,
+  evaluateWindows,
   evaluateSignaturePolicy,
-  normalizeRepository,
   policyApplies,
+  evaluateMigrationGate,
+  type ApprovalVerdict,
+  type WindowVerdict,
   type AttestationEvidence,
   type BundleCheck,
   type ProvenanceClaims,
-  type SignatureVerdict,
+  type ContractChange,
+  type MigrationGateVerdict,
+  type RunningRelease,
+  type SchemaUse,
 } from "./gates/index.js";
-export { evaluateMigrationGate, type ContractChange, type MigrationGateInput, type MigrationGateVerdict, type RunningRelease, type SchemaUse } from "./gates/index.js";

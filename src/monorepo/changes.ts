@@ -59,14 +59,18 @@ export async function resolveRefs(dir: string, base: string, head: string): Prom
 export async function changedFiles(dir: string, base: string, head: string, uncommitted: boolean): Promise<ChangeSet> {
   const committed = async () => {
     // `base...head` diffs from the merge base too: both git processes run at once.
-    const [mb, diff] = await Promise.all([
+    // No merge base is the error to report (the diff fails then too); any other
+    // failure of the diff keeps its own message.
+    const [mb, diff] = await Promise.allSettled([
       tryGit(dir, ["merge-base", base, head]),
-      tryGit(dir, ["diff", "--name-status", "-z", "-M", "--relative", `${base}...${head}`]),
+      git(dir, ["diff", "--name-status", "-z", "-M", "--relative", `${base}...${head}`]),
     ]);
-    if (mb === undefined || mb.trim() === "" || diff === undefined) {
+    if (mb.status === "rejected") throw mb.reason;
+    if (mb.value === undefined || mb.value.trim() === "") {
       throw new GitError("bad-ref", `'${base}' and '${head}' have no common ancestor; pass --base a commit that the head descends from`);
     }
-    return { mergeBase: mb.trim(), changes: parseNameStatus(diff) };
+    if (diff.status === "rejected") throw diff.reason;
+    return { mergeBase: mb.value.trim(), changes: parseNameStatus(diff.value) };
   };
   const working = async (): Promise<FileChange[]> => {
     if (!uncommitted) return [];

@@ -35,15 +35,15 @@ export async function commitTree(dir: string, rev: string, prefix?: string): Pro
     prefix ?? git(dir, ["rev-parse", "--show-prefix"]),
   ]);
   // ls-tree --full-tree lists repository paths; keep those under dir, relative to it.
-  prefix = prefixOut.trim();
+  const under = prefixOut.trim();
   const blobs = new Map<string, string>();
   for (const line of splitZ(listing)) {
     // <mode> SP <type> SP <object> TAB <path>
     const tab = line.indexOf("\t");
     const [, type, object] = line.slice(0, tab).split(" ");
     const path = line.slice(tab + 1);
-    if (type !== "blob" || object === undefined || !path.startsWith(prefix)) continue;
-    blobs.set(path.slice(prefix.length), object);
+    if (type !== "blob" || object === undefined || !path.startsWith(under)) continue;
+    blobs.set(path.slice(under.length), object);
   }
   return {
     files: [...blobs.keys()],

@@ -10,9 +10,9 @@
 // release is recorded, so a bad lockfile stops the release with its reason
 // instead of leaving a release without its SBOM.
 import { createHash, type KeyObject } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
-import { builtinActions, builtinFor } from "../actions/index.js";
+import { createReadStream, closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
+import { artifactManifestBytes, builtinActions, builtinFor } from "../actions/index.js";
 import { FileBlobStore } from "../blobs/index.js";
 import {
   BUNDLE_MEDIA_TYPE,
@@ -26,22 +26,24 @@ import {
   knownPublicKeys,
   loadSigningKey,
   readWorkflowAt,
-  releaseManifest,
   signDsse,
   signMessage,
   type Statement,
 } from "../supply-chain/index.js";
 import type { AttestationEvidence } from "../delivery/index.js";
-import { ReleaseError } from "./release.js";
+import { filesOf } from "./release.js";
 import type { AttestationKind, NewRelease, ReleaseAttestation, ReleaseRecord, RunRecord, Store } from "../store/index.js";
 
 /** The version recorded as the builder's. */
-export const SLIPWAY_VERSION = "0.1.0";
+const SLIPWAY_VERSION = "0.1.0";
+
+/** The kinds of attestation every release gets (one of each). */
+export const ATTESTATION_KINDS = ["sbom", "signature", "provenance"] as const satisfies readonly AttestationKind[];
 
 /** Attestations ready to store: bytes per kind. */
-export interface PreparedAttestations {
+interface PreparedAttestations {
   keyId: string;
-  items: { kind: AttestationKind; mediaType: string; bytes: Buffer; keyId: string | null }[];
+  items: { kind: (typeof ATTESTATION_KINDS)[number]; mediaType: string; bytes: Buffer; keyId: string | null }[];
 }
 
 /** Makes the SBOM, provenance and both signatures of a release about to be recorded. */
@@ -60,8 +62,8 @@ export async function prepareAttestations(options: {
   const createdAt = (options.now ?? new Date()).toISOString();
   const sbom = await generateSbom(options.repoDir, { subject: { name: release.service, digest: release.digest } });
   const key = loadSigningKey(options.dataDir, options.env);
-  const manifest = releaseManifest(release.files);
-  const workflowText = run ? readWorkflowAt(options.repoDir, run.workflowPath, run.sha) : undefined;
+  const manifest = artifactManifestBytes(release.files);
+  const workflowText = run ? await readWorkflowAt(options.repoDir, run.workflowPath, run.sha) : undefined;
   const statement = buildProvenance({
     artifact: release.artifact,
     digest: release.digest,
@@ -86,20 +88,22 @@ export async function prepareAttestations(options: {
 }
 
 /** Stores the blobs and records them for the release (an attestation already recorded is kept). */
-export async function saveAttestations(store: Store, dataDir: string, releaseId: number, prepared: PreparedAttestations): Promise<ReleaseAttestation[]> {
+export async function saveAttestations(store: Store, dataDir: string, releaseId: number, prepared: PreparedAttestations): Promise<void> {
   const blobs = new FileBlobStore(dataDir);
   for (const item of prepared.items) {
     const { digest } = await blobs.put(item.bytes);
     store.putReleaseAttestation({ releaseId, kind: item.kind, digest, mediaType: item.mediaType, keyId: item.keyId });
   }
-  return store.listReleaseAttestations(releaseId);
 }
 
 /** A release's attestations as stored: the SBOM text and the two bundles (parsed JSON); absent kinds are undefined. */
 export function readAttestations(store: Store, dataDir: string, release: ReleaseRecord): { sbom?: string; signature?: unknown; provenance?: unknown; problems: string[] } {
-  const blobs = new FileBlobStore(dataDir);
+  return attestationsOf(store.listReleaseAttestations(release.id), new FileBlobStore(dataDir));
+}
+
+function attestationsOf(attestations: readonly ReleaseAttestation[], blobs: FileBlobStore): { sbom?: string; signature?: unknown; provenance?: unknown; problems: string[] } {
   const out: { sbom?: string; signature?: unknown; provenance?: unknown; problems: string[] } = { problems: [] };
-  for (const a of store.listReleaseAttestations(release.id)) {
+  for (const a of attestations) {
     let text: string;
     try {
       text = readFileSync(blobs.path(a.digest), "utf8");
@@ -120,28 +124,81 @@ export function readAttestations(store: Store, dataDir: string, release: Release
   return out;
 }
 
+const CHUNK = 1024 * 1024;
+
+/** sha256 hex of a file, read in chunks (a large blob is never held whole). Synchronous, for the gates. */
+function hashFileSync(file: string): { hex: string; size: number } {
+  const hash = createHash("sha256");
+  const fd = openSync(file, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    let size = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, 0, CHUNK, null);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      size += n;
+    }
+    return { hex: hash.digest("hex"), size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** sha256 hex and size of a file, streamed. */
+async function hashFile(file: string): Promise<{ hex: string; size: number }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hex: hash.digest("hex"), size };
+}
+
 /**
  * The release manifest of the release's files as they are now in the blob
  * store: each blob read and re-hashed (a changed byte changes its digest, and
  * so the manifest's). Synchronous, for the gates.
  */
-export function currentManifest(dataDir: string, release: ReleaseRecord): Buffer | { problem: string } {
-  const blobs = new FileBlobStore(dataDir);
+function currentManifest(blobs: FileBlobStore, release: ReleaseRecord): Buffer | { problem: string } {
   const files = [];
   for (const f of release.files) {
-    let bytes: Buffer;
+    let hashed: { hex: string; size: number };
     try {
-      bytes = readFileSync(blobs.path(f.digest));
+      hashed = hashFileSync(blobs.path(f.digest));
     } catch (err) {
       return { problem: `its file ${f.path} (blob ${f.digest.slice(0, 19)}…) cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
     }
-    files.push({ path: f.path, digest: `sha256:${hashHex(bytes)}`, size: bytes.length, mode: f.mode });
+    files.push({ path: f.path, digest: `sha256:${hashed.hex}`, size: hashed.size, mode: f.mode });
   }
-  return releaseManifest(files);
+  return artifactManifestBytes(files);
 }
 
-function hashHex(bytes: Buffer): string {
-  return createHash("sha256").update(bytes).digest("hex");
+type Evidence = AttestationEvidence & { statement?: Statement; problems: string[] };
+
+/**
+ * Evidence already gathered, by data directory, release and trusted keys:
+ * valid while the stamp of every blob it read (the release's files and its
+ * attestations) is unchanged. The control loop asks for it on every tick,
+ * while approval may keep the gate closed for days; re-hashing and
+ * re-verifying each time would cost every byte of the release.
+ */
+const evidenceCache = new Map<string, { stamp: string; evidence: Evidence }>();
+const EVIDENCE_CACHE_SIZE = 256;
+
+/**
+ * What identifies a file's content without reading it: inode, size, and
+ * modification and change times in nanoseconds. A rewrite in place changes
+ * ctime (which no user can set back), a replacement changes the inode.
+ */
+function statStamp(path: () => string): string {
+  try {
+    const s = statSync(path(), { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch (err) {
+    return `!${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
 }
 
 /**
@@ -149,23 +206,33 @@ function hashHex(bytes: Buffer): string {
  * verified offline: the artifact re-hashed, the signature and provenance
  * bundles verified with @sigstore/verify against `publicKeys` (PEM key
  * objects by id; default: every key this data directory has signed with).
+ * Remembered while none of the blobs read changes (see evidenceCache).
  */
-export function releaseEvidence(
-  store: Store,
-  dataDir: string,
-  release: ReleaseRecord,
-  trustedKeys?: ReadonlyMap<string, KeyObject>,
-): AttestationEvidence & { statement?: Statement; problems: string[] } {
-  const stored = readAttestations(store, dataDir, release);
+export function releaseEvidence(store: Store, dataDir: string, release: ReleaseRecord, trustedKeys?: ReadonlyMap<string, KeyObject>): Evidence {
+  const keys = trustedKeys ?? knownPublicKeys(dataDir);
+  const blobs = new FileBlobStore(dataDir);
+  const attestations = store.listReleaseAttestations(release.id);
+  const key = JSON.stringify([resolve(dataDir), release.id, release.digest, [...keys.keys()].sort()]);
+  const stamp = JSON.stringify([
+    release.files.map((f) => [f.path, f.digest, f.mode, statStamp(() => blobs.path(f.digest))]),
+    attestations.map((a) => [a.kind, a.digest, statStamp(() => blobs.path(a.digest))]),
+  ]);
+  const cached = evidenceCache.get(key);
+  if (cached && cached.stamp === stamp) return { ...cached.evidence, problems: [...cached.evidence.problems] };
+  const stored = attestationsOf(attestations, blobs);
   const evidence = gatherEvidence({
     recordedDigest: release.digest,
-    manifest: currentManifest(dataDir, release),
+    manifest: currentManifest(blobs, release),
     ...(stored.signature !== undefined ? { signatureBundle: stored.signature } : {}),
     ...(stored.provenance !== undefined ? { provenanceBundle: stored.provenance } : {}),
     sbom: stored.sbom !== undefined,
-    trust: keyTrustMaterial(trustedKeys ?? knownPublicKeys(dataDir)),
+    trust: keyTrustMaterial(keys),
   });
-  return { ...evidence, problems: stored.problems };
+  const result: Evidence = { ...evidence, problems: stored.problems };
+  evidenceCache.delete(key);
+  evidenceCache.set(key, { stamp, evidence: result });
+  if (evidenceCache.size > EVIDENCE_CACHE_SIZE) evidenceCache.delete(evidenceCache.keys().next().value as string);
+  return { ...result, problems: [...result.problems] };
 }
 
 /**
@@ -173,31 +240,12 @@ export function releaseEvidence(
  * --file PATH` would record), and its artifact name: `slipway verify FILE`
  * compares its digest with the signed one.
  */
-export function manifestOfPath(path: string): { manifest: Buffer; name: string } {
-  const abs = resolve(path);
-  let stats;
-  try {
-    stats = lstatSync(abs);
-  } catch {
-    throw new ReleaseError(`${path} does not exist; give the released file or folder`);
+export async function manifestOfPath(path: string): Promise<{ manifest: Buffer; name: string }> {
+  const { files, root, name } = await filesOf(resolve(path), "give the released file or folder");
+  const entries = [];
+  for (const file of files) {
+    const { hex, size } = await hashFile(file);
+    entries.push({ path: relative(root, file).split(sep).join("/"), digest: `sha256:${hex}`, size, mode: statSync(file).mode & 0o777 });
   }
-  const entries: { file: string; rel: string }[] = [];
-  if (stats.isFile()) entries.push({ file: abs, rel: basename(abs) });
-  else if (stats.isDirectory()) {
-    const walk = (dir: string, prefix: string): void => {
-      for (const e of readdirSync(dir, { withFileTypes: true })) {
-        const full = join(dir, e.name);
-        const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
-        if (e.isDirectory()) walk(full, rel);
-        else if (e.isFile()) entries.push({ file: full, rel });
-        else if (e.isSymbolicLink()) throw new ReleaseError(`${full} is a symbolic link; a release holds regular files only`);
-      }
-    };
-    walk(abs, "");
-  } else throw new ReleaseError(`${path} is neither a file nor a folder`);
-  const files = entries.map(({ file, rel }) => {
-    const bytes = readFileSync(file);
-    return { path: rel, digest: `sha256:${hashHex(bytes)}`, size: bytes.length, mode: statSync(file).mode & 0o777 };
-  });
-  return { manifest: releaseManifest(files), name: basename(abs) };
+  return { manifest: artifactManifestBytes(entries), name };
 }

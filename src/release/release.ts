@@ -16,7 +16,7 @@ import { artifactDigestHex, listArtifacts, storeArtifactFiles, type ArtifactMani
 import { FileBlobStore } from "../blobs/index.js";
 import { NAME, NAME_FIX } from "../delivery/index.js";
 import type { NewRelease, ReleaseRecord, RunRecord, Store } from "../store/index.js";
-import { prepareAttestations, saveAttestations } from "./attest.js";
+import { ATTESTATION_KINDS, prepareAttestations, saveAttestations } from "./attest.js";
 
 /** A release that cannot be made; the message says why and what to do. */
 export class ReleaseError extends Error {
@@ -103,7 +103,7 @@ export async function createRelease(options: CreateReleaseOptions): Promise<{ re
 async function record(options: CreateReleaseOptions, run: RunRecord | undefined, release: NewRelease): Promise<{ release: ReleaseRecord; created: boolean }> {
   const { store } = options;
   const existing = store.getRelease(release.service, release.digest);
-  if (existing && store.listReleaseAttestations(existing.id).length === ATTESTATION_KINDS) return { release: existing, created: false };
+  if (existing && store.listReleaseAttestations(existing.id).length === ATTESTATION_KINDS.length) return { release: existing, created: false };
   let prepared;
   try {
     prepared = await prepareAttestations({
@@ -122,8 +122,6 @@ async function record(options: CreateReleaseOptions, run: RunRecord | undefined,
   return made;
 }
 
-const ATTESTATION_KINDS = 3;
-
 async function pickArtifact(dataDir: string, runId: number, name: string | undefined): Promise<ArtifactManifest> {
   const artifacts = await listArtifacts(dataDir, runId);
   const names = artifacts.map((a) => a.name);
@@ -138,13 +136,17 @@ async function pickArtifact(dataDir: string, runId: number, name: string | undef
   return found;
 }
 
-/** The files under a folder (all of them, hidden ones too), or the one file; their root; the release's artifact name. */
-async function filesOf(path: string): Promise<{ files: string[]; root: string; name: string }> {
+/**
+ * The files under a folder (all of them, hidden ones too), or the one file;
+ * their root; the release's artifact name. `missingFix` is what the error of
+ * a missing path tells to do.
+ */
+export async function filesOf(path: string, missingFix = "give the file or folder to release"): Promise<{ files: string[]; root: string; name: string }> {
   let stats;
   try {
     stats = await lstat(path);
   } catch {
-    throw new ReleaseError(`${path} does not exist; give the file or folder to release`);
+    throw new ReleaseError(`${path} does not exist; ${missingFix}`);
   }
   if (stats.isFile()) return { files: [path], root: dirname(path), name: basename(path) };
   if (!stats.isDirectory()) throw new ReleaseError(`${path} is neither a file nor a folder`);

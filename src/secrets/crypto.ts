@@ -20,6 +20,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomicSync } from "./key-file.js";
 
 export const ENVELOPE_VERSION = 1;
 export const MASTER_KEY_ENV = "SLIPWAY_MASTER_KEY";
@@ -232,37 +233,11 @@ function createKeyFile(file: string): void {
       );
     }
   }
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   const key = randomBytes(KEY_BYTES);
   try {
-    const fd = fs.openSync(tmp, "wx", 0o600);
-    try {
-      fs.writeFileSync(fd, `${key.toString("hex")}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.linkSync(tmp, file); // fails if the file exists: never overwrite a key
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    syncDirectory(dir);
+    // Exclusive: never overwrite a key.
+    writeFileAtomicSync(file, `${key.toString("hex")}\n`, { mode: 0o600, exclusive: true });
   } finally {
     key.fill(0);
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
-/** Makes the new directory entry durable (best effort where unsupported). */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // Some platforms cannot open or fsync a directory.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }

@@ -15,26 +15,15 @@ export { MASK, MIN_LINE_LENGTH, type MaskStream, Masker, maskForms } from "./mas
 export {
   OIDC_ISSUER_ENV,
   OIDC_PATHS,
-  REQUEST_TOKEN_TTL_MS,
   type IdTokenCredentials,
-  type LoopbackIssuer,
-  OidcError,
   OidcIssuer,
-  type OidcIssuerOptions,
   type OidcJob,
-  type OidcJobClaims,
   RunOidc,
+  isOidcPath,
   jobGrantsIdToken,
   oidcJobClaims,
   permissionsGrantIdToken,
   startLoopbackIssuer,
 } from "./oidc.js";
-export {
-  OIDC_KEY_RETENTION_MS,
-  OIDC_TOKEN_LIFETIME_MS,
-  OidcKeyStore,
-  type OidcKeyStoreOptions,
-  type OidcRotation,
-  type OidcSigningKey,
-  oidcKeysPath,
-} from "./oidc-keys.js";
+export { OIDC_KEY_RETENTION_MS, OidcKeyStore, oidcKeysPath } from "./oidc-keys.js";
+export { type WriteFileAtomicOptions, writeFileAtomicSync } from "./key-file.js";

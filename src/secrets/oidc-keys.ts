@@ -11,12 +11,13 @@
 //
 // The file is read again whenever it changed (size and mtime), so a server
 // picks up a rotation made by another process without a restart.
-import { generateKeyPair as generateKeyPairCb, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
+import { generateKeyPair as generateKeyPairCb, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { SecretsError, decryptSecret, encryptSecret, loadMasterKey } from "./crypto.js";
+import { writeFileAtomicSync } from "./key-file.js";
 
 const generateKeyPair = promisify(generateKeyPairCb);
 
@@ -80,7 +81,7 @@ function aadFor(kid: string): string {
 export class OidcKeyStore {
   private readonly file: string;
   private readonly now: () => number;
-  private masterKey: Buffer | undefined;
+  private loadedMasterKey: Buffer | undefined;
   private cache: { stamp: string; keys: StoredKey[] } | undefined;
   private readonly privateKeys = new Map<string, KeyObject>();
 
@@ -99,14 +100,15 @@ export class OidcKeyStore {
       await this.create();
       keys = this.read();
     }
-    const active = keys.find((k) => k.retiredAt === null) ?? keys[keys.length - 1];
-    if (!active) throw new SecretsError("master_key", `${this.file} holds no OIDC signing key; run \`slipway oidc rotate\` to make one`);
+    // Never undefined: there is at least one key now.
+    const active = (keys.find((k) => k.retiredAt === null) ?? keys[keys.length - 1]) as StoredKey;
     return { kid: active.kid, privateKey: this.privateKey(active) };
   }
 
   /** The JSON Web Key Set: the signing key and the retired keys still within their retention. */
   async jwks(): Promise<{ keys: JWK[] }> {
-    await this.signingKey();
+    // The first key is made here too; the private keys are not needed (nor decrypted) to publish the public ones.
+    if (this.read().length === 0) await this.create();
     const now = this.now();
     return { keys: this.read().filter((k) => published(k, now)).map((k) => k.publicJwk) };
   }
@@ -126,9 +128,10 @@ export class OidcKeyStore {
     };
   }
 
-  private key(): Buffer {
-    this.masterKey ??= loadMasterKey(this.dataDir, this.options.env ?? process.env);
-    return this.masterKey;
+  /** The data directory's master key (loaded once; made when there is none yet), which encrypts the private keys. */
+  masterKey(): Buffer {
+    this.loadedMasterKey ??= loadMasterKey(this.dataDir, this.options.env ?? process.env);
+    return this.loadedMasterKey;
   }
 
   private privateKey(k: StoredKey): KeyObject {
@@ -136,7 +139,7 @@ export class OidcKeyStore {
     if (!key) {
       let pem: string;
       try {
-        pem = decryptSecret(Buffer.from(k.privateKey, "base64"), this.key(), aadFor(k.kid)).toString("utf8");
+        pem = decryptSecret(Buffer.from(k.privateKey, "base64"), this.masterKey(), aadFor(k.kid)).toString("utf8");
       } catch (err) {
         if (err instanceof SecretsError) throw new SecretsError(err.code, `cannot decrypt OIDC signing key ${k.kid} in ${this.file}: ${err.message}`);
         throw err;
@@ -158,7 +161,7 @@ export class OidcKeyStore {
       createdAt: new Date(now).toISOString(),
       retiredAt: null,
       publicJwk: { ...publicJwk, kid, alg: "RS256", use: "sig" },
-      privateKey: encryptSecret(pem, this.key(), aadFor(kid)).toString("base64"),
+      privateKey: encryptSecret(pem, this.masterKey(), aadFor(kid)).toString("base64"),
     };
   }
 
@@ -192,30 +195,9 @@ export class OidcKeyStore {
 
   /** Writes the file atomically (0600 in a 0700 directory); `exclusive` never replaces an existing file. */
   private write(keys: StoredKey[], exclusive: boolean): void {
-    const dir = path.dirname(this.file);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const body: KeyFile = { version: FILE_VERSION, keys };
-    try {
-      const fd = fs.openSync(tmp, "wx", 0o600);
-      try {
-        fs.writeFileSync(fd, JSON.stringify(body, null, 2) + "\n");
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      if (exclusive) {
-        try {
-          fs.linkSync(tmp, this.file);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        }
-      } else {
-        fs.renameSync(tmp, this.file);
-      }
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
+    writeFileAtomicSync(this.file, JSON.stringify(body, null, 2) + "\n", { mode: 0o600, exclusive });
     this.cache = undefined;
   }
 }

@@ -23,7 +23,7 @@ import type { AddressInfo } from "node:net";
 import { SignJWT, type JWK } from "jose";
 import { evaluateToken, type Json } from "../expressions/index.js";
 import type { JobSpec, Workflow } from "../workflow/index.js";
-import { decryptSecret, encryptSecret, loadMasterKey } from "./crypto.js";
+import { decryptSecret, encryptSecret } from "./crypto.js";
 import { OIDC_TOKEN_LIFETIME_MS, OidcKeyStore } from "./oidc-keys.js";
 
 /** Paths the issuer serves, relative to its URL. */
@@ -32,6 +32,13 @@ export const OIDC_PATHS = {
   jwks: "/.well-known/jwks",
   token: "/oidc/token",
 } as const;
+
+const PATHS: ReadonlySet<string> = new Set(Object.values(OIDC_PATHS));
+
+/** Whether a request path is one the issuer serves. */
+export function isOidcPath(path: string): boolean {
+  return PATHS.has(path);
+}
 
 /** Set by `slipway server` for the runs it starts: they use its issuer instead of a loopback one. */
 export const OIDC_ISSUER_ENV = "SLIPWAY_OIDC_ISSUER";
@@ -155,11 +162,11 @@ export interface OidcIssuerOptions {
   issuer: string | (() => string);
   /** Whether a job is still in progress; a request token of a finished job is refused. */
   jobActive: (jobId: number) => boolean;
-  /** Where SLIPWAY_MASTER_KEY is read from; defaults to process.env. */
+  /** Where SLIPWAY_MASTER_KEY is read from; defaults to process.env (with `keys`, theirs is used). */
   env?: NodeJS.ProcessEnv;
   /** Clock in milliseconds (tests). */
   now?: () => number;
-  /** Shares the keys (and their clock) with others; default: the data directory's. */
+  /** Shares the keys (their clock and master key) with others; default: the data directory's. */
   keys?: OidcKeyStore;
 }
 
@@ -175,7 +182,6 @@ interface RequestTokenBody {
 export class OidcIssuer {
   readonly keys: OidcKeyStore;
   private readonly now: () => number;
-  private masterKey: Buffer | undefined;
 
   constructor(private readonly o: OidcIssuerOptions) {
     this.now = o.now ?? Date.now;
@@ -264,8 +270,8 @@ export class OidcIssuer {
    */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? "/", "http://x");
-    const route = Object.values(OIDC_PATHS).find((p) => p === url.pathname);
-    if (!route) return false;
+    const route = url.pathname;
+    if (!isOidcPath(route)) return false;
     try {
       if (req.method !== "GET" && req.method !== "HEAD") throw new OidcError(405, `${req.method ?? ""} is not allowed on ${url.pathname}; use GET`);
       if (route === OIDC_PATHS.discovery) send(res, 200, this.discovery(), "public, max-age=300");
@@ -279,9 +285,9 @@ export class OidcIssuer {
     return true;
   }
 
+  /** The master key, which seals request tokens: the key store's. */
   private key(): Buffer {
-    this.masterKey ??= loadMasterKey(this.o.dataDir, this.o.env ?? process.env);
-    return this.masterKey;
+    return this.keys.masterKey();
   }
 }
 

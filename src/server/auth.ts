@@ -42,6 +42,21 @@ export function tokenFromHeaders(headers: IncomingHttpHeaders): string | undefin
   return undefined;
 }
 
+/**
+ * Who is calling and whether they may: the caller's token when it is known
+ * and its role is at least `need`; else 401 (no token, or an unknown or
+ * revoked one) or 403 (with the token, whose role is too low). Each caller
+ * answers in its own words and shape.
+ */
+export type Authentication = { token: TokenRecord; status?: undefined } | { status: 401; token?: undefined } | { status: 403; token: TokenRecord };
+
+export function authenticate(auth: { identify(token: string | undefined): TokenRecord | undefined }, headers: IncomingHttpHeaders, need: Role): Authentication {
+  const token = auth.identify(tokenFromHeaders(headers));
+  if (!token) return { status: 401 };
+  if (!roleAtLeast(token.role, need)) return { status: 403, token };
+  return { token };
+}
+
 export class Authenticator {
   private readonly touched = new Map<number, number>();
 

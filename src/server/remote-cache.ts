@@ -22,14 +22,14 @@
 // no database migration is needed. Bodies are streamed to the blob store,
 // never held in memory, up to a size limit. Tokens are the server's API
 // tokens: `viewer` reads, `developer` writes.
-import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { FileBlobStore, type BlobStore } from "../blobs/index.js";
+import { FileBlobStore, writeJsonAtomic, type BlobStore } from "../blobs/index.js";
 import type { Role, TokenRecord } from "../store/index.js";
-import { roleAtLeast, tokenFromHeaders } from "./auth.js";
+import { authenticate } from "./auth.js";
+import { readBody } from "./body.js";
 import type { Logger } from "./log.js";
 
 /** Default limit of one uploaded artifact: 1 GiB. */
@@ -47,6 +47,8 @@ const NO_TEAM = "_default";
 const MAX_JSON_BODY = 1024 * 1024;
 /** At most this many hashes in one batch query. */
 const MAX_BATCH = 1000;
+/** Entries a batch query looks up at once. */
+const QUERY_CONCURRENCY = 16;
 /** Artifact headers kept with an entry and given back with it. */
 const KEPT_HEADERS = { "x-artifact-duration": "durationMs", "x-artifact-tag": "tag", "x-artifact-sha": "sha", "x-artifact-dirty-hash": "dirtyHash" } as const;
 
@@ -148,18 +150,18 @@ export class RemoteCache {
   }
 
   private authorize(req: IncomingMessage, need: Role, protocol: Protocol, method: string, path: string, identified?: (token: TokenRecord) => void): TokenRecord {
-    const token = this.o.identify(tokenFromHeaders(req.headers));
-    if (token) identified?.(token);
+    const a = authenticate(this.o, req.headers, need);
+    if (a.token) identified?.(a.token);
     const variable = protocol === "turbo" ? "TURBO_TOKEN" : "NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN";
-    if (!token) {
+    if (a.status === 401) {
       throw new CacheError(401, "unauthorized", `authentication required: send a Slipway API token as Authorization: Bearer <token> (set ${variable}; create one with \`slipway tokens create --role developer\`)`, {
         "www-authenticate": 'Bearer realm="Slipway"',
       });
     }
-    if (!roleAtLeast(token.role, need)) {
-      throw new CacheError(403, "forbidden", `token '${token.name}' is ${token.role}; ${method} ${path} (${need === "developer" ? "writing to" : "reading"} the remote cache) needs ${need} or above: use a ${need} token in ${variable}`);
+    if (a.status === 403) {
+      throw new CacheError(403, "forbidden", `token '${a.token.name}' is ${a.token.role}; ${method} ${path} (${need === "developer" ? "writing to" : "reading"} the remote cache) needs ${need} or above: use a ${need} token in ${variable}`);
     }
-    return token;
+    return a.token;
   }
 
   private async turbo(req: IncomingMessage, res: ServerResponse, url: URL, method: string, actor: TokenRecord): Promise<void> {
@@ -184,7 +186,7 @@ export class RemoteCache {
     if (method === "PUT") {
       const kept = keptHeaders(req);
       const entry = await this.store(req, actor, kept);
-      await writeAtomically(file, entry, false);
+      await writeJsonAtomic(file, entry);
       return json(res, 202, { urls: [`${path}${url.search}`] });
     }
     const found = await this.lookup(file);
@@ -206,7 +208,7 @@ export class RemoteCache {
     if (length === undefined || !/^\d+$/.test(length)) throw new CacheError(400, "bad_request", "PUT /v1/cache/{hash} needs a Content-Length header with the size of the body in bytes (Nx sends it)");
     if (await this.lookup(file)) throw new CacheError(409, "conflict", `task output ${hash} is already in the remote cache; entries are immutable (Nx's specification), nothing to do`);
     const entry = await this.store(req, actor, {});
-    if (!(await writeAtomically(file, entry, true))) throw new CacheError(409, "conflict", `task output ${hash} was stored by another request meanwhile; entries are immutable, nothing to do`);
+    if (!(await writeJsonAtomic(file, entry, { exclusive: true }))) throw new CacheError(409, "conflict", `task output ${hash} was stored by another request meanwhile; entries are immutable, nothing to do`);
     res.writeHead(202, { "content-type": "text/plain; charset=utf-8" });
     res.end("stored\n");
   }
@@ -272,15 +274,14 @@ export class RemoteCache {
     if (!Array.isArray(hashes) || hashes.length > MAX_BATCH || !hashes.every((h) => typeof h === "string")) {
       throw new CacheError(400, "bad_request", `body.hashes must be an array of at most ${MAX_BATCH} hashes, e.g. {"hashes": ["a1b2c3d4e5f60718"]}`);
     }
-    const out: Record<string, unknown> = {};
-    for (const h of hashes as string[]) {
-      if (!CACHE_HASH.test(h)) {
-        out[h] = { error: { message: "not a hash: letters and digits only, at most 128" } };
-        continue;
-      }
+    const answers = await mapLimit(hashes as string[], QUERY_CONCURRENCY, async (h) => {
+      if (!CACHE_HASH.test(h)) return { error: { message: "not a hash: letters and digits only, at most 128" } };
       const e = await this.lookup(this.entryFile("turbo", team, h));
-      out[h] = e ? { size: e.size, taskDurationMs: e.durationMs ?? 0, ...(e.tag !== undefined ? { tag: e.tag } : {}) } : null;
-    }
+      return e ? { size: e.size, taskDurationMs: e.durationMs ?? 0, ...(e.tag !== undefined ? { tag: e.tag } : {}) } : null;
+    });
+    // In the order asked (a hash asked twice keeps its first place).
+    const out: Record<string, unknown> = {};
+    (hashes as string[]).forEach((h, i) => (out[h] = answers[i]));
     return out;
   }
 
@@ -345,14 +346,8 @@ function keptHeaders(req: IncomingMessage): Partial<RemoteCacheEntry> {
 
 /** A small JSON body (batch query, events), at most 1 MiB. */
 async function readSmallBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_JSON_BODY) throw new CacheError(413, "payload_too_large", `the body is over ${MAX_JSON_BODY} bytes; send fewer hashes at once`, { connection: "close" });
-    chunks.push(c as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const body = await readBody(req, MAX_JSON_BODY, () => new CacheError(413, "payload_too_large", `the body is over ${MAX_JSON_BODY} bytes; send fewer hashes at once`, { connection: "close" }));
+  const text = body.toString("utf8");
   if (text.trim() === "") return null;
   try {
     return JSON.parse(text) as unknown;
@@ -361,30 +356,18 @@ async function readSmallBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/**
- * Writes an entry to a temporary file beside `file`, then moves it into
- * place: renamed (replacing an older entry), or with `exclusive` linked,
- * which fails when the entry exists (false is returned then).
- */
-async function writeAtomically(file: string, entry: RemoteCacheEntry, exclusive: boolean): Promise<boolean> {
-  await fsp.mkdir(join(file, ".."), { recursive: true });
-  const tmp = `${file}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`;
-  await fsp.writeFile(tmp, JSON.stringify(entry) + "\n", { flag: "wx" });
-  try {
-    if (!exclusive) {
-      await fsp.rename(tmp, file);
-      return true;
+/** fn of each item, at most `limit` at once; the results in the items' order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
     }
-    try {
-      await fsp.link(tmp, file);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw err;
-    }
-  } finally {
-    await fsp.rm(tmp, { force: true });
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

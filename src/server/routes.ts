@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { listArtifacts, readArtifact } from "../actions/index.js";
-import { FileBlobStore } from "../blobs/index.js";
+import type { BlobStore } from "../blobs/index.js";
 import { runTestReports } from "../reports/index.js";
 import { ownerAlive } from "../scheduler/index.js";
 import { StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store } from "../store/index.js";
@@ -25,6 +25,8 @@ export interface RouteDeps {
   external: ExternalRepositories;
   launcher: Launcher;
   auth: Authenticator;
+  /** The data directory's blob store (artifact files); shared with the remote cache. */
+  blobs: BlobStore;
   baseUrl: () => string;
   /** Starts push events for refs that moved (a push, a fetch). */
   launchPushes: (repository: string, updates: RefUpdate[], actor: string, payload?: Record<string, unknown>) => LaunchRecord[];
@@ -181,7 +183,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
         const name = file.path.split("/").pop() ?? "file";
         return {
           status: 200,
-          stream: new FileBlobStore(d.dataDir).open(file.digest),
+          stream: d.blobs.open(file.digest),
           headers: { "content-length": String(file.size), "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(name)}` },
         };
       },

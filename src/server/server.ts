@@ -7,19 +7,22 @@ import type { AddressInfo } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { roleAtLeast, tokenFromHeaders, Authenticator } from "./auth.js";
+import { authenticate, Authenticator } from "./auth.js";
 import { compile, HttpError, match, validate, type CompiledRoute, type Reply, type Route } from "./api.js";
+import { FileBlobStore } from "../blobs/index.js";
 import { HostedRepositories, REPOSITORY_NAME, type RefUpdate } from "../git/index.js";
+import { readBody } from "./body.js";
 import { ChangeRequests } from "./changes.js";
 import { ServerDelivery } from "./delivery.js";
 import { ExternalRepositories } from "./external.js";
 import { Launcher } from "./launcher.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { ServerMetrics } from "./metrics.js";
-import { isOidcPath, OidcRoutes } from "./oidc-routes.js";
+import { serverIssuer } from "./oidc-routes.js";
 import { openApi } from "./openapi.js";
 import { isRemoteCachePath, RemoteCache, remoteCacheMaxBytes, remoteCacheRouteLabel } from "./remote-cache.js";
 import { apiRoutes } from "./routes.js";
+import { isOidcPath } from "../secrets/index.js";
 import { agentRoutes } from "./agent-routes.js";
 import type { Store, TokenRecord } from "../store/index.js";
 
@@ -96,14 +99,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const delivery = o.deliver
     ? new ServerDelivery({ dataDir: o.dataDir, store: o.store, repos, repository: o.deliver, log, cli, ...(o.deliveryIntervalMs !== undefined ? { intervalMs: o.deliveryIntervalMs } : {}) })
     : undefined;
-  const routes: Route[] = [...apiRoutes({ dataDir: o.dataDir, store: o.store, repos, external, launcher, auth, baseUrl: () => baseUrl, launchPushes, log, changes, ...(delivery ? { delivery } : {}) }), ...agentRoutes({ dataDir: o.dataDir, store: o.store, log })];
+  // One blob store for the artifact downloads and the remote cache.
+  const blobs = new FileBlobStore(o.dataDir);
+  const routes: Route[] = [...apiRoutes({ dataDir: o.dataDir, store: o.store, repos, external, launcher, auth, blobs, baseUrl: () => baseUrl, launchPushes, log, changes, ...(delivery ? { delivery } : {}) }), ...agentRoutes({ dataDir: o.dataDir, store: o.store, log })];
   const compiled = compile(routes);
   // Turborepo's (/v8/artifacts) and Nx's (/v1/cache) remote cache, from the blob store (remote-cache.ts).
-  const remoteCache = new RemoteCache({ dataDir: o.dataDir, identify: (t) => auth.identify(t), maxBytes: remoteCacheMaxBytes(), log });
+  const remoteCache = new RemoteCache({ dataDir: o.dataDir, identify: (t) => auth.identify(t), blobs, maxBytes: remoteCacheMaxBytes(), log });
   const spec = openApi(routes, o.version);
 
   // The OIDC issuer at the public URL, for jobs with `id-token: write` (oidc-routes.ts).
-  const oidc = new OidcRoutes({ dataDir: o.dataDir, store: o.store, issuer: () => baseUrl });
+  const oidc = serverIssuer({ dataDir: o.dataDir, store: o.store, issuer: () => baseUrl });
 
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
@@ -165,8 +170,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         return sendJson(res, 200, spec);
       }
       if (isOidcPath(path)) {
-        routeLabel = OidcRoutes.label(path);
-        return oidc.serve(req, res);
+        routeLabel = path;
+        await oidc.handle(req, res);
+        return;
       }
       if (path.startsWith("/git/")) {
         routeLabel = "/git";
@@ -197,11 +203,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (!name || !REPOSITORY_NAME.test(name) || !repos.exists(name)) throw new HttpError(404, `no hosted repository at ${url.pathname.split(".git")[0]}.git`);
       const isPush = rest === "/git-receive-pack" || url.searchParams.get("service") === "git-receive-pack";
       if (!["/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"].includes(rest)) throw new HttpError(404, `not a smart-HTTP Git path: ${rest}`);
-      const token = auth.identify(tokenFromHeaders(req.headers));
-      if (!token) throw new HttpError(401, "authentication required: use an API token as the password (any user name)", [], { "www-authenticate": 'Basic realm="Slipway"' });
-      actor = token;
       const need = isPush ? "developer" : "viewer";
-      if (!roleAtLeast(token.role, need)) throw new HttpError(403, `token '${token.name}' is ${token.role}; ${isPush ? "pushing" : "reading"} needs ${need} or above`);
+      const a = authenticate(auth, req.headers, need);
+      if (a.status === 401) throw new HttpError(401, "authentication required: use an API token as the password (any user name)", [], { "www-authenticate": 'Basic realm="Slipway"' });
+      actor = a.token;
+      if (a.status === 403) throw new HttpError(403, `token '${a.token.name}' is ${a.token.role}; ${isPush ? "pushing" : "reading"} needs ${need} or above`);
+      const token = a.token;
       if (isPush && (await repos.isMirror(name))) throw new HttpError(403, `${name} is a mirror of ${await repos.remote(name)}: push there`);
       const updates = await repos.serve(req, res, name, `/${name}.git${rest}`, url.search.slice(1), token.name);
       launchPushes(name, updates, token.name);
@@ -211,10 +218,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   function authorize(req: IncomingMessage, c: CompiledRoute): TokenRecord | undefined {
     const need = c.route.role;
     if (need === null) return undefined;
-    const token = auth.identify(tokenFromHeaders(req.headers));
-    if (!token) throw new HttpError(401, "authentication required: send Authorization: Bearer <token> (create tokens with POST /api/tokens or `slipway tokens create`)", [], { "www-authenticate": 'Bearer realm="Slipway"' });
-    if (!roleAtLeast(token.role, need)) throw new HttpError(403, `token '${token.name}' is ${token.role}; ${c.route.method} ${c.route.path} needs ${need} or above`);
-    return token;
+    const a = authenticate(auth, req.headers, need);
+    if (a.status === 401) throw new HttpError(401, "authentication required: send Authorization: Bearer <token> (create tokens with POST /api/tokens or `slipway tokens create`)", [], { "www-authenticate": 'Bearer realm="Slipway"' });
+    if (a.status === 403) throw new HttpError(403, `token '${a.token.name}' is ${a.token.role}; ${c.route.method} ${c.route.path} needs ${need} or above`);
+    return a.token;
   }
 
   async function call(req: IncomingMessage, c: CompiledRoute, rawParams: Record<string, string>, actor: TokenRecord | undefined): Promise<Reply> {
@@ -228,7 +235,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (unknown.length > 0) throw new HttpError(400, `unknown query parameter '${unknown[0]}'; known: ${Object.keys(r.query.properties).join(", ")}`, unknown.map((k) => ({ field: `query.${k}`, message: "unknown parameter" })));
     }
     const query = r.query ? validate(r.query, rawQuery, "query") : {};
-    const raw = r.raw ? await readBody(req, MAX_RAW_BODY) : undefined;
+    const raw = r.raw ? await readApiBody(req, MAX_RAW_BODY) : undefined;
     const body = r.body ? validate(r.body, await readJson(req), "body") : undefined;
     return r.handle({ params, query, body, actor, req, raw } as never);
   }
@@ -247,7 +254,6 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
   baseUrl = (o.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, "");
-  oidc.announce();
   // Launches an earlier server left: settle them, and start those waiting.
   launcher.recover();
   await delivery?.start();
@@ -274,7 +280,7 @@ function closeServer(server: Server): Promise<void> {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json") throw new HttpError(415, `send the body as JSON with Content-Type: application/json (got '${type || "none"}')`);
-  const text = (await readBody(req, MAX_BODY)).toString("utf8");
+  const text = (await readApiBody(req, MAX_BODY)).toString("utf8");
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -307,15 +313,9 @@ function serveUi(res: ServerResponse, file: string): void {
   res.end(readFileSync(join(root, file)));
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > max) throw new HttpError(413, `the body is over ${max} bytes`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** An API request's body, at most `max` bytes (413 past that). */
+function readApiBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return readBody(req, max, () => new HttpError(413, `the body is over ${max} bytes`));
 }
 
 function answer(res: ServerResponse, reply: Reply): void {

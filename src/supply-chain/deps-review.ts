@@ -7,8 +7,8 @@
 import { posix } from "node:path";
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from "yaml";
 import type { Diagnostic } from "../diagnostics/index.js";
-import { git, GitError, tryGit } from "../git/index.js";
-import { satisfies } from "../monorepo/index.js";
+import { GitError } from "../git/index.js";
+import { commitTree, resolveRefs, satisfies } from "../monorepo/index.js";
 import { LOCKFILE_NAMES, parseLockfile, type Lockfile, type LockPackage } from "./lockfiles.js";
 
 export type ChangeKind = "added" | "removed" | "upgraded" | "downgraded";
@@ -140,8 +140,10 @@ export function checkPolicy(changes: readonly DependencyChange[], policy: Review
 }
 
 const POLICY_KEYS = ["allow-licenses", "deny-licenses", "deny-packages"] as const;
+/** Keys (and inputs) of actions/dependency-review-action that need GitHub's advisory database: accepted and ignored. */
+export const ADVISORY_POLICY_KEYS: readonly string[] = ["fail-on-severity", "fail-on-scopes", "allow-ghsas", "vulnerability-check"];
 /** Keys of actions/dependency-review-action that need data Slipway does not have offline; accepted and ignored. */
-const IGNORED_KEYS = ["fail-on-severity", "fail-on-scopes", "allow-ghsas", "vulnerability-check", "license-check", "comment-summary-in-pr", "allow-dependencies-licenses", "warn-only", "show-openssf-scorecard", "warn-on-openssf-scorecard-level"];
+const IGNORED_KEYS: readonly string[] = [...ADVISORY_POLICY_KEYS, "license-check", "comment-summary-in-pr", "allow-dependencies-licenses", "warn-only", "show-openssf-scorecard", "warn-on-openssf-scorecard-level"];
 
 /** Parses a policy file (YAML, the keys of actions/dependency-review-action); problems as diagnostics with line and column. */
 export function parseReviewPolicy(text: string, file: string): { policy: ReviewPolicy; diagnostics: Diagnostic[] } {
@@ -197,32 +199,42 @@ export function parseReviewPolicy(text: string, file: string): { policy: ReviewP
   return { policy, diagnostics };
 }
 
-/** Lockfiles in a commit (any folder but node_modules). */
-async function lockfilesAt(dir: string, rev: string): Promise<string[]> {
-  const out = await git(dir, ["ls-tree", "-r", "-z", "--name-only", "--full-tree", rev]);
-  return out
-    .split("\0")
-    .filter((p) => p !== "" && (LOCKFILE_NAMES as readonly string[]).includes(posix.basename(p)) && !p.split("/").includes("node_modules"));
-}
-
-async function commitOf(dir: string, ref: string): Promise<string> {
-  const sha = (await tryGit(dir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]))?.trim();
-  if (!sha) throw new GitError("bad-ref", `'${ref}' is not a commit in this repository; pass BASE..HEAD with existing branches, tags or commits`, ["rev-parse", ref]);
-  return sha;
+/** Lockfiles among a commit's files (any folder but node_modules). */
+function lockfilesAmong(files: readonly string[]): string[] {
+  return files.filter((p) => (LOCKFILE_NAMES as readonly string[]).includes(posix.basename(p)) && !p.split("/").includes("node_modules"));
 }
 
 /** The dependency changes between two commits of the repository at `dir`, and the policy's verdicts. */
 export async function reviewDependencies(dir: string, baseRef: string, headRef: string, policy?: ReviewPolicy): Promise<DependencyReview> {
-  const [base, head] = await Promise.all([commitOf(dir, baseRef), commitOf(dir, headRef)]);
-  const [atBase, atHead] = await Promise.all([lockfilesAt(dir, base), lockfilesAt(dir, head)]);
-  const files = [...new Set([...atBase, ...atHead])].sort();
-  const read = async (rev: string, file: string, present: string[]) =>
-    present.includes(file) ? parseLockfile(file, await git(dir, ["show", `${rev}:${file}`])) : undefined;
-  const changes: DependencyChange[] = [];
-  for (const file of files) {
-    const [b, h] = await Promise.all([read(base, file, atBase), read(head, file, atHead)]);
-    changes.push(...diffLockfiles(file, b, h));
+  let base: string;
+  let head: string;
+  try {
+    ({ base, head } = await resolveRefs(dir, baseRef, headRef));
+  } catch (err) {
+    // The ref that is not a commit, with the fix in this command's terms.
+    if (err instanceof GitError && err.code === "bad-ref") {
+      throw new GitError("bad-ref", err.message.replace(/; pass an existing branch, tag or commit$/, "; pass BASE..HEAD with existing branches, tags or commits"), err.args);
+    }
+    throw err;
   }
+  // Every lockfile of the repository (`--full-tree`: prefix ""), paths from its root.
+  const [baseTree, headTree] = await Promise.all([commitTree(dir, base, ""), commitTree(dir, head, "")]);
+  const atBase = lockfilesAmong(baseTree.files);
+  const atHead = lockfilesAmong(headTree.files);
+  const files = [...new Set([...atBase, ...atHead])].sort();
+  const [baseTexts, headTexts] = await Promise.all([baseTree.read(atBase), headTree.read(atHead)]);
+  const parsed = (present: string[], texts: (string | undefined)[]) => {
+    const out = new Map<string, Lockfile>();
+    present.forEach((file, i) => {
+      const text = texts[i];
+      if (text !== undefined) out.set(file, parseLockfile(file, text));
+    });
+    return out;
+  };
+  const before = parsed(atBase, baseTexts);
+  const after = parsed(atHead, headTexts);
+  const changes: DependencyChange[] = [];
+  for (const file of files) changes.push(...diffLockfiles(file, before.get(file), after.get(file)));
   return {
     base,
     head,

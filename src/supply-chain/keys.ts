@@ -10,12 +10,12 @@
 // `verificationMaterial.publicKey.hint` of every bundle the key signs.
 // `SLIPWAY_SIGNING_KEY=FILE` (a PKCS#8 PEM) signs with a key kept elsewhere
 // instead; its public key is recorded beside the others.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { decryptSecret, encryptSecret, loadMasterKey } from "../secrets/index.js";
+import { decryptSecret, encryptSecret, loadMasterKey, writeFileAtomicSync } from "../secrets/index.js";
 
-export const SIGNING_KEY_ENV = "SLIPWAY_SIGNING_KEY";
+const SIGNING_KEY_ENV = "SLIPWAY_SIGNING_KEY";
 
 /** A key problem; the message names the file and the fix. */
 export class SigningKeyError extends Error {
@@ -55,7 +55,7 @@ function fromPrivate(privateKey: KeyObject): SigningKey {
 }
 
 /** Reads a private key PEM (PKCS#8 or SEC1, unencrypted). */
-export function readPrivateKeyFile(file: string): SigningKey {
+function readPrivateKeyFile(file: string): SigningKey {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -104,6 +104,27 @@ export function loadSigningKey(dataDir: string, env: NodeJS.ProcessEnv = process
   const active = activeKeyId(dataDir);
   if (active) return readStoredKey(dataDir, active, env);
   return storeKey(dataDir, fromPrivate(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey), env, { onlyIfNone: true });
+}
+
+/**
+ * The public key PEM of the key releases are signed with (what
+ * loadSigningKey's key would give), read from the active key's `.pub` when
+ * there is one: no private key is decrypted, so no master key is needed. A
+ * key is generated only when there is none yet.
+ */
+export function activePublicKeyPem(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (!env[SIGNING_KEY_ENV]) {
+    const active = activeKeyId(dataDir);
+    if (active) {
+      try {
+        const key = createPublicKey(fs.readFileSync(path.join(signingKeyDir(dataDir), `${active}.pub`), "utf8"));
+        if (keyIdOf(key) === active) return key.export({ type: "spki", format: "pem" }).toString();
+      } catch {
+        // no (readable) public key file: read it from the private key below
+      }
+    }
+  }
+  return loadSigningKey(dataDir, env).publicKeyPem;
 }
 
 /** Generates a new key and makes it the active one; the old public keys stay, so old releases still verify. */
@@ -168,7 +189,7 @@ function recordPublicKey(dataDir: string, key: SigningKey): void {
   const dir = signingKeyDir(dataDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `${key.id}.pub`);
-  if (!fs.existsSync(file)) writeAtomically(file, key.publicKeyPem, 0o644);
+  if (!fs.existsSync(file)) writeFileAtomicSync(file, key.publicKeyPem, { mode: 0o644 });
 }
 
 function storeKey(dataDir: string, key: SigningKey, env: NodeJS.ProcessEnv, options: { onlyIfNone: boolean }): SigningKey {
@@ -176,7 +197,7 @@ function storeKey(dataDir: string, key: SigningKey, env: NodeJS.ProcessEnv, opti
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pem = Buffer.from(key.privateKey.export({ type: "pkcs8", format: "pem" }));
   try {
-    writeAtomically(path.join(dir, `${key.id}.key`), encryptSecret(pem, loadMasterKey(dataDir, env), aadFor(key.id)), 0o600);
+    writeFileAtomicSync(path.join(dir, `${key.id}.key`), encryptSecret(pem, loadMasterKey(dataDir, env), aadFor(key.id)));
   } finally {
     pem.fill(0);
   }
@@ -184,25 +205,13 @@ function storeKey(dataDir: string, key: SigningKey, env: NodeJS.ProcessEnv, opti
   const active = path.join(dir, "active");
   if (options.onlyIfNone) {
     // Two processes generating at once: the first `active` wins, and both use it.
-    try {
-      fs.writeFileSync(active, `${key.id}\n`, { flag: "wx", mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    if (!writeFileAtomicSync(active, `${key.id}\n`, { exclusive: true })) {
       const winner = activeKeyId(dataDir);
       if (winner && winner !== key.id) return readStoredKey(dataDir, winner, env);
     }
     return key;
   }
-  writeAtomically(active, `${key.id}\n`, 0o600);
+  writeFileAtomicSync(active, `${key.id}\n`);
   return key;
 }
 
-function writeAtomically(file: string, data: string | Buffer, mode: number): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data, { mode, flag: "wx" });
-    fs.renameSync(tmp, file);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}

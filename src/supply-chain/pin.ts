@@ -103,6 +103,24 @@ function findRef(name: string, refs: readonly RemoteRef[]): RemoteRef | undefine
   return refs.find((r) => r.kind === "tag" && r.name === name) ?? refs.find((r) => r.kind === "branch" && r.name === name);
 }
 
+/**
+ * A resolver that asks `resolve` once per repository (owner/repo, any case):
+ * create it once for all the files pinned, so an action used in N files costs
+ * one `git ls-remote`.
+ */
+export function memoizeRefResolver(resolve: RefResolver): RefResolver {
+  const cache = new Map<string, Promise<RemoteRef[]>>();
+  return (owner, repo) => {
+    const key = `${owner}/${repo}`.toLowerCase();
+    let p = cache.get(key);
+    if (!p) {
+      p = resolve(owner, repo);
+      cache.set(key, p);
+    }
+    return p;
+  };
+}
+
 /** Pins the remote actions of one workflow or action file; `file` is the name used in messages. */
 export async function pinActions(text: string, file: string, resolve: RefResolver, options: PinOptions = {}): Promise<PinResult> {
   const doc = parseDocument(text);
@@ -124,16 +142,7 @@ export async function pinActions(text: string, file: string, resolve: RefResolve
     },
   });
 
-  const cache = new Map<string, Promise<RemoteRef[]>>();
-  const refsOf = (owner: string, repo: string) => {
-    const key = `${owner}/${repo}`.toLowerCase();
-    let p = cache.get(key);
-    if (!p) {
-      p = resolve(owner, repo);
-      cache.set(key, p);
-    }
-    return p;
-  };
+  const refsOf = memoizeRefResolver(resolve);
   const edits: Edit[] = [];
   const changes: PinChange[] = [];
   for (const { node, value } of found) {

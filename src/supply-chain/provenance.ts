@@ -16,10 +16,12 @@
 //   predicate.runDetails
 //     builder               { id: https://slipway.dev/builder/v1, version: { slipway, host } }
 //     metadata              { invocationId: <run id>, startedOn, finishedOn }
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { isPair, isScalar, parseDocument, visit } from "yaml";
+import { actionCacheDir, cachedActionCommit } from "../actions/index.js";
+import { tryGit } from "../git/index.js";
 
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1";
@@ -108,21 +110,31 @@ export function buildProvenance(input: ProvenanceInput): Statement {
 
 const FULL_SHA = /^[0-9a-f]{40}$/i;
 
+/** The `uses:` values of a workflow (or action) file, in document order: every `uses` key whose value is a string. */
+function usesValues(workflowText: string): string[] {
+  const out: string[] = [];
+  visit(parseDocument(workflowText), {
+    Pair(_, pair) {
+      if (isPair(pair) && isScalar(pair.key) && pair.key.value === "uses" && isScalar(pair.value) && typeof pair.value.value === "string") out.push(pair.value.value.trim());
+    },
+  });
+  return out;
+}
+
 /**
- * The actions a workflow file uses (`uses:` lines), as resolved dependencies.
+ * The actions a workflow file uses (its `uses:` keys), as resolved dependencies.
  * The store does not record which commit a tag resolved to during a run, so:
  * a ref that is a full commit SHA is that commit; a tag is looked up in the
- * action cache (`<dataDir>/actions/<owner>/<repo>/<sha>/.slipway-complete`,
- * written when a run fetched it) and annotated with where the SHA came from;
- * otherwise it is listed without a digest and says so. Built-in actions are
- * part of Slipway (the builder) and are annotated as such.
+ * action cache (actions' cachedActionCommit: the fetch a run made of it) and
+ * annotated with where the SHA came from; otherwise it is listed without a
+ * digest and says so. Built-in actions are part of Slipway (the builder) and
+ * are annotated as such.
  */
 export function collectActions(workflowText: string, options: { dataDir: string; isBuiltin: (uses: string) => boolean }): ResourceDescriptor[] {
   const seen = new Set<string>();
   const out: ResourceDescriptor[] = [];
-  for (const m of workflowText.matchAll(/^\s*(?:-\s+)?uses:\s*["']?([^\s"'#]+)/gm)) {
-    const uses = m[1] ?? "";
-    if (seen.has(uses) || uses.startsWith("./")) continue;
+  for (const uses of usesValues(workflowText)) {
+    if (uses === "" || seen.has(uses) || uses.startsWith("./")) continue;
     seen.add(uses);
     if (uses.startsWith("docker://")) {
       out.push({ uri: uses, annotations: { note: "container image; no digest unless the reference pins one" } });
@@ -140,43 +152,18 @@ export function collectActions(workflowText: string, options: { dataDir: string;
       out.push({ uri, digest: { gitCommit: ref.toLowerCase() } });
       continue;
     }
-    const cached = cachedCommit(options.dataDir, name, uses);
+    const cached = cachedActionCommit(actionCacheDir(options.dataDir), uses);
     out.push(cached ? { uri, digest: { gitCommit: cached.sha }, annotations: { resolvedFrom: "action cache", fetchedAt: cached.fetchedAt } } : { uri, annotations: { note: `${ref} is not a commit SHA and no resolved commit is recorded for it; pin it to a full SHA` } });
   }
   return out;
 }
 
-/** The newest cached fetch of exactly this `uses` (owner/repo in the cache dir). */
-function cachedCommit(dataDir: string, name: string, uses: string): { sha: string; fetchedAt: string } | undefined {
-  const [owner, repo] = name.split("/");
-  if (!owner || !repo) return undefined;
-  const dir = join(dataDir, "actions", owner, repo);
-  let best: { sha: string; fetchedAt: string } | undefined;
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  for (const sha of entries.filter((e) => FULL_SHA.test(e))) {
-    try {
-      const marker = JSON.parse(readFileSync(join(dir, sha, ".slipway-complete"), "utf8")) as { uses?: string; fetchedAt?: string };
-      if (marker.uses === uses && (!best || (marker.fetchedAt ?? "") > best.fetchedAt)) best = { sha, fetchedAt: marker.fetchedAt ?? "" };
-    } catch {
-      // an incomplete fetch: not a resolution
-    }
-  }
-  return best;
-}
-
 /** The workflow file as it was at `commit` (git show), else as it is now; undefined when neither can be read. */
-export function readWorkflowAt(repoDir: string, workflowPath: string, commit: string | null): string | undefined {
+export async function readWorkflowAt(repoDir: string, workflowPath: string, commit: string | null): Promise<string | undefined> {
   if (commit) {
-    try {
-      return execFileSync("git", ["show", `${commit}:${workflowPath}`], { cwd: repoDir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    } catch {
-      // not a git repository, or the commit is not here: try the working tree
-    }
+    // Not a git repository, or the commit is not here: try the working tree.
+    const text = await tryGit(repoDir, ["show", `${commit}:${workflowPath}`]).catch(() => undefined);
+    if (text !== undefined) return text;
   }
   try {
     return readFileSync(join(repoDir, workflowPath), "utf8");

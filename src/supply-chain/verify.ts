@@ -10,18 +10,26 @@
 // The signature bundle is verified over the release manifest computed from
 // the artifact's bytes as they are now, so a changed byte fails it; the
 // provenance bundle's DSSE signature is verified, then its statement read.
+//
+// @sigstore/verify and @sigstore/bundle are loaded on first use (most
+// commands never verify: they would slow every command's start).
 import { createHash, type KeyObject } from "node:crypto";
-import { bundleFromJSON } from "@sigstore/bundle";
-import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from "@sigstore/verify";
+import { createRequire } from "node:module";
+import type * as SigstoreVerify from "@sigstore/verify";
+import type { TrustMaterial, Verifier } from "@sigstore/verify";
 import type { AttestationEvidence, BundleCheck, ProvenanceClaims } from "../delivery/index.js";
 import { keyIdOf } from "./keys.js";
-import { IN_TOTO_PAYLOAD_TYPE } from "./signing.js";
+import { IN_TOTO_PAYLOAD_TYPE, sha256Digest, sigstoreBundle } from "./signing.js";
 import { SLSA_PROVENANCE_V1, STATEMENT_TYPE, type Statement } from "./provenance.js";
+
+function sigstoreVerify(): typeof SigstoreVerify {
+  return createRequire(import.meta.url)("@sigstore/verify") as typeof SigstoreVerify;
+}
 
 /** Trust material for key-based bundles only: the keys by id, nothing else trusted. */
 export function keyTrustMaterial(keys: ReadonlyMap<string, KeyObject>, options: { anyKey?: boolean } = {}): TrustMaterial {
   const root = { mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1", tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
-  return toTrustMaterial(root, (hint: string) => {
+  return sigstoreVerify().toTrustMaterial(root, (hint: string) => {
     let key = keys.get(hint);
     // One key given by hand (`--key`): try it whatever the bundle's hint says, so a wrong key fails on the signature.
     if (!key && options.anyKey && keys.size === 1) key = [...keys.values()][0];
@@ -34,8 +42,8 @@ export function keyTrustMaterial(keys: ReadonlyMap<string, KeyObject>, options: 
 }
 
 /** The verifier with every threshold at 0 (offline, key-based). */
-export function offlineVerifier(trust: TrustMaterial): Verifier {
-  return new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
+function offlineVerifier(trust: TrustMaterial): Verifier {
+  return new (sigstoreVerify().Verifier)(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
 }
 
 /** A map of one or more public keys by their ids. */
@@ -51,11 +59,11 @@ function why(err: unknown): string {
 }
 
 /** Verifies a messageSignature bundle over `manifest` (the release manifest's bytes). */
-export function verifySignatureBundle(bundleJson: unknown, manifest: Buffer, trust: TrustMaterial): BundleCheck {
+function verifySignatureBundle(bundleJson: unknown, manifest: Buffer, trust: TrustMaterial): BundleCheck {
   try {
-    const bundle = bundleFromJSON(bundleJson);
+    const bundle = sigstoreBundle().bundleFromJSON(bundleJson);
     if (bundle.content.$case !== "messageSignature") return { present: true, valid: false, reason: "the signature bundle holds no messageSignature" };
-    offlineVerifier(trust).verify(toSignedEntity(bundle, manifest));
+    offlineVerifier(trust).verify(sigstoreVerify().toSignedEntity(bundle, manifest));
     const signed = Buffer.from(bundle.content.messageSignature.messageDigest.digest).toString("hex");
     const actual = createHash("sha256").update(manifest).digest("hex");
     if (signed !== actual) return { present: true, valid: false, reason: `the bundle's digest sha256:${signed.slice(0, 12)}… is not the artifact's sha256:${actual.slice(0, 12)}…` };
@@ -66,13 +74,13 @@ export function verifySignatureBundle(bundleJson: unknown, manifest: Buffer, tru
 }
 
 /** Verifies a DSSE bundle's signature and reads its in-toto statement. */
-export function verifyProvenanceBundle(bundleJson: unknown, trust: TrustMaterial): BundleCheck & { claims?: ProvenanceClaims; statement?: Statement } {
+function verifyProvenanceBundle(bundleJson: unknown, trust: TrustMaterial): BundleCheck & { claims?: ProvenanceClaims; statement?: Statement } {
   try {
-    const bundle = bundleFromJSON(bundleJson);
+    const bundle = sigstoreBundle().bundleFromJSON(bundleJson);
     if (bundle.content.$case !== "dsseEnvelope") return { present: true, valid: false, reason: "the provenance bundle holds no DSSE envelope" };
     const envelope = bundle.content.dsseEnvelope;
     if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { present: true, valid: false, reason: `its payload type is ${envelope.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}` };
-    offlineVerifier(trust).verify(toSignedEntity(bundle));
+    offlineVerifier(trust).verify(sigstoreVerify().toSignedEntity(bundle));
     const statement = JSON.parse(Buffer.from(envelope.payload).toString("utf8")) as Statement;
     if (statement._type !== STATEMENT_TYPE) return { present: true, valid: false, reason: `its statement type is ${String(statement._type)}, not ${STATEMENT_TYPE}` };
     const source = (statement.predicate?.buildDefinition?.externalParameters?.source ?? {}) as { repository?: string | null; ref?: string | null; commit?: string | null };
@@ -107,7 +115,7 @@ export function gatherEvidence(input: {
   trust: TrustMaterial;
 }): AttestationEvidence & { statement?: Statement } {
   const manifest = Buffer.isBuffer(input.manifest) ? input.manifest : undefined;
-  const actualDigest = manifest ? `sha256:${createHash("sha256").update(manifest).digest("hex")}` : undefined;
+  const actualDigest = manifest ? sha256Digest(manifest) : undefined;
   const signature: BundleCheck =
     input.signatureBundle === undefined
       ? { present: false }

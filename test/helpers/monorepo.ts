@@ -1,21 +1,17 @@
 // Generated monorepos with real git history, for `slipway affected` and the
 // comparison with `turbo ls --affected`: a `main` branch with the base files
 // and a `feature` branch with one change committed.
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { git } from "./cli.js";
 
 /** Files by path: text, an object written as JSON, or null to delete. */
 export type Files = Record<string, string | object | null>;
 
-/** Runs git in `dir` with a fixed identity. */
+/** Runs git in `dir` with a fixed identity (helpers/cli.ts's git); its output, trimmed. */
 export function sh(dir: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd: dir,
-    encoding: "utf8",
-    env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" },
-  });
+  return git(dir, ...args);
 }
 
 /** Writes (or with null removes) files under `dir`. */
@@ -80,9 +76,12 @@ export const lock = (lodash: string, looseEnvify: string) => ({
   },
 });
 
+/** NPM's root package.json, with `extra` fields replacing its own. */
+export const rootJson = (extra: object = {}) => pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*" }, ...extra });
+
 /** The npm monorepo: every dependency kind, `npm:` aliases, `file:`/`link:`, ranges that do not match, a root that depends on a workspace package. */
 export const NPM: Files = {
-  "package.json": pkg("root", { private: true, workspaces: ["packages/*", "apps/*"], scripts: { build: "tsc -b" }, devDependencies: { "@acme/ui": "*" } }),
+  "package.json": rootJson(),
   "package-lock.json": lock("4.17.20", "1.4.0"),
   "tsconfig.base.json": "{}\n",
   "scripts/release.sh": "echo release\n",

@@ -14,18 +14,17 @@
 // `violations` (a JSON array).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseReviewPolicy, reviewDependencies, type ReviewPolicy } from "../../supply-chain/index.js";
+import { ADVISORY_POLICY_KEYS, parseReviewPolicy, reviewDependencies, type ReviewPolicy } from "../../supply-chain/index.js";
 import { ActionError, type BuiltinAction, type BuiltinContext } from "./builtin-action.js";
 
 const ZERO = /^0{40}$/;
-const IGNORED_INPUTS = ["fail-on-severity", "fail-on-scopes", "allow-ghsas", "vulnerability-check"];
 
 async function main(ctx: BuiltinContext): Promise<void> {
   const dir = ctx.repo.prefix ? join(ctx.repo.root, ctx.repo.prefix) : ctx.repo.root;
   const base = ctx.inputs["base-ref"] || eventBase(ctx);
   const head = ctx.inputs["head-ref"] || ctx.repo.sha;
   if (!base) throw new ActionError("dependency review: no base commit (not a pull request or push with a previous commit); set the `base-ref` input");
-  for (const name of IGNORED_INPUTS) {
+  for (const name of ADVISORY_POLICY_KEYS) {
     if (ctx.inputs[name]) ctx.log(`Note: input '${name}' needs GitHub's advisory database; Slipway reviews licences and denied packages only`);
   }
   const policy = loadPolicy(ctx, dir);

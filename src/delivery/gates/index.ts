@@ -1,6 +1,8 @@
-// Gates: conditions that must hold before a rollout starts. Manual approval
-// and deployment windows; both pure functions of the spec, the recorded
-// decisions and the clock.
+// Gates: conditions that must hold before a rollout starts. Manual approval,
+// deployment windows, the signature and provenance policy, and the migration
+// gate; each a pure function of the spec and what the caller read (recorded
+// decisions, the clock, a release's verified evidence, the migrations of the
+// releases involved).
 export { evaluateApproval, type ApprovalDecision, type ApprovalInput, type ApprovalState, type ApprovalVerdict } from "./approval.js";
 export { evaluateWindows, WINDOW_HORIZON_MS, type WindowOverride, type WindowVerdict } from "./window.js";
 export {

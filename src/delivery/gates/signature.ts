@@ -46,8 +46,10 @@ export interface SignatureVerdict {
   warnings: string[];
 }
 
-const SLIPWAY_BUILDER = "https://slipway.dev/builder/v1";
-const SLSA_V1 = "https://slsa.dev/provenance/v1";
+/** The predicate type of SLSA v1 provenance (the one the policy accepts). */
+export const SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1";
+/** The builder id of every Slipway (the policy's default `builder`). */
+export const SLIPWAY_BUILDER_ID = "https://slipway.dev/builder/v1";
 
 /** Does the policy ask for anything? */
 export function policyApplies(policy: ReleasePolicy): boolean {
@@ -102,8 +104,8 @@ export function evaluateSignaturePolicy(policy: ReleasePolicy, e: AttestationEvi
     else if (p.claims) {
       const c = p.claims;
       const problems: string[] = [];
-      if (c.predicateType !== SLSA_V1) problems.push(`its predicate type is ${c.predicateType}, not ${SLSA_V1}`);
-      const builder = policy.builder ?? SLIPWAY_BUILDER;
+      if (c.predicateType !== SLSA_PROVENANCE_V1) problems.push(`its predicate type is ${c.predicateType}, not ${SLSA_PROVENANCE_V1}`);
+      const builder = policy.builder ?? SLIPWAY_BUILDER_ID;
       if (c.builderId !== builder) problems.push(`it was built by ${c.builderId}, not ${builder}`);
       if (`sha256:${c.subjectDigest}` !== e.recordedDigest) problems.push(`its subject is sha256:${c.subjectDigest.slice(0, 12)}…, not this release (${short(e.recordedDigest)})`);
       if (policy.source) {
