@@ -6,7 +6,7 @@
 // fail `slipway verify` with a clear reason, and prod's policy
 // (`signed: true`, `provenance: { source, branch: main }`) refuses to promote them.
 import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bundleFromJSON } from "@sigstore/bundle";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
@@ -184,9 +184,16 @@ describe("signed releases, verify and the policy gate", () => {
 
     writeFileSync(join(repo, "slipway.yml"), SLIPWAY_YML.replace("signed: true", "signed: true\n      keys: other.pub"));
     const promote = await runCli(["promote", "prod", "web#1"], { cwd: repo, env });
+    // From another folder, with the data directory outside the repository: policy.keys are read in the repository.
+    const outside = mkdtempSync(join(tmpdir(), "slipway-data-"));
+    cpSync(join(repo, ".slipway"), outside, { recursive: true });
+    const elsewhere = await runCli(["promote", "prod", "web#1", "-C", repo, "--data-dir", outside], { cwd: tmpdir(), env });
+    rmSync(outside, { recursive: true, force: true });
     writeFileSync(join(repo, "slipway.yml"), SLIPWAY_YML);
-    expect(promote.code, describeResult(promote)).toBe(1);
-    expect(promote.stderr).toMatch(/policy refuses the release: signature: it was signed with key .* not a trusted key/);
+    for (const r of [promote, elsewhere]) {
+      expect(r.code, describeResult(r)).toBe(1);
+      expect(r.stderr).toMatch(/policy refuses the release: signature: it was signed with key .* not a trusted key/);
+    }
   });
 
   it("a provenance from another branch fails verify and prod refuses it", async () => {

@@ -22,7 +22,7 @@ export async function approveCommand(decision: "approve" | "reject", env: string
     const release = findRelease(ctx.store, ctx.config, ref);
     const by = actorName(opts.as);
     ctx.store.putApproval({ env, release: releaseName(release), by, groups: actorGroups(opts.group), decision, comment: opts.comment ?? null });
-    const gates = checkGates(ctx.store, spec, release, { now: new Date() });
+    const gates = checkGates(ctx.store, spec, release, { now: new Date(), supplyChain: { repoRoot: ctx.repoDir } });
     if (opts.json) {
       process.stdout.write(JSON.stringify({ env, release: releaseName(release), by, decision, gatesOpen: gates.open, reasons: gates.reasons }, null, 2) + "\n");
     } else {

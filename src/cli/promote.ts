@@ -36,6 +36,7 @@ export async function promoteCommand(env: string, what: string | undefined, opts
     const migrations = await checkMigrationGate(ctx.store, ctx.config, spec, release, ctx.repoDir);
     const gates = checkGates(ctx.store, spec, release, {
       now,
+      supplyChain: { repoRoot: ctx.repoDir },
       ...(migrations ? { migrations } : {}),
       ...(opts.overrideWindow !== undefined ? { windowOverride: { by: actor, reason: opts.overrideWindow } } : {}),
     });

@@ -206,7 +206,8 @@ export class ControlLoop {
         if (!release) continue;
         const target = this.ensureTarget(envName, service);
         const migrations = this.o.repoDir ? await checkMigrationGate(this.o.store, this.config, env, release, this.o.repoDir, this.migrationReads) : undefined;
-        const check = () => checkGates(this.o.store, env, release, { now: this.o.now(), ...(migrations ? { migrations } : {}) });
+        const check = () =>
+          checkGates(this.o.store, env, release, { now: this.o.now(), ...(migrations ? { migrations } : {}), ...(this.o.repoDir ? { supplyChain: { repoRoot: this.o.repoDir } } : {}) });
         let gates = check();
         const approver = this.o.approveAs;
         if (!gates.open && env.approval && approver?.envs.includes(envName)) {

@@ -11,7 +11,7 @@
 // keeps the last good one running and is reported.
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ControlLoop, checkGates, commitPromotion, deliveryStatus, releaseName, workflowCheckRunner } from "../control/index.js";
+import { ControlLoop, checkGates, checkMigrationGate, commitPromotion, deliveryStatus, releaseName, workflowCheckRunner } from "../control/index.js";
 import { loadDeliveryConfig, type DeliveryConfig } from "../delivery/index.js";
 import { git, type HostedRepositories } from "../git/index.js";
 import { openStateRepository, type StateRepository } from "../gitops/index.js";
@@ -59,6 +59,8 @@ export class ServerDelivery {
         return this.config;
       },
       secrets: new SecretStore(this.o.store, this.o.dataDir),
+      // The checkout of the default branch: policy key files and the releases' migrations are read there.
+      repoDir: this.dir,
       runWorkflow: workflowCheckRunner(this.dir, this.o.dataDir, this.o.cli),
       intervalMs: this.o.intervalMs ?? 10_000,
       onEvent: (e) => this.o.log.info("delivery", { repository: this.o.repository, ...e }),
@@ -117,7 +119,7 @@ export class ServerDelivery {
     if (!spec.approval) throw new HttpError(409, `environment '${env}' needs no approval (${config.file} sets no \`approval\` for it)`);
     const release = this.release(ref);
     this.o.store.putApproval({ env, release: releaseName(release), by, groups, decision, comment });
-    const gates = checkGates(this.o.store, spec, release, { now: new Date() });
+    const gates = checkGates(this.o.store, spec, release, { now: new Date(), supplyChain: { repoRoot: this.dir } });
     void this.loop?.tick();
     return { env, release: releaseName(release), by, decision, gatesOpen: gates.open, reasons: gates.reasons };
   }
@@ -129,7 +131,13 @@ export class ServerDelivery {
     const release = this.release(ref);
     const active = this.o.store.activeRollout(env, release.service);
     if (active) throw new HttpError(409, `${active.toRelease} is rolling out in ${env}: let it finish, or abort it first`);
-    const gates = checkGates(this.o.store, spec, release, { now: new Date(), ...(overrideWindow ? { windowOverride: { by: actor, reason: overrideWindow } } : {}) });
+    const migrations = await checkMigrationGate(this.o.store, config, spec, release, this.dir);
+    const gates = checkGates(this.o.store, spec, release, {
+      now: new Date(),
+      supplyChain: { repoRoot: this.dir },
+      ...(migrations ? { migrations } : {}),
+      ...(overrideWindow ? { windowOverride: { by: actor, reason: overrideWindow } } : {}),
+    });
     if (!gates.open) throw new HttpError(409, `${releaseName(release)} cannot go to ${env} yet: ${gates.reasons.join("; ")}`);
     const result = await commitPromotion(this.stateRepo as StateRepository, config, { env, release, actor, reason: reason ?? `promoted by ${actor}`, approvals: gates.approvals });
     void this.loop?.tick();
