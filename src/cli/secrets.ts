@@ -1,10 +1,28 @@
 // `slipway secrets|vars set|list|rm NAME [--env ENV]`. Secret values come from
 // standard input, never from the command line (which ends up in shell history).
-import { SecretStore } from "../secrets/index.js";
+// `slipway secrets rotate-key [--prune]`: a new master key, everything
+// encrypted with the old one re-encrypted (secrets/master-keys.ts).
+import { join } from "node:path";
+import { HostedRepositories } from "../git/index.js";
+import { resealQueuedJobSecrets } from "../scheduler/index.js";
+import {
+  deleteRetiredKeys,
+  MASTER_KEY_PREVIOUS_ENV,
+  MasterKeyring,
+  OidcKeyStore,
+  retiredKeyIds,
+  retiredKeysDir,
+  rotateMasterKey,
+  SecretStore,
+  withRotationLock,
+  type MasterKeyRotation,
+} from "../secrets/index.js";
+import { reencryptWebhookSecrets } from "../server/index.js";
+import { reencryptSigningKeys } from "../supply-chain/index.js";
 import { dataDirFor, EXIT, readStdin, UsageError, withStore, workDir, type GlobalOptions } from "./common.js";
-import { table } from "./style.js";
+import { paint, table } from "./style.js";
 
-type Opts = GlobalOptions & { env?: string; json?: boolean };
+type Opts = GlobalOptions & { env?: string; json?: boolean; prune?: boolean };
 
 function stripNewline(v: string): string {
   return v.endsWith("\r\n") ? v.slice(0, -2) : v.endsWith("\n") ? v.slice(0, -1) : v;
@@ -13,6 +31,11 @@ function stripNewline(v: string): string {
 export async function secretsCommand(action: string, name: string | undefined, opts: Opts): Promise<number> {
   const dataDir = dataDirFor(opts, workDir(opts));
   const env = opts.env ?? "";
+  if (action === "rotate-key") {
+    if (name !== undefined) throw new UsageError(`slipway secrets rotate-key takes no NAME (it re-encrypts every secret)`);
+    return rotateKey(dataDir, opts);
+  }
+  if (opts.prune) throw new UsageError(`--prune is an option of \`slipway secrets rotate-key\``);
   if (action !== "list" && !name) throw new UsageError(`slipway secrets ${action} needs a NAME`);
   const value = action === "set" ? stripNewline(await readStdin()) : "";
   return withStore(dataDir, (store) => {
@@ -36,6 +59,70 @@ export async function secretsCommand(action: string, name: string | undefined, o
     }
     return EXIT.ok;
   });
+}
+
+/** What a rotation re-encrypted, by kind. */
+interface Reencrypted {
+  secrets: number;
+  signingKeys: number;
+  oidcKeys: number;
+  webhookSecrets: number;
+  queuedJobSecrets: number;
+}
+
+/**
+ * `slipway secrets rotate-key`: a new master key (unless SLIPWAY_MASTER_KEY
+ * holds it), then every stored envelope re-encrypted under it; the old key is
+ * kept in keys/retired/ for processes that started before. `--prune`: no new
+ * key; what is still under a retired key is re-encrypted, then the retired
+ * keys are deleted.
+ */
+function rotateKey(dataDir: string, opts: Opts): number {
+  const result = withRotationLock(dataDir, () => {
+    const rotation: MasterKeyRotation | undefined = opts.prune ? undefined : rotateMasterKey(dataDir);
+    const keys = new MasterKeyring(dataDir);
+    const reencrypted: Reencrypted = withStore(dataDir, (store) => ({
+      secrets: new SecretStore(store, dataDir).reencrypt(),
+      signingKeys: reencryptSigningKeys(dataDir, keys),
+      oidcKeys: new OidcKeyStore(dataDir).reencrypt(),
+      webhookSecrets: reencryptWebhookSecrets(new HostedRepositories(join(dataDir, "repos")), keys),
+      queuedJobSecrets: resealQueuedJobSecrets(store, keys),
+    }));
+    // Only once everything is under the current key: a failure above keeps the retired keys.
+    const pruned = opts.prune ? deleteRetiredKeys(dataDir) : [];
+    return { rotation, reencrypted, pruned, retired: retiredKeyIds(dataDir) };
+  });
+  const { rotation, reencrypted, pruned, retired } = result;
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ ...(rotation ? { rotation } : {}), reencrypted, pruned, retired }, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  const p = paint(process.stdout);
+  const out: string[] = [];
+  if (rotation?.generated) out.push(p.green(`new master key ${rotation.current}`) + ` (the previous one, ${rotation.previous}, is kept in ${retiredKeysDir(dataDir)})`);
+  else if (rotation) out.push(`the master key comes from SLIPWAY_MASTER_KEY (${rotation.current}): nothing generated; what was under another key is re-encrypted under it`);
+  out.push(
+    table(
+      ["RE-ENCRYPTED", "COUNT"],
+      [
+        ["secrets", String(reencrypted.secrets)],
+        ["release signing keys", String(reencrypted.signingKeys)],
+        ["OIDC signing keys", String(reencrypted.oidcKeys)],
+        ["webhook secrets", String(reencrypted.webhookSecrets)],
+        ["queued jobs' secrets", String(reencrypted.queuedJobSecrets)],
+      ],
+    ).trimEnd(),
+  );
+  if (pruned.length > 0) out.push(`deleted retired key(s) ${pruned.join(", ")}`);
+  if (retired.length > 0) {
+    out.push(
+      opts.prune
+        ? p.yellow(`still retired: ${retired.join(", ")} (from ${MASTER_KEY_PREVIOUS_ENV}: remove it there)`)
+        : `processes started before the rotation still write with ${retired.join(", ")}; once they have ended, run \`slipway secrets rotate-key --prune\` to re-encrypt what they wrote and delete the retired key`,
+    );
+  }
+  process.stdout.write(out.join("\n") + "\n");
+  return EXIT.ok;
 }
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

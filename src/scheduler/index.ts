@@ -6,6 +6,7 @@ export {
   defaultJobAttempts,
   evaluateWorkflowEnv,
   openJobSecrets,
+  resealQueuedJobSecrets,
   payloadRepository,
   runsOnLabels,
   sealJobSecrets,

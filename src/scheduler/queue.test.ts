@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, type SqliteStore } from "../store/index.js";
 import type { JobRunInput } from "../runner/index.js";
 import { parseWorkflowText } from "../workflow/index.js";
-import { evaluateWorkflowEnv, openJobSecrets, payloadRepository, QueueDispatcher, runsOnLabels, sealJobSecrets, type QueuedJobPayload } from "./queue.js";
+import { envelopeKeyId, MasterKeyring, rotateMasterKey } from "../secrets/index.js";
+import { evaluateWorkflowEnv, openJobSecrets, payloadRepository, QueueDispatcher, resealQueuedJobSecrets, runsOnLabels, sealJobSecrets, type QueuedJobPayload } from "./queue.js";
 import type { JobSpec } from "../workflow/index.js";
 
 describe("runsOnLabels", () => {
@@ -41,6 +42,27 @@ describe("job secrets", () => {
     expect(openJobSecrets(dir, 7, sealed)).toEqual({ TOKEN: "hunter2-very-secret" });
     expect(() => openJobSecrets(dir, 8, sealed)).toThrow();
     expect(openJobSecrets(dir, 1, null)).toEqual({});
+  });
+
+  it("of unfinished jobs are sealed again after a master key rotation, and still open", () => {
+    const store = openStore(dir);
+    try {
+      const run = store.createRun({ workflowPath: ".github/workflows/ci.yml", workflowName: "CI", event: "push", ref: "refs/heads/main", sha: "a".repeat(40) });
+      const enqueue = () => {
+        const job = store.createJob({ runId: run.id, jobKey: "build", name: "build", matrix: null, attempt: 1, environment: null });
+        return store.enqueueJob({ jobId: job.id, runId: run.id, labels: [], payload: "{}", secrets: sealJobSecrets(dir, job.id, { TOKEN: `t${job.id}` }) });
+      };
+      const [waiting, done] = [enqueue(), enqueue()];
+      store.cancelQueuedJob(done.jobId, "finished before the rotation");
+      const { current } = rotateMasterKey(dir, {});
+      expect(resealQueuedJobSecrets(store, new MasterKeyring(dir, {}))).toBe(1);
+      const sealed = store.getQueuedJob(waiting.jobId)?.secrets ?? null;
+      expect(envelopeKeyId(sealed as Buffer)).toBe(current);
+      expect(openJobSecrets(dir, waiting.jobId, sealed)).toEqual({ TOKEN: `t${waiting.jobId}` });
+      expect(envelopeKeyId(store.getQueuedJob(done.jobId)?.secrets as Buffer)).not.toBe(current);
+    } finally {
+      store.close();
+    }
   });
 });
 

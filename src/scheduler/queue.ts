@@ -10,7 +10,7 @@
 // from) — but no secret value: the job's secrets are sealed with the data
 // directory's master key (AES-256-GCM, secrets module) and only the server
 // opens them, for the agent holding the lease.
-import { decryptSecret, encryptSecret, loadMasterKey } from "../secrets/index.js";
+import { MasterKeyring } from "../secrets/index.js";
 import { coerceToString, evaluateToken, type Contexts, type Json } from "../expressions/index.js";
 import type { ActionSource } from "../actions/index.js";
 import { jobTimeoutMinutes, type JobRunInput, type JobRunResult } from "../runner/index.js";
@@ -80,13 +80,27 @@ function secretsAad(jobId: number): string {
 /** The job's secrets sealed with the master key, or null when there are none. */
 export function sealJobSecrets(dataDir: string, jobId: number, secrets: Record<string, string>): Buffer | null {
   if (Object.keys(secrets).length === 0) return null;
-  return encryptSecret(JSON.stringify(secrets), loadMasterKey(dataDir), secretsAad(jobId));
+  return new MasterKeyring(dataDir).encrypt(JSON.stringify(secrets), secretsAad(jobId));
 }
 
 /** Opens what sealJobSecrets sealed (the server, answering a lease). */
 export function openJobSecrets(dataDir: string, jobId: number, sealed: Buffer | null): Record<string, string> {
   if (!sealed) return {};
-  return JSON.parse(decryptSecret(sealed, loadMasterKey(dataDir), secretsAad(jobId)).toString("utf8")) as Record<string, string>;
+  return JSON.parse(new MasterKeyring(dataDir).decrypt(sealed, secretsAad(jobId)).toString("utf8")) as Record<string, string>;
+}
+
+/**
+ * Re-seals the secrets of unfinished queued jobs under the current master key
+ * (a master key rotation's step 2, `slipway secrets rotate-key`); how many were.
+ */
+export function resealQueuedJobSecrets(store: Store, keys: MasterKeyring): number {
+  let n = 0;
+  for (const q of store.listQueuedJobs()) {
+    if (q.state === "finished" || !q.secrets) continue;
+    const next = keys.reencrypt(q.secrets, secretsAad(q.jobId));
+    if (next && store.replaceQueuedJobSecrets(q.jobId, q.secrets, next)) n++;
+  }
+  return n;
 }
 
 interface Waiter {

@@ -52,6 +52,12 @@ export class SecretsError extends Error {
   }
 }
 
+/** The id of the master key an envelope was written with (hex), or undefined when it is not an envelope of this version. */
+export function envelopeKeyId(envelope: Uint8Array): string | undefined {
+  if (envelope.length < OFFSET.data || envelope[0] !== ENVELOPE_VERSION) return undefined;
+  return Buffer.from(envelope.buffer, envelope.byteOffset + 1, KEY_ID_BYTES).toString("hex");
+}
+
 /** Identifies a master key without revealing it (hex, 16 characters). */
 export function masterKeyId(masterKey: Buffer): string {
   return keyId(masterKey).toString("hex");
@@ -119,7 +125,8 @@ export function decryptSecret(envelope: Uint8Array, masterKey: Buffer, aad?: str
     throw new SecretsError(
       "decrypt",
       `the secret was encrypted with a different master key (id ${storedId.toString("hex")}, ` +
-        `current key id ${masterKeyId(masterKey)}): set ${MASTER_KEY_ENV} or restore keys/master.key to the key it was written with`,
+        `current key id ${masterKeyId(masterKey)}): set ${MASTER_KEY_ENV} or restore keys/master.key to the key it was written with ` +
+        `(a key retired by \`slipway secrets rotate-key\` goes in keys/retired/<id>.key or ${MASTER_KEY_ENV}_PREVIOUS)`,
     );
   }
   let dataKey: Buffer | undefined;
@@ -193,7 +200,8 @@ export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.
 
 const checkModes = process.platform !== "win32";
 
-function readKeyFile(file: string): Buffer | undefined {
+/** A master key file (hex or base64, mode 0600, not a symbolic link), or undefined when there is none. */
+export function readKeyFile(file: string): Buffer | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));

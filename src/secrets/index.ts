@@ -5,6 +5,7 @@ export {
   type SecretsErrorCode,
   decryptSecret,
   encryptSecret,
+  envelopeKeyId,
   loadMasterKey,
   masterKeyId,
   masterKeyPath,
@@ -27,3 +28,4 @@ export {
 } from "./oidc.js";
 export { OIDC_KEY_RETENTION_MS, OidcKeyStore, oidcKeysPath } from "./oidc-keys.js";
 export { type WriteFileAtomicOptions, writeFileAtomicSync } from "./key-file.js";
+export { deleteRetiredKeys, MASTER_KEY_PREVIOUS_ENV, MasterKeyring, type MasterKeyRotation, retiredKeyIds, retiredKeysDir, rotateMasterKey, withRotationLock } from "./master-keys.js";

@@ -16,7 +16,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { SecretsError, decryptSecret, encryptSecret, loadMasterKey } from "./crypto.js";
+import { SecretsError } from "./crypto.js";
+import { MasterKeyring } from "./master-keys.js";
 import { writeFileAtomicSync } from "./key-file.js";
 
 const generateKeyPair = promisify(generateKeyPairCb);
@@ -81,7 +82,7 @@ function aadFor(kid: string): string {
 export class OidcKeyStore {
   private readonly file: string;
   private readonly now: () => number;
-  private loadedMasterKey: Buffer | undefined;
+  private keyring: MasterKeyring | undefined;
   private cache: { stamp: string; keys: StoredKey[] } | undefined;
   private readonly privateKeys = new Map<string, KeyObject>();
 
@@ -128,10 +129,23 @@ export class OidcKeyStore {
     };
   }
 
-  /** The data directory's master key (loaded once; made when there is none yet), which encrypts the private keys. */
-  masterKey(): Buffer {
-    this.loadedMasterKey ??= loadMasterKey(this.dataDir, this.options.env ?? process.env);
-    return this.loadedMasterKey;
+  /** The data directory's master keys, which encrypt the private keys (and the issuer's request tokens). */
+  masterKeys(): MasterKeyring {
+    this.keyring ??= new MasterKeyring(this.dataDir, this.options.env ?? process.env);
+    return this.keyring;
+  }
+
+  /** Re-encrypts the private keys under the current master key (a rotation's step 2); how many were. */
+  reencrypt(): number {
+    let changed = 0;
+    const keys = this.read().map((k) => {
+      const next = this.masterKeys().reencrypt(Buffer.from(k.privateKey, "base64"), aadFor(k.kid));
+      if (!next) return k;
+      changed++;
+      return { ...k, privateKey: next.toString("base64") };
+    });
+    if (changed > 0) this.write(keys, false);
+    return changed;
   }
 
   private privateKey(k: StoredKey): KeyObject {
@@ -139,7 +153,7 @@ export class OidcKeyStore {
     if (!key) {
       let pem: string;
       try {
-        pem = decryptSecret(Buffer.from(k.privateKey, "base64"), this.masterKey(), aadFor(k.kid)).toString("utf8");
+        pem = this.masterKeys().decrypt(Buffer.from(k.privateKey, "base64"), aadFor(k.kid)).toString("utf8");
       } catch (err) {
         if (err instanceof SecretsError) throw new SecretsError(err.code, `cannot decrypt OIDC signing key ${k.kid} in ${this.file}: ${err.message}`);
         throw err;
@@ -161,7 +175,7 @@ export class OidcKeyStore {
       createdAt: new Date(now).toISOString(),
       retiredAt: null,
       publicJwk: { ...publicJwk, kid, alg: "RS256", use: "sig" },
-      privateKey: encryptSecret(pem, this.masterKey(), aadFor(kid)).toString("base64"),
+      privateKey: this.masterKeys().encrypt(pem, aadFor(kid)).toString("base64"),
     };
   }
 

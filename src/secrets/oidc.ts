@@ -23,7 +23,6 @@ import type { AddressInfo } from "node:net";
 import { SignJWT, type JWK } from "jose";
 import { evaluateToken, type Json } from "../expressions/index.js";
 import type { JobSpec, Workflow } from "../workflow/index.js";
-import { decryptSecret, encryptSecret } from "./crypto.js";
 import { OIDC_TOKEN_LIFETIME_MS, OidcKeyStore } from "./oidc-keys.js";
 
 /** Paths the issuer serves, relative to its URL. */
@@ -220,7 +219,7 @@ export class OidcIssuer {
   /** A job's request credentials: the token endpoint's URL (with its `?`) and a request token bound to the job. */
   credentials(job: OidcJob): IdTokenCredentials {
     const body: RequestTokenBody = { v: 1, jobId: job.jobId, exp: this.now() + REQUEST_TOKEN_TTL_MS, claims: oidcJobClaims(job) };
-    const token = encryptSecret(JSON.stringify(body), this.key(), REQUEST_AAD).toString("base64url");
+    const token = this.keys.masterKeys().encrypt(JSON.stringify(body), REQUEST_AAD).toString("base64url");
     return { url: `${this.url}${OIDC_PATHS.token}?api-version=2.0`, token };
   }
 
@@ -254,7 +253,7 @@ export class OidcIssuer {
     if (audience !== undefined && audience.length > MAX_AUDIENCE) throw new OidcError(400, `query.audience is ${audience.length} characters; at most ${MAX_AUDIENCE}`);
     let body: RequestTokenBody;
     try {
-      body = JSON.parse(decryptSecret(Buffer.from(m[1], "base64url"), this.key(), REQUEST_AAD).toString("utf8")) as RequestTokenBody;
+      body = JSON.parse(this.keys.masterKeys().decrypt(Buffer.from(m[1], "base64url"), REQUEST_AAD).toString("utf8")) as RequestTokenBody;
     } catch {
       throw new OidcError(401, "the request token is not valid here: use ACTIONS_ID_TOKEN_REQUEST_TOKEN of a running job of this Slipway");
     }
@@ -283,11 +282,6 @@ export class OidcIssuer {
       send(res, err.status, { error: err.message }, "no-store", headers);
     }
     return true;
-  }
-
-  /** The master key, which seals request tokens: the key store's. */
-  private key(): Buffer {
-    return this.keys.masterKey();
   }
 }
 

@@ -2,7 +2,8 @@
 // GitHub's rules and are stored upper-case; an environment-level secret
 // overrides the repository-level one of the same name.
 import type { Store } from "../store/index.js";
-import { SecretsError, decryptSecret, encryptSecret, loadMasterKey } from "./crypto.js";
+import { SecretsError } from "./crypto.js";
+import { MasterKeyring } from "./master-keys.js";
 
 /** GitHub's limit for one secret value. */
 export const MAX_SECRET_BYTES = 48 * 1024;
@@ -58,18 +59,15 @@ function aadFor(name: string, environment: string): string {
 }
 
 export class SecretStore {
-  private masterKey: Buffer | undefined;
+  /** Read on first encrypt/decrypt, so listing needs no key. */
+  private readonly keys: MasterKeyring;
 
   constructor(
     private readonly store: Store,
-    private readonly dataDir: string,
-    private readonly options: SecretStoreOptions = {},
-  ) {}
-
-  /** Loaded on first encrypt/decrypt, so listing needs no key. */
-  private key(): Buffer {
-    this.masterKey ??= loadMasterKey(this.dataDir, this.options.env ?? process.env);
-    return this.masterKey;
+    dataDir: string,
+    options: SecretStoreOptions = {},
+  ) {
+    this.keys = new MasterKeyring(dataDir, options.env ?? process.env);
   }
 
   set(name: string, value: string, environment = ""): void {
@@ -84,7 +82,7 @@ export class SecretStore {
         `secret ${upper} is ${bytes} bytes; secrets are limited to ${MAX_SECRET_BYTES} bytes (48 KB), as on GitHub`,
       );
     }
-    this.store.putSecret(upper, environment, encryptSecret(value, this.key(), aadFor(upper, environment)));
+    this.store.putSecret(upper, environment, this.keys.encrypt(value, aadFor(upper, environment)));
   }
 
   /**
@@ -127,9 +125,25 @@ export class SecretStore {
     return this.store.deleteSecret(upper, environment);
   }
 
+  /**
+   * Re-encrypts every secret that is not under the current master key (a
+   * rotation's step 2); how many were. A secret set again meanwhile keeps its
+   * new value (compare-and-swap on the ciphertext).
+   */
+  reencrypt(): number {
+    let n = 0;
+    for (const s of this.store.listSecrets()) {
+      const rec = this.store.getSecret(s.name, s.environment);
+      if (!rec) continue;
+      const next = this.keys.reencrypt(rec.ciphertext, aadFor(s.name, s.environment));
+      if (next && this.store.replaceSecret(s.name, s.environment, rec.ciphertext, next)) n++;
+    }
+    return n;
+  }
+
   private decrypt(name: string, environment: string, ciphertext: Buffer): string {
     try {
-      return decryptSecret(ciphertext, this.key(), aadFor(name, environment)).toString("utf8");
+      return this.keys.decrypt(ciphertext, aadFor(name, environment)).toString("utf8");
     } catch (err) {
       if (err instanceof SecretsError) {
         const where = environment === "" ? "repository level" : `environment ${JSON.stringify(environment)}`;

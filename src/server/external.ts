@@ -9,8 +9,28 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HostedRepositories, RefUpdate } from "../git/index.js";
-import { decryptSecret, encryptSecret, loadMasterKey } from "../secrets/index.js";
+import { MasterKeyring, writeFileAtomicSync } from "../secrets/index.js";
 import type { Logger } from "./log.js";
+
+const webhookAad = (name: string): string => `webhook:${name}`;
+const webhookSecretFile = (repos: HostedRepositories, name: string): string => join(repos.path(name), "slipway", "webhook.secret");
+
+/**
+ * Re-encrypts the webhook secrets of the mirrors under the current master
+ * key (a master key rotation's step 2, `slipway secrets rotate-key`); how many were.
+ */
+export function reencryptWebhookSecrets(repos: HostedRepositories, keys: MasterKeyring): number {
+  let n = 0;
+  for (const name of repos.list()) {
+    const file = webhookSecretFile(repos, name);
+    if (!existsSync(file)) continue;
+    const next = keys.reencrypt(readFileSync(file), webhookAad(name));
+    if (!next) continue;
+    writeFileAtomicSync(file, next);
+    n++;
+  }
+  return n;
+}
 
 export class ExternalRepositories {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -29,13 +49,13 @@ export class ExternalRepositories {
 
   setWebhookSecret(name: string, secret: string): void {
     mkdirSync(join(this.repos.path(name), "slipway"), { recursive: true });
-    writeFileSync(this.file(name, "webhook.secret"), encryptSecret(secret, loadMasterKey(this.dataDir), `webhook:${name}`), { mode: 0o600 });
+    writeFileSync(this.file(name, "webhook.secret"), new MasterKeyring(this.dataDir).encrypt(secret, webhookAad(name)), { mode: 0o600 });
   }
 
   webhookSecret(name: string): string | undefined {
     const f = this.file(name, "webhook.secret");
     if (!existsSync(f)) return undefined;
-    return decryptSecret(readFileSync(f), loadMasterKey(this.dataDir), `webhook:${name}`).toString("utf8");
+    return new MasterKeyring(this.dataDir).decrypt(readFileSync(f), webhookAad(name)).toString("utf8");
   }
 
   setPoll(name: string, seconds: number): void {

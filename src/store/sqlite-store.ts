@@ -260,6 +260,7 @@ const SQL = {
   listSecrets: `SELECT name, environment, updated_at FROM secrets ORDER BY environment, name`,
   listSecretsIn: `SELECT name, environment, updated_at FROM secrets WHERE environment = ? ORDER BY name`,
   deleteSecret: `DELETE FROM secrets WHERE environment = ? AND name = ?`,
+  replaceSecret: `UPDATE secrets SET ciphertext = @ciphertext WHERE environment = @environment AND name = @name AND ciphertext = @expected`,
 
   putVariable: `
     INSERT INTO variables (environment, name, value, updated_at) VALUES (@environment, @name, @value, @now)
@@ -327,6 +328,7 @@ const SQL = {
     VALUES (@jobId, @runId, @labels, @payload, @secrets, 'queued', @maxAttempts, @timeoutMs, @now)
     RETURNING *`,
   getQueuedJob: `SELECT * FROM job_queue WHERE job_id = ?`,
+  replaceQueuedJobSecrets: `UPDATE job_queue SET secrets = @sealed WHERE job_id = @jobId AND secrets = @expected AND state <> 'finished'`,
   queuedJobResults: `
     SELECT job_id, state, result, outputs, reason FROM job_queue
     WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY job_id`,
@@ -1324,6 +1326,10 @@ export class SqliteStore implements Store {
     return this.sql.deleteSecret.run(environment, name).changes > 0;
   }
 
+  replaceSecret(name: string, environment: string, expected: Buffer, ciphertext: Buffer): boolean {
+    return this.sql.replaceSecret.run({ name, environment, expected, ciphertext }).changes > 0;
+  }
+
   putVariable(name: string, environment: string, value: string): void {
     this.sql.putVariable.run({ name, environment, value, now: this.timestamp() });
   }
@@ -1512,6 +1518,10 @@ export class SqliteStore implements Store {
   getQueuedJob(jobId: number): QueuedJobRecord | undefined {
     const row = this.sql.getQueuedJob.get(jobId) as QueuedJobRow | undefined;
     return row ? toQueuedJob(row) : undefined;
+  }
+
+  replaceQueuedJobSecrets(jobId: number, expected: Buffer, sealed: Buffer): boolean {
+    return this.sql.replaceQueuedJobSecrets.run({ jobId, expected, sealed }).changes > 0;
   }
 
   queuedJobResults(jobIds: number[]): QueuedJobResult[] {

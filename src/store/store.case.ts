@@ -477,6 +477,16 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.getSecret("OTHER", "")).toBeUndefined();
       });
 
+      it("replaces a ciphertext only while it is the expected one, keeping updatedAt", () => {
+        store.putSecret("TOKEN", "prod", Buffer.from("old"));
+        const before = store.getSecret("TOKEN", "prod")!;
+        expect(store.replaceSecret("TOKEN", "prod", Buffer.from("other"), Buffer.from("new"))).toBe(false);
+        expect(store.replaceSecret("TOKEN", "", Buffer.from("old"), Buffer.from("new"))).toBe(false);
+        expect(store.getSecret("TOKEN", "prod")!.ciphertext.toString()).toBe("old");
+        expect(store.replaceSecret("TOKEN", "prod", Buffer.from("old"), Buffer.from("new"))).toBe(true);
+        expect(store.getSecret("TOKEN", "prod")).toEqual({ ...before, ciphertext: Buffer.from("new") });
+      });
+
       it("replaces a secret on put", () => {
         store.putSecret("TOKEN", "", Buffer.from("one"));
         const first = store.getSecret("TOKEN", "")!.updatedAt;
@@ -991,6 +1001,18 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.sweepJobQueue(60_000).orphaned.sort()).toEqual([a.jobId, b.jobId].sort());
         expect(store.getQueuedJob(a.jobId)).toMatchObject({ state: "leased", cancelRequested: true });
         expect(store.getQueuedJob(b.jobId)).toMatchObject({ state: "finished", result: "cancelled" });
+      });
+
+      it("replaces a queued job's sealed secrets only while they are the expected ones and the job is unfinished", () => {
+        const run = store.createRun(newRun);
+        const job = store.createJob({ runId: run.id, jobKey: "build", name: "build", matrix: null, attempt: 1, environment: null });
+        const q = store.enqueueJob({ jobId: job.id, runId: run.id, labels: ["linux"], payload: "{}", secrets: Buffer.from("sealed-1") });
+        expect(store.replaceQueuedJobSecrets(q.jobId, Buffer.from("other"), Buffer.from("sealed-2"))).toBe(false);
+        expect(store.replaceQueuedJobSecrets(q.jobId, Buffer.from("sealed-1"), Buffer.from("sealed-2"))).toBe(true);
+        expect(store.getQueuedJob(q.jobId)?.secrets?.toString()).toBe("sealed-2");
+        store.cancelQueuedJob(q.jobId, "done");
+        expect(store.replaceQueuedJobSecrets(q.jobId, Buffer.from("sealed-2"), Buffer.from("sealed-3"))).toBe(false);
+        expect(store.getQueuedJob(q.jobId)?.secrets?.toString()).toBe("sealed-2");
       });
 
       it("answers the state and result of a list of queued jobs in one call, without payload or secrets", () => {

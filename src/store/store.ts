@@ -559,6 +559,8 @@ export interface Store {
   /** All environments when `environment` is undefined; ordered by environment, name. */
   listSecrets(environment?: string): Omit<SecretRecord, "ciphertext">[];
   deleteSecret(name: string, environment: string): boolean;
+  /** Replaces a secret's ciphertext if it is still `expected` (re-encryption: updatedAt is kept); false otherwise. */
+  replaceSecret(name: string, environment: string, expected: Buffer, ciphertext: Buffer): boolean;
 
   putVariable(name: string, environment: string, value: string): void;
   /** All environments when `environment` is undefined; ordered by environment, name. */
@@ -605,6 +607,8 @@ export interface Store {
   finishQueuedJob(jobId: number, lease: { agent: string; attempt: number } | null, result: { result: Conclusion; outputs?: Record<string, string>; reason?: string | null }): QueuedJobRecord;
   /** queued → finished cancelled; leased → cancel requested (told at the next heartbeat). Finished: unchanged. */
   cancelQueuedJob(jobId: number, reason: string): QueuedJobRecord;
+  /** Replaces an unfinished queued job's sealed secrets if they are still `expected` (re-encryption); false otherwise. */
+  replaceQueuedJobSecrets(jobId: number, expected: Buffer, sealed: Buffer): boolean;
   /**
    * One pass of the server's sweeper, in one transaction: expired leases
    * queued again or (last attempt) failed as "agent lost"; jobs past their

@@ -16,6 +16,7 @@ export {
   knownPublicKeys,
   loadSigningKey,
   readPublicKeyFile,
+  reencryptSigningKeys,
   rotateSigningKey,
   signingKeyDir,
   type SigningKey,

@@ -13,7 +13,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { decryptSecret, encryptSecret, loadMasterKey, writeFileAtomicSync } from "../secrets/index.js";
+import { MasterKeyring, writeFileAtomicSync } from "../secrets/index.js";
 
 const SIGNING_KEY_ENV = "SLIPWAY_SIGNING_KEY";
 
@@ -175,7 +175,7 @@ function readStoredKey(dataDir: string, id: string, env: NodeJS.ProcessEnv): Sig
   } catch (err) {
     throw new SigningKeyError(`cannot read the signing key ${file}: ${(err as Error).message}; restore it from a backup, or make a new one with \`slipway keys rotate\``);
   }
-  const pem = decryptSecret(envelope, loadMasterKey(dataDir, env), aadFor(id));
+  const pem = new MasterKeyring(dataDir, env).decrypt(envelope, aadFor(id));
   try {
     const key = fromPrivate(createPrivateKey(pem.toString("utf8")));
     if (key.id !== id) throw new Error(`it holds key ${key.id}`);
@@ -183,6 +183,29 @@ function readStoredKey(dataDir: string, id: string, env: NodeJS.ProcessEnv): Sig
   } finally {
     pem.fill(0);
   }
+}
+
+/**
+ * Re-encrypts the stored private keys under the current master key (a
+ * master key rotation's step 2, `slipway secrets rotate-key`); how many were.
+ */
+export function reencryptSigningKeys(dataDir: string, keys: MasterKeyring): number {
+  const dir = signingKeyDir(dataDir);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.endsWith(".key"));
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const next = keys.reencrypt(fs.readFileSync(file), aadFor(name.slice(0, -".key".length)));
+    if (!next) continue;
+    writeFileAtomicSync(file, next);
+    n++;
+  }
+  return n;
 }
 
 function recordPublicKey(dataDir: string, key: SigningKey): void {
@@ -197,7 +220,7 @@ function storeKey(dataDir: string, key: SigningKey, env: NodeJS.ProcessEnv, opti
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pem = Buffer.from(key.privateKey.export({ type: "pkcs8", format: "pem" }));
   try {
-    writeFileAtomicSync(path.join(dir, `${key.id}.key`), encryptSecret(pem, loadMasterKey(dataDir, env), aadFor(key.id)));
+    writeFileAtomicSync(path.join(dir, `${key.id}.key`), new MasterKeyring(dataDir, env).encrypt(pem, aadFor(key.id)));
   } finally {
     pem.fill(0);
   }
