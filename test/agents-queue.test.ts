@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileBlobStore } from "../src/blobs/index.js";
 import { api, startServer, until, type Started } from "./helpers/server.js";
 import { agentToken, completedRuns, pushRepo, query, startAgent, stopAgent, stopServer, type AgentProcess } from "./helpers/agents.js";
+import { describeResult, runCli } from "./helpers/cli.js";
 
 const wf = (name: string, runsOn: string, steps: string) => `name: ${name}\non: push\njobs:\n  job:\n    runs-on: ${runsOn}\n    steps:\n${steps}`;
 
@@ -187,4 +188,27 @@ describe("job queue and agents", () => {
     expect(runs.find((r) => r.workflow.endsWith("l.yml"))?.conclusion).toBe("failure");
     expect(runs.find((r) => r.workflow.endsWith("d.yml"))?.conclusion).toBe("success");
   });
+
+  it("records which secrets a job an agent ran read, and only secrets the job was given", async () => {
+    const set = await runCli(["secrets", "set", "DEPLOY_TOKEN", "--data-dir", dataDir], { cwd: dataDir, input: "agent-secret-value" });
+    expect(set.code, describeResult(set)).toBe(0);
+    agent("audit-1", ["audit"]);
+    await pushRepo(s, "acme/audit", { ".github/workflows/a.yml": wf("Audit", "[self-hosted, audit]", '      - run: test "$T" = agent-secret-value\n        env: { T: "${{ secrets.DEPLOY_TOKEN }}" }\n') });
+    const [run] = await completedRuns(s, "acme/audit", 1, 40_000);
+    expect(run?.conclusion).toBe("success");
+    const reads = query<{ name: string; run_id: number }>(dataDir, "SELECT name, run_id FROM secret_reads WHERE run_id = ?", run?.id);
+    expect(reads).toEqual([{ name: "DEPLOY_TOKEN", run_id: run?.id }]);
+
+    // A fake agent reporting a secret its job was not given: only the given one is recorded.
+    const set2 = await runCli(["secrets", "set", "NOT_GIVEN", "--env", "elsewhere", "--data-dir", dataDir], { cwd: dataDir, input: "x" });
+    expect(set2.code, describeResult(set2)).toBe(0);
+    await pushRepo(s, "acme/audit-fake", { ".github/workflows/f.yml": wf("Fake", "[fake-audit]", "      - run: echo real agents never run this\n") });
+    const leased = await api(s, "POST", "/api/agents/lease", token, { name: "fake-audit", labels: ["fake-audit"], waitSeconds: 20 });
+    const job = leased.json.job as { id: number; attempt: number; secrets: Record<string, string> };
+    expect(Object.keys(job.secrets)).toEqual(["DEPLOY_TOKEN"]);
+    const done = await api(s, "POST", `/api/agents/jobs/${job.id}/complete`, token, { name: "fake-audit", attempt: job.attempt, result: "success", secretsRead: ["DEPLOY_TOKEN", "NOT_GIVEN"] });
+    expect(done.status).toBe(200);
+    expect(query<{ name: string }>(dataDir, "SELECT name FROM secret_reads WHERE job_id = ?", job.id)).toEqual([{ name: "DEPLOY_TOKEN" }]);
+  });
 });
+

@@ -2,7 +2,7 @@
 // secrets (repository and environment), the release signing key and the OIDC
 // keys are re-encrypted under a new master key, runs read the same values
 // before and after, and `--prune` deletes the retired key only once nothing
-// is under it.
+// is under it. `slipway secrets audit`: which job read which secret names.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -25,6 +25,10 @@ jobs:
     steps:
       - run: test "$B" = "prod value of b" && test "$A" = "value of a"
         env: { A: "\${{ secrets.A }}", B: "\${{ secrets.B }}" }
+  none:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo no secrets here
 `;
 
 const cleanup: string[] = [];
@@ -107,5 +111,38 @@ describe("slipway secrets rotate-key", () => {
     const misplaced = await runCli(["secrets", "list", "--prune"], { cwd: repo });
     expect(misplaced.code).toBe(2);
     expect(misplaced.stderr).toContain("--prune is an option of `slipway secrets rotate-key`");
+  });
+
+  it("audit: lists which job read which secret names, never values, filtered by run and name", async () => {
+    const repo = makeRepo({ ".github/workflows/ci.yml": WORKFLOW, ".gitignore": ".slipway/\n" });
+    cleanup.push(repo);
+    for (const [args, input] of [
+      [["secrets", "set", "A"], "value of a"],
+      [["secrets", "set", "B", "--env", "prod"], "prod value of b"],
+      [["secrets", "set", "UNUSED"], "never read"],
+    ] as const) {
+      const r = await runCli([...args], { cwd: repo, input });
+      expect(r.code, describeResult(r)).toBe(0);
+    }
+    const empty = await runCli(["secrets", "audit"], { cwd: repo });
+    expect(empty.stdout).toBe("no job has read a secret\n");
+    const r = await runCli(["run", "--json"], { cwd: repo });
+    expect(r.code, describeResult(r)).toBe(0);
+    const runId = runsOf(r.stdout)[0]?.id as number;
+
+    const audit = await runCli(["secrets", "audit", "--json"], { cwd: repo });
+    expect(audit.code, describeResult(audit)).toBe(0);
+    const reads = JSON.parse(audit.stdout) as Array<{ runId: number; job: string; environment: string; name: string }>;
+    expect(reads.map((x) => `${x.runId} ${x.job} ${x.environment || "-"} ${x.name}`).sort()).toEqual([`${runId} prod prod A`, `${runId} prod prod B`, `${runId} repo - A`]);
+    expect(audit.stdout).not.toContain("value of");
+    const onlyB = JSON.parse((await runCli(["secrets", "audit", "b", "--json"], { cwd: repo })).stdout) as unknown[];
+    expect(onlyB).toHaveLength(1);
+    expect(JSON.parse((await runCli(["secrets", "audit", "--run", String(runId + 1), "--json"], { cwd: repo })).stdout)).toEqual([]);
+    const text = await runCli(["secrets", "audit", "--run", String(runId)], { cwd: repo });
+    expect(text.stdout).toMatch(/^READ AT\s+RUN\s+JOB\s+ENVIRONMENT\s+SECRET$/m);
+    expect(text.stdout).toMatch(new RegExp(`^\\S+\\s+${runId}\\s+repo\\s+\\(repository\\)\\s+A$`, "m"));
+    const bad = await runCli(["secrets", "audit", "--run", "x"], { cwd: repo });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--run x: give a run id");
   });
 });

@@ -157,7 +157,7 @@ export class Agent {
     if (!lost) {
       const done = await this.client.postRetry(
         `/api/agents/jobs/${job.id}/complete`,
-        { ...lease, result: result.result, outputs: result.outputs, ...(result.reason ? { reason: result.reason } : {}) },
+        { ...lease, result: result.result, outputs: result.outputs, ...(result.reason ? { reason: result.reason } : {}), ...(result.secretsRead ? { secretsRead: result.secretsRead } : {}) },
         { signal: this.hardStop.signal, what: `result of job ${job.id}` },
       );
       if (done && done.status !== 200) this.o.log("warn", "the server refused the job's result", { job: job.id, status: done.status, error: done.json.error });

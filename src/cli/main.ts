@@ -380,19 +380,22 @@ export function buildProgram(): Command {
     ["vars", varsCommand],
   ] as const) {
     const noun = kind === "secrets" ? "secret" : "variable";
-    const actions = kind === "secrets" ? ["set", "list", "rm", "rotate-key"] : ["set", "list", "rm"];
+    const actions = kind === "secrets" ? ["set", "list", "rm", "rotate-key", "audit"] : ["set", "list", "rm"];
     const command = program
       .command(kind)
       .description(
         kind === "secrets"
-          ? "manage encrypted secrets (set reads the value from standard input); rotate-key makes a new master key and re-encrypts everything"
+          ? "manage encrypted secrets (set reads the value from standard input); rotate-key makes a new master key and re-encrypts everything; audit lists which job read which secret"
           : "manage configuration variables (set reads the value from standard input)",
       )
       .addArgument(new Command().createArgument("<action>", actions.join(" | ")).choices(actions))
       .argument("[name]", `${noun} name`)
       .option("--env <environment>", "environment scope (default: repository)")
-      .addOption(new Option("--json", kind === "secrets" ? "print JSON (list, rotate-key)" : "print JSON (list)"));
-    if (kind === "secrets") command.option("--prune", "rotate-key: make no new key; re-encrypt what is still under a retired key, then delete the retired keys");
+      .addOption(new Option("--json", kind === "secrets" ? "print JSON (list, rotate-key, audit)" : "print JSON (list)"));
+    if (kind === "secrets") {
+      command.option("--prune", "rotate-key: make no new key; re-encrypt what is still under a retired key, then delete the retired keys");
+      command.option("--run <number>", "audit: only this run's reads");
+    }
     globalOptions(command).action(async (action: string, name: string | undefined, opts) => {
       process.exitCode = await fn(action, name, opts);
     });

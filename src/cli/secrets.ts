@@ -22,7 +22,7 @@ import { reencryptSigningKeys } from "../supply-chain/index.js";
 import { dataDirFor, EXIT, readStdin, UsageError, withStore, workDir, type GlobalOptions } from "./common.js";
 import { paint, table } from "./style.js";
 
-type Opts = GlobalOptions & { env?: string; json?: boolean; prune?: boolean };
+type Opts = GlobalOptions & { env?: string; json?: boolean; prune?: boolean; run?: string };
 
 function stripNewline(v: string): string {
   return v.endsWith("\r\n") ? v.slice(0, -2) : v.endsWith("\n") ? v.slice(0, -1) : v;
@@ -36,6 +36,8 @@ export async function secretsCommand(action: string, name: string | undefined, o
     return rotateKey(dataDir, opts);
   }
   if (opts.prune) throw new UsageError(`--prune is an option of \`slipway secrets rotate-key\``);
+  if (action === "audit") return audit(dataDir, name, opts);
+  if (opts.run !== undefined) throw new UsageError(`--run is an option of \`slipway secrets audit\``);
   if (action !== "list" && !name) throw new UsageError(`slipway secrets ${action} needs a NAME`);
   const value = action === "set" ? stripNewline(await readStdin()) : "";
   return withStore(dataDir, (store) => {
@@ -59,6 +61,20 @@ export async function secretsCommand(action: string, name: string | undefined, o
     }
     return EXIT.ok;
   });
+}
+
+/** `slipway secrets audit [NAME] [--run N]`: which job read which secret (names only), newest first. */
+function audit(dataDir: string, name: string | undefined, opts: Opts): number {
+  let runId: number | undefined;
+  if (opts.run !== undefined) {
+    runId = Number(opts.run);
+    if (!Number.isInteger(runId) || runId < 1) throw new UsageError(`--run ${opts.run}: give a run id (slipway runs lists them)`);
+  }
+  const reads = withStore(dataDir, (store) => store.listSecretReads({ ...(runId !== undefined ? { runId } : {}), ...(name !== undefined ? { name: name.toUpperCase() } : {}) }));
+  if (opts.json) process.stdout.write(JSON.stringify(reads, null, 2) + "\n");
+  else if (reads.length === 0) process.stdout.write("no job has read a secret" + (name || runId ? " (with these filters)" : "") + "\n");
+  else process.stdout.write(table(["READ AT", "RUN", "JOB", "ENVIRONMENT", "SECRET"], reads.map((r) => [r.readAt, String(r.runId), r.job, r.environment || "(repository)", r.name])));
+  return EXIT.ok;
 }
 
 /** What a rotation re-encrypted, by kind. */

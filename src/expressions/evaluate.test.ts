@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateExpression } from "./evaluate.js";
+import { evaluateExpression, trackSecretReads } from "./evaluate.js";
 
 describe("evaluateExpression", () => {
   it("evaluates a parsed (cached) expression against the contexts of each call", () => {
@@ -16,5 +16,24 @@ describe("evaluateExpression", () => {
 
   it("gives missing contexts as empty objects", () => {
     expect(evaluateExpression("needs.build.result || 'none'", {})).toBe("none");
+  });
+});
+
+describe("trackSecretReads", () => {
+  it("reports the names of the secrets an expression reads (as stored), never values, and only those", () => {
+    const read: string[] = [];
+    const secrets = trackSecretReads({ TOKEN: "t0k3n", OTHER: "o" }, (n) => read.push(n));
+    expect(evaluateExpression("secrets.token", { secrets })).toBe("t0k3n");
+    expect(evaluateExpression("secrets['OTHER'] == 'x'", { secrets })).toBe(false);
+    expect(evaluateExpression("secrets.MISSING", { secrets })).toBeNull();
+    expect(read).toEqual(["TOKEN", "OTHER"]);
+    // An expression that does not name secrets reads none; a spread copy does not track.
+    read.length = 0;
+    expect(evaluateExpression("github.ref", { github: { ref: "r" }, secrets })).toBe("r");
+    expect(evaluateExpression("secrets.TOKEN", { secrets: { ...secrets } })).toBe("t0k3n");
+    expect(read).toEqual([]);
+    // The whole context read: every name.
+    evaluateExpression("toJSON(secrets)", { secrets });
+    expect([...new Set(read)].sort()).toEqual(["OTHER", "TOKEN"]);
   });
 });

@@ -182,11 +182,62 @@ function hostFunctionMap(fns: HostFunctions) {
   return map;
 }
 
+const ON_SECRET_READ = Symbol("slipway.onSecretRead");
+
+/**
+ * The `secrets` context with a reader: `onRead` is called with the name (as
+ * stored) of each secret an expression reads, by name (`secrets.X`,
+ * `secrets['X']`) or whole (`toJSON(secrets)`, `secrets.*`). For the audit
+ * of which job read which secrets; the callback never sees a value.
+ */
+export function trackSecretReads(secrets: Record<string, string>, onRead: (name: string) => void): Record<string, string> {
+  const tracked = { ...secrets };
+  Object.defineProperty(tracked, ON_SECRET_READ, { value: onRead, enumerable: false });
+  return tracked;
+}
+
+/** A dictionary that reports the keys read from it (see trackSecretReads). */
+class ReadReportingDictionary extends data.Dictionary {
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    values: Record<string, string>,
+    private readonly onRead: (name: string) => void,
+  ) {
+    super();
+    for (const [k, v] of Object.entries(values)) {
+      this.add(k, new data.StringData(v));
+      this.names.set(k.toLowerCase(), k);
+    }
+  }
+
+  override get(key: string): data.ExpressionData | undefined {
+    const name = this.names.get(key.toLowerCase());
+    if (name !== undefined) this.onRead(name);
+    return super.get(key);
+  }
+
+  override values(): data.ExpressionData[] {
+    for (const name of this.names.values()) this.onRead(name);
+    return super.values();
+  }
+
+  override pairs(): ReturnType<data.Dictionary["pairs"]> {
+    for (const name of this.names.values()) this.onRead(name);
+    return super.pairs();
+  }
+}
+
+function contextData(name: string, value: Json | undefined): data.ExpressionData {
+  const onRead = name === "secrets" && value && typeof value === "object" ? (value as { [ON_SECRET_READ]?: (n: string) => void })[ON_SECRET_READ] : undefined;
+  return onRead ? new ReadReportingDictionary(value as Record<string, string>, onRead) : toData(value ?? {});
+}
+
 /** Evaluates one expression (without the `${{ }}` wrapper). */
 export function evaluateExpression(expression: string, contexts: Contexts, fns: HostFunctions = {}): Json {
   const { ast, contexts: used } = compile(expression);
   const dict = new data.Dictionary();
-  for (const name of used) dict.add(name, toData(contexts[name] ?? {}));
+  for (const name of used) dict.add(name, contextData(name, contexts[name]));
   try {
     return fromData(new Evaluator(ast, dict, hostFunctionMap(fns) as never).evaluate());
   } catch (err) {

@@ -11,5 +11,6 @@ export {
   coerceToString,
   isTruthy,
   KNOWN_CONTEXTS,
+  trackSecretReads,
 } from "./evaluate.js";
 export { hashFiles } from "./hash-files.js";

@@ -12,6 +12,7 @@ import {
   evaluateToken,
   hashFiles,
   isTruthy,
+  trackSecretReads,
   type Contexts,
   type HostFunctions,
   type Json,
@@ -109,6 +110,8 @@ export interface JobRunResult {
    * for the next job meanwhile; the run waits for it before it ends.
    */
   cleanup?: Promise<void>;
+  /** The names of the secrets the job's expressions read (never values), sorted: for the audit (store: secret reads). */
+  secretsRead?: string[];
 }
 
 interface StepState {
@@ -174,7 +177,12 @@ export class JobRunner {
   private jobEnv: Record<string, string> = {};
   private readonly summaryPath: string;
 
+  /** Names of the secrets read by the job's expressions (trackSecretReads). */
+  private readonly secretsRead = new Set<string>();
+  private readonly secretsContext: Record<string, string>;
+
   constructor(private readonly input: JobRunInput) {
+    this.secretsContext = trackSecretReads(input.secrets, (name) => this.secretsRead.add(name));
     this.jobRoot = join(input.workRoot, String(input.runId), String(input.jobId));
     this.workspace = join(this.jobRoot, "workspace");
     this.temp = join(this.jobRoot, "temp");
@@ -209,6 +217,7 @@ export class JobRunner {
       // the job ends, as on GitHub ("Cleaning up orphan processes").
       killTrackedProcesses(this.trackingId, this.lastPidAtStart);
     }
+    if (this.secretsRead.size > 0) result = { ...result, secretsRead: [...this.secretsRead].sort() };
     // Asynchronous: a big workspace takes seconds to delete, and other jobs go on meanwhile.
     if (input.keepWorkspace) return result;
     return { ...result, cleanup: removeTree(this.jobRoot) };
@@ -303,7 +312,7 @@ export class JobRunner {
       github: { ...input.github, workspace: this.workspace, job: input.job.id, action_path: "" },
       env: { ...this.jobEnv, ...this.addedEnv },
       vars: input.vars,
-      secrets: input.secrets,
+      secrets: this.secretsContext,
       inputs: input.inputs,
       matrix: input.matrix ?? {},
       strategy: input.strategy,

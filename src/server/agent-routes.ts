@@ -347,7 +347,15 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
       summary: "A job's result, outputs and reason (send its last log chunk first)",
       params: JobParams,
       body: Type.Object(
-        { name: Name, attempt: Type.Integer({ minimum: 1 }), result: Outcome, outputs: Type.Optional(Type.Record(Type.String(), Type.String())), reason: Type.Optional(Type.String()) },
+        {
+          name: Name,
+          attempt: Type.Integer({ minimum: 1 }),
+          result: Outcome,
+          outputs: Type.Optional(Type.Record(Type.String(), Type.String())),
+          reason: Type.Optional(Type.String()),
+          // The names (never values) of the secrets the job's expressions read, for the audit.
+          secretsRead: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z0-9_]{1,200}$" }), { maxItems: 1000 })),
+        },
         { additionalProperties: false },
       ),
       responses: { 200: { description: "Recorded", schema: Ok }, 409: { description: "The lease is lost (the result is dropped)", schema: ErrorBody } },
@@ -362,6 +370,9 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
           reason = q.cancelReason;
         } else if (result === "cancelled" && q.cancelReason && !reason) reason = q.cancelReason;
         closeOpenSteps(q.jobId, `the agent finished the job (${result}) before this step's end arrived`);
+        // Only names of secrets the job was given count: an agent cannot write others into the audit.
+        const given = new Set(Object.keys(openJobSecrets(o.dataDir, q.jobId, q.secrets)));
+        store.recordSecretReads(q.jobId, (body.secretsRead ?? []).filter((n) => given.has(n)));
         store.finishQueuedJob(q.jobId, { agent: body.name, attempt: body.attempt }, { result, outputs: body.outputs ?? {}, reason });
         log.info("job finished by agent", { job: q.jobId, run: q.runId, agent: body.name, attempt: body.attempt, result });
         return { status: 200, body: { result } };

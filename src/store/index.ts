@@ -31,6 +31,7 @@ export {
   type RunRecord,
   type RunStatus,
   type SecretRecord,
+  type SecretReadRecord,
   type StepRecord,
   type Store,
   type StoreErrorCode,

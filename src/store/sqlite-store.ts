@@ -50,6 +50,7 @@ import {
   type NewQueuedJob,
   type QueuedJobRecord,
   type QueuedJobResult,
+  type SecretReadRecord,
   type QueuedJobState,
   type QueueSweep,
 } from "./store.js";
@@ -260,6 +261,14 @@ const SQL = {
   listSecrets: `SELECT name, environment, updated_at FROM secrets ORDER BY environment, name`,
   listSecretsIn: `SELECT name, environment, updated_at FROM secrets WHERE environment = ? ORDER BY name`,
   deleteSecret: `DELETE FROM secrets WHERE environment = ? AND name = ?`,
+  recordSecretRead: `
+    INSERT INTO secret_reads (job_id, run_id, name, environment, read_at)
+    SELECT id, run_id, @name, COALESCE(environment, ''), @now FROM jobs WHERE id = @jobId
+    ON CONFLICT (job_id, name) DO NOTHING`,
+  listSecretReads: `
+    SELECT r.run_id, r.job_id, j.name AS job, r.environment, r.name, r.read_at FROM secret_reads r JOIN jobs j ON j.id = r.job_id
+    WHERE (@runId IS NULL OR r.run_id = @runId) AND (@name IS NULL OR r.name = @name)
+    ORDER BY r.read_at DESC, r.job_id DESC, r.name LIMIT @limit`,
   replaceSecret: `UPDATE secrets SET ciphertext = @ciphertext WHERE environment = @environment AND name = @name AND ciphertext = @expected`,
 
   putVariable: `
@@ -1324,6 +1333,26 @@ export class SqliteStore implements Store {
 
   deleteSecret(name: string, environment: string): boolean {
     return this.sql.deleteSecret.run(environment, name).changes > 0;
+  }
+
+  recordSecretReads(jobId: number, names: readonly string[]): void {
+    if (names.length === 0) return;
+    const now = this.timestamp();
+    this.db.transaction(() => {
+      for (const name of names) this.sql.recordSecretRead.run({ jobId, name, now });
+    })();
+  }
+
+  listSecretReads(filter: { runId?: number; name?: string; limit?: number } = {}): SecretReadRecord[] {
+    const rows = this.sql.listSecretReads.all({ runId: filter.runId ?? null, name: filter.name ?? null, limit: filter.limit ?? 1000 }) as Array<{
+      run_id: number;
+      job_id: number;
+      job: string;
+      environment: string;
+      name: string;
+      read_at: string;
+    }>;
+    return rows.map((r) => ({ runId: r.run_id, jobId: r.job_id, job: r.job, environment: r.environment, name: r.name, readAt: r.read_at }));
   }
 
   replaceSecret(name: string, environment: string, expected: Buffer, ciphertext: Buffer): boolean {

@@ -477,6 +477,29 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.getSecret("OTHER", "")).toBeUndefined();
       });
 
+      it("records which job read which secret names, once per job and name, with the job's environment", () => {
+        const run = store.createRun(newRun);
+        const build = store.createJob({ runId: run.id, jobKey: "build", name: "build", matrix: null, attempt: 1, environment: null });
+        const deploy = store.createJob({ runId: run.id, jobKey: "deploy", name: "deploy", matrix: null, attempt: 1, environment: "prod" });
+        store.recordSecretReads(build.id, ["NPM_TOKEN"]);
+        store.recordSecretReads(deploy.id, ["DEPLOY_KEY", "NPM_TOKEN"]);
+        store.recordSecretReads(deploy.id, ["DEPLOY_KEY"]);
+        store.recordSecretReads(deploy.id, []);
+        const all = store.listSecretReads();
+        expect(all.map((r) => [r.job, r.environment, r.name])).toEqual(
+          expect.arrayContaining([
+            ["build", "", "NPM_TOKEN"],
+            ["deploy", "prod", "DEPLOY_KEY"],
+            ["deploy", "prod", "NPM_TOKEN"],
+          ]),
+        );
+        expect(all).toHaveLength(3);
+        expect(all.every((r) => r.runId === run.id && ISO_UTC.test(r.readAt))).toBe(true);
+        expect(store.listSecretReads({ name: "NPM_TOKEN" }).map((r) => r.job).sort()).toEqual(["build", "deploy"]);
+        expect(store.listSecretReads({ runId: run.id + 1 })).toEqual([]);
+        expect(store.listSecretReads({ limit: 1 })).toHaveLength(1);
+      });
+
       it("replaces a ciphertext only while it is the expected one, keeping updatedAt", () => {
         store.putSecret("TOKEN", "prod", Buffer.from("old"));
         const before = store.getSecret("TOKEN", "prod")!;

@@ -384,6 +384,18 @@ export interface QueuedJobRecord {
   finishedAt: string | null;
 }
 
+/** One job's read of one secret (by name: values are never recorded). */
+export interface SecretReadRecord {
+  runId: number;
+  jobId: number;
+  /** The job's display name. */
+  job: string;
+  /** The job's environment, "" for none. */
+  environment: string;
+  name: string;
+  readAt: string;
+}
+
 /** A queued job's state and result, without its payload and secrets (what a waiting run polls). */
 export type QueuedJobResult = Pick<QueuedJobRecord, "jobId" | "state" | "result" | "outputs" | "reason">;
 
@@ -559,6 +571,10 @@ export interface Store {
   /** All environments when `environment` is undefined; ordered by environment, name. */
   listSecrets(environment?: string): Omit<SecretRecord, "ciphertext">[];
   deleteSecret(name: string, environment: string): boolean;
+  /** Records that a job read these secrets (names only; a name already recorded for the job is kept). */
+  recordSecretReads(jobId: number, names: readonly string[]): void;
+  /** Who read secrets: newest first, filtered by run and/or secret name, at most `limit` (default 1,000). */
+  listSecretReads(filter?: { runId?: number; name?: string; limit?: number }): SecretReadRecord[];
   /** Replaces a secret's ciphertext if it is still `expected` (re-encryption: updatedAt is kept); false otherwise. */
   replaceSecret(name: string, environment: string, expected: Buffer, ciphertext: Buffer): boolean;
 
