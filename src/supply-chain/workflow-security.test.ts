@@ -1,3 +1,7 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Ajv } from "ajv";
+import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { toSarif } from "./sarif.js";
 import { lintWorkflowSecurity, SECURITY_RULES } from "./workflow-security.js";
@@ -5,6 +9,13 @@ import { lintWorkflowSecurity, SECURITY_RULES } from "./workflow-security.js";
 const builtins = new Set(["actions/checkout", "actions/cache", "actions/upload-artifact", "actions/setup-node"]);
 const lint = (text: string) => lintWorkflowSecurity(text, ".github/workflows/x.yml", { builtins });
 const codes = (text: string) => lint(text).map((d) => `${d.line}:${d.column} ${d.code}`);
+
+/** SARIF 2.1.0's own JSON schema (OASIS, as SchemaStore publishes it; the `schemastore` dev dependency). */
+const sarifSchema = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("schemastore/schemas/json/sarif-2.1.0.json"), "utf8")) as object;
+// unicodeRegExp: false: the schema's language pattern (`^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$`) is not valid with the u flag.
+const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
+addFormats.default(ajv);
+const validateSarif = ajv.compile(sarifSchema);
 
 const SAFE = `name: CI
 on: [push, pull_request]
@@ -127,5 +138,36 @@ jobs:
       expect.objectContaining({ ruleId: "security/unpinned-action", level: "warning", locations: [{ physicalLocation: { artifactLocation: { uri: ".github/workflows/x.yml" }, region: { startLine: 11, startColumn: 15 } } }] }),
     ]);
     expect(run?.tool.driver.rules[run.results[0]?.ruleIndex ?? -1]?.id).toBe("security/unpinned-action");
+  });
+
+  it("writes SARIF that SARIF 2.1.0's JSON schema accepts, with a finding of every rule", () => {
+    const text = `on: [pull_request_target, issue_comment]
+permissions: write-all
+env:
+  API_TOKEN: "q8Zr3vN0xK7pLw2mYt5bHj9c"
+jobs:
+  a:
+    runs-on: [self-hosted]
+    steps:
+      - uses: someone/tool@v2
+      - uses: actions/checkout@v4
+        with:
+          ref: \${{ github.event.pull_request.head.sha }}
+      - run: echo "\${{ github.event.comment.body }}"
+  b:
+    uses: other/repo/.github/workflows/deploy.yml@0123456789abcdef0123456789abcdef01234567
+    secrets: inherit
+`;
+    const found = lint(text);
+    const noPermissions = lint("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n");
+    const all = [...found, ...noPermissions];
+    expect(new Set(all.map((d) => d.code))).toEqual(new Set(Object.keys(SECURITY_RULES)));
+    const sarif = toSarif(all, { name: "slipway", version: "0.1.0", rules: SECURITY_RULES });
+    expect(validateSarif(sarif), JSON.stringify(validateSarif.errors)).toBe(true);
+    expect(validateSarif(toSarif([], { name: "slipway", version: "0.1.0", rules: SECURITY_RULES })), JSON.stringify(validateSarif.errors)).toBe(true);
+    // The schema is not a formality: a result with a level SARIF does not have fails it.
+    const broken = JSON.parse(JSON.stringify(sarif)) as { runs: Array<{ results: Array<{ level: string }> }> };
+    (broken.runs[0]?.results[0] as { level: string }).level = "fatal";
+    expect(validateSarif(broken)).toBe(false);
   });
 });
