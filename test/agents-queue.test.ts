@@ -72,6 +72,7 @@ describe("job queue and agents", () => {
     await until("the gpu job queued", async () => (queueOf("acme/labels")[0]?.state === "queued" ? true : undefined), 30_000);
     await new Promise((r) => setTimeout(r, 3000));
     expect(queueOf("acme/labels")[0]).toMatchObject({ state: "queued", agent: null, attempt: 0 });
+    expect((await api(s, "GET", "/metrics", undefined)).text).toMatch(/^slipway_agent_jobs\{state="queued"\} 1$/m);
     agent("gpu-1", ["gpu"]);
     const [run] = await completedRuns(s, "acme/labels", 1, 40_000);
     expect(run?.conclusion).toBe("success");

@@ -48,7 +48,12 @@ export class ConsoleReporter implements RunReporter {
     this.jobs.set(jobId, view);
     const prefix = this.p.cyan(`[${name}]`);
     return {
-      started: () => {
+      started: (queued = false) => {
+        if (queued) {
+          // Waiting for a runner agent: it starts when one leases it (slipway logs shows its steps).
+          if (this.mode === "plain") this.write(`${prefix} ${this.p.dim("queued for a runner agent")}\n`);
+          return;
+        }
         view.state = "running";
         view.startedAt = Date.now();
         if (this.mode === "plain") this.write(`${prefix} ${this.p.dim("started")}\n`);

@@ -38,7 +38,8 @@ import { Semaphore } from "./semaphore.js";
 export interface RunReporter {
   runStarted(runId: number, workflow: Workflow): void;
   /** A reporter for one job instance. */
-  job(jobId: number, name: string): JobReporter & { started(): void; finished(result: JobResult, reason?: string): void };
+  /** `started(true)`: the job went to the runner agents' queue (`--queue`); it starts when an agent leases it. */
+  job(jobId: number, name: string): JobReporter & { started(queued?: boolean): void; finished(result: JobResult, reason?: string): void };
   runFinished(runId: number, conclusion: JobResult): void;
 }
 
@@ -430,7 +431,7 @@ export class WorkflowRun {
         const logDir = jobLogDir(opts.dataDir, this.runId, job.id);
         // A queued job starts when an agent leases it (the server records that).
         if (!opts.dispatch) opts.store.startJob(job.id, logDir);
-        reporter.started();
+        reporter.started(opts.dispatch !== undefined);
         // A job an agent runs gets no OIDC token yet (docs/agents.md): the issuer is not started for it.
         const idToken = opts.dispatch ? undefined : await opts.idToken?.({ workflow: g.workflow, job: spec, jobId: job.id, environment, github: this.github }).catch((err: unknown) => err as Error);
         if (idToken instanceof Error) {

@@ -38,6 +38,8 @@ export class ServerMetrics {
     queued: number;
     launchesWaiting: number;
     launchesRunning: number;
+    /** The runner agents' job queue. */
+    agentJobs: { queued: number; leased: number };
     rollouts: Array<{ env: string; service: string; release: string; phase: string; weight: number }>;
   }): string {
     const out: string[] = [];
@@ -66,6 +68,10 @@ export class ServerMetrics {
       "# TYPE slipway_event_launches gauge",
       `slipway_event_launches{state="running"} ${gauges.launchesRunning}`,
       `slipway_event_launches{state="waiting"} ${gauges.launchesWaiting}`,
+      "# HELP slipway_agent_jobs Jobs in the runner agents' queue: waiting for an agent (queued) and running on one (leased).",
+      "# TYPE slipway_agent_jobs gauge",
+      `slipway_agent_jobs{state="queued"} ${gauges.agentJobs.queued}`,
+      `slipway_agent_jobs{state="leased"} ${gauges.agentJobs.leased}`,
     );
     return out.join("\n") + "\n";
   }

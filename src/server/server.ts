@@ -158,7 +158,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           const r = o.store.listRollouts({ env: dep.env, service: dep.service, limit: 1 })[0];
           return r ? [{ env: r.env, service: r.service, release: r.toRelease, phase: r.phase, weight: r.weight }] : [];
         });
-        res.end(metrics.render({ runs: { queued, in_progress: inProgress }, queued, launchesWaiting: waiting, launchesRunning: running, rollouts }));
+        res.end(metrics.render({ runs: { queued, in_progress: inProgress }, queued, launchesWaiting: waiting, launchesRunning: running, agentJobs: o.store.queuedJobCounts(), rollouts }));
         return;
       }
       if (method === "GET" && (path === "/" || path.startsWith("/ui/"))) {

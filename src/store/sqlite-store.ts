@@ -341,6 +341,7 @@ const SQL = {
   queuedJobResults: `
     SELECT job_id, state, result, outputs, reason FROM job_queue
     WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY job_id`,
+  queuedJobCounts: `SELECT state, COUNT(*) AS n FROM job_queue WHERE state <> 'finished' GROUP BY state`,
   listQueuedJobs: `
     SELECT * FROM job_queue WHERE (@state IS NULL OR state = @state) AND (@runId IS NULL OR run_id = @runId)
     ORDER BY job_id`,
@@ -1562,6 +1563,12 @@ export class SqliteStore implements Store {
       outputs: r.outputs,
       reason: r.reason,
     }));
+  }
+
+  queuedJobCounts(): { queued: number; leased: number } {
+    const counts = { queued: 0, leased: 0 };
+    for (const r of this.sql.queuedJobCounts.all() as Array<{ state: "queued" | "leased"; n: number }>) counts[r.state] = r.n;
+    return counts;
   }
 
   listQueuedJobs(filter: { state?: QueuedJobState; runId?: number } = {}): QueuedJobRecord[] {

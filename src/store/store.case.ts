@@ -1052,6 +1052,18 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.queuedJobResults([b.jobId])).toEqual([{ jobId: b.jobId, state: "finished", result: "cancelled", outputs: null, reason: "the run was cancelled" }]);
       });
 
+      it("counts queued and leased jobs, finished ones left out", () => {
+        expect(store.queuedJobCounts()).toEqual({ queued: 0, leased: 0 });
+        const [a, b] = [queued(), queued()];
+        queued();
+        expect(store.queuedJobCounts()).toEqual({ queued: 3, leased: 0 });
+        store.leaseJob("a1", ["linux"], 60_000);
+        store.finishQueuedJob(a.jobId, { agent: "a1", attempt: 1 }, { result: "success" });
+        store.leaseJob("a1", ["linux"], 60_000);
+        expect(store.getQueuedJob(b.jobId)?.state).toBe("leased");
+        expect(store.queuedJobCounts()).toEqual({ queued: 1, leased: 1 });
+      });
+
       it("leases nothing and sweeps nothing when no job fits or every job is finished", () => {
         expect(store.leaseJob("a1", ["linux"], 60_000)).toBeUndefined();
         expect(store.sweepJobQueue(0)).toEqual({ requeued: [], lost: [], timedOut: [], timingOut: [], orphaned: [] });

@@ -601,6 +601,8 @@ export interface Store {
   getQueuedJob(jobId: number): QueuedJobRecord | undefined;
   /** The state and result of each of these jobs in the queue (those not in it are left out), by job id. One read. */
   queuedJobResults(jobIds: number[]): QueuedJobResult[];
+  /** How many jobs of the agents' queue are queued and leased (for /metrics): one count, no payloads read. */
+  queuedJobCounts(): { queued: number; leased: number };
   /** Oldest first; filters combined with AND. */
   listQueuedJobs(filter?: { state?: QueuedJobState; runId?: number }): QueuedJobRecord[];
   /**
