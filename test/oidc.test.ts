@@ -12,6 +12,7 @@ import { OidcIssuer, oidcJobClaims, type OidcJob } from "../src/secrets/index.js
 import type { JobSpec, Workflow } from "../src/workflow/index.js";
 import { describeResult, git, makeRepo, runCli, runsOf } from "./helpers/cli.js";
 import { filesUnder } from "./helpers/files.js";
+import { agentToken, query, startAgent, stopAgent, stopServer, type AgentProcess } from "./helpers/agents.js";
 import { api, startServer, until, type RunJson, type Started } from "./helpers/server.js";
 
 // `deploy` (environment prod, id-token: write at job level) requests a token
@@ -257,6 +258,49 @@ describe("OIDC tokens for jobs", () => {
       const detail = (await api(s, "GET", `/api/runs/${run.id}`, s.admin)).json as { jobs: Array<{ id: number; key: string }> };
       const deployJob = detail.jobs.find((j) => j.key === "deploy");
       const log = await api(s, "GET", `/api/runs/${run.id}/jobs/${deployJob?.id}/log`, s.admin);
+      expect(log.text).toContain("request token: ***");
+      expect(log.text).not.toContain(readFileSync(join(x, "request-token"), "utf8"));
+    });
+  });
+
+  describe("slipway server with a runner agent", () => {
+    let s: Started | undefined;
+    let agent: AgentProcess | undefined;
+    afterAll(async () => {
+      if (agent) await stopAgent(agent);
+      await stopServer(s);
+    });
+
+    it("a job an agent runs gets request credentials for the server's issuer: its token verifies, its claims match the job", async () => {
+      const dataDir = tempDir("slipway-oidc-agent-");
+      process.env.SLIPWAY_JOB_QUEUE = "on";
+      try {
+        s = await startServer(dataDir);
+      } finally {
+        delete process.env.SLIPWAY_JOB_QUEUE;
+      }
+      agent = startAgent(s, await agentToken(s), "oidc-agent", ["ubuntu-latest"]);
+      expect((await api(s, "POST", "/api/repos", s.admin, { name: "acme/agented" })).status).toBe(201);
+      const x = tempDir("slipway-oidc-agent-x-");
+      const work = makeRepo({ ".github/workflows/deploy.yml": workflow(x) });
+      cleanup.push(work);
+      git(work, "push", "-q", `${s.url.replace("http://", `http://a:${s.admin}@`)}/git/acme/agented.git`, "main");
+      const sha = git(work, "rev-parse", "HEAD");
+      const observed = await exercise(x, dataDir);
+      expect(observed.issuer).toBe(s.url);
+      const started = s;
+      const run = await until("the run", async () => {
+        const runs = (await api(started, "GET", `/api/runs?repository=acme/agented&sha=${sha}&status=completed`, started.admin)).json.runs as RunJson[];
+        return runs[0];
+      });
+      expect(run.conclusion).toBe("success");
+      expectClaims(observed, { repository: "acme/agented", sha, runId: run.id });
+      expect(readFileSync(join(x, "plain.txt"), "utf8").trim()).toBe("url=none token=none");
+      // Every job ran on the agent, and the request token is masked in the log it streamed.
+      const jobs = query<{ agent: string }>(dataDir, "SELECT q.agent FROM job_queue q WHERE q.run_id = ?", run.id);
+      expect(jobs.map((j) => j.agent)).toEqual(["oidc-agent", "oidc-agent", "oidc-agent"]);
+      const detail = (await api(s, "GET", `/api/runs/${run.id}`, s.admin)).json as { jobs: Array<{ id: number; key: string }> };
+      const log = await api(s, "GET", `/api/runs/${run.id}/jobs/${detail.jobs.find((j) => j.key === "deploy")?.id}/log`, s.admin);
       expect(log.text).toContain("request token: ***");
       expect(log.text).not.toContain(readFileSync(join(x, "request-token"), "utf8"));
     });

@@ -48,6 +48,8 @@ interface LeasedJob {
   leaseSeconds: number;
   payload: QueuedJobPayload;
   secrets: Record<string, string>;
+  /** OIDC request credentials for the server's issuer, when the job's permissions grant `id-token: write`. */
+  idToken?: { url: string; token: string };
 }
 
 /** The labels every agent has, as on GitHub's self-hosted runners: `self-hosted`, `linux`/`macos`/`windows`, `x64`/`arm64`. */
@@ -234,6 +236,7 @@ export class Agent {
         signal,
         actions: { source: p.actionSource, cacheDir: join(dataDir, "actions"), builtins: builtinActions, useBuiltins: true },
         baseEnv: this.o.baseEnv,
+        ...(job.idToken ? { idToken: job.idToken } : {}),
       });
       try {
         const sent = await sendArtifacts(this.client, { id: job.id, attempt: job.attempt, agent: this.name, runId: p.runId }, dataDir, before, this.hardStop.signal);

@@ -262,7 +262,8 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
             baseEnv,
             actor: safeUser(),
             environmentScope,
-            ...(oidc ? { idToken: (job) => oidc.credentials(job) } : {}),
+            // Jobs sent to runner agents need an issuer they can reach: the server's (its Launcher sets the variable), never a loopback one.
+            ...(oidc && (!dispatch || issuer) ? { idToken: (job) => oidc.credentials(job) } : {}),
             ...(dispatch ? { dispatch } : {}),
           }),
         ),

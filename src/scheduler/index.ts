@@ -12,4 +12,5 @@ export {
   sealJobSecrets,
   type QueueDispatcherOptions,
   type QueuedJobPayload,
+  type JobSecrets,
 } from "./queue.js";

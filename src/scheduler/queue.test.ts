@@ -39,9 +39,17 @@ describe("job secrets", () => {
     expect(sealJobSecrets(dir, 1, {})).toBeNull();
     const sealed = sealJobSecrets(dir, 7, { TOKEN: "hunter2-very-secret" });
     expect(sealed?.toString("latin1")).not.toContain("hunter2");
-    expect(openJobSecrets(dir, 7, sealed)).toEqual({ TOKEN: "hunter2-very-secret" });
+    expect(openJobSecrets(dir, 7, sealed)).toEqual({ secrets: { TOKEN: "hunter2-very-secret" } });
     expect(() => openJobSecrets(dir, 8, sealed)).toThrow();
-    expect(openJobSecrets(dir, 1, null)).toEqual({});
+    expect(openJobSecrets(dir, 1, null)).toEqual({ secrets: {} });
+    // OIDC request credentials are sealed with them, even for a job without secrets.
+    const idToken = { url: "http://server/oidc/token?api-version=2.0", token: "request-token-value" };
+    const withToken = sealJobSecrets(dir, 9, {}, idToken);
+    expect(withToken?.toString("latin1")).not.toContain("request-token-value");
+    expect(openJobSecrets(dir, 9, withToken)).toEqual({ secrets: {}, idToken });
+    // A row sealed before credentials were (the secrets alone) still opens.
+    const old = new MasterKeyring(dir).encrypt(JSON.stringify({ TOKEN: "x" }), "slipway queued job\u00003");
+    expect(openJobSecrets(dir, 3, old)).toEqual({ secrets: { TOKEN: "x" } });
   });
 
   it("of unfinished jobs are sealed again after a master key rotation, and still open", () => {
@@ -58,7 +66,7 @@ describe("job secrets", () => {
       expect(resealQueuedJobSecrets(store, new MasterKeyring(dir, {}))).toBe(1);
       const sealed = store.getQueuedJob(waiting.jobId)?.secrets ?? null;
       expect(envelopeKeyId(sealed as Buffer)).toBe(current);
-      expect(openJobSecrets(dir, waiting.jobId, sealed)).toEqual({ TOKEN: `t${waiting.jobId}` });
+      expect(openJobSecrets(dir, waiting.jobId, sealed)).toEqual({ secrets: { TOKEN: `t${waiting.jobId}` } });
       expect(envelopeKeyId(store.getQueuedJob(done.jobId)?.secrets as Buffer)).not.toBe(current);
     } finally {
       store.close();
@@ -125,7 +133,7 @@ describe("QueueDispatcher", () => {
     for (const f of readdirSync(dir)) if (f.startsWith("slipway.db")) expect(readFileSync(join(dir, f)).toString("latin1")).not.toContain("s3cr3t-value-123");
     store = openStore(dir);
     (d as unknown as { store: SqliteStore }).store = store;
-    expect(openJobSecrets(dir, i.jobId, store.getQueuedJob(i.jobId)?.secrets ?? null)).toEqual({ DEPLOY_KEY: "s3cr3t-value-123" });
+    expect(openJobSecrets(dir, i.jobId, store.getQueuedJob(i.jobId)?.secrets ?? null)).toEqual({ secrets: { DEPLOY_KEY: "s3cr3t-value-123" } });
     store.leaseJob("a1", ["linux", "self-hosted"], 30_000);
     store.finishQueuedJob(i.jobId, { agent: "a1", attempt: 1 }, { result: "success", outputs: { v: "1" } });
     expect(await result).toEqual({ result: "success", outputs: { v: "1" } });

@@ -10,7 +10,7 @@
 // from) — but no secret value: the job's secrets are sealed with the data
 // directory's master key (AES-256-GCM, secrets module) and only the server
 // opens them, for the agent holding the lease.
-import { MasterKeyring } from "../secrets/index.js";
+import { MasterKeyring, type IdTokenCredentials } from "../secrets/index.js";
 import { coerceToString, evaluateToken, type Contexts, type Json } from "../expressions/index.js";
 import type { ActionSource } from "../actions/index.js";
 import { jobTimeoutMinutes, type JobRunInput, type JobRunResult } from "../runner/index.js";
@@ -77,16 +77,25 @@ function secretsAad(jobId: number): string {
   return `slipway queued job\0${jobId}`;
 }
 
-/** The job's secrets sealed with the master key, or null when there are none. */
-export function sealJobSecrets(dataDir: string, jobId: number, secrets: Record<string, string>): Buffer | null {
-  if (Object.keys(secrets).length === 0) return null;
-  return new MasterKeyring(dataDir).encrypt(JSON.stringify(secrets), secretsAad(jobId));
+/** What a queued job gets sealed: its secrets, and its OIDC request credentials (a bearer token for the server's issuer). */
+export interface JobSecrets {
+  secrets: Record<string, string>;
+  idToken?: IdTokenCredentials;
+}
+
+/** The job's secrets (and OIDC credentials) sealed with the master key, or null when there are none. */
+export function sealJobSecrets(dataDir: string, jobId: number, secrets: Record<string, string>, idToken?: IdTokenCredentials): Buffer | null {
+  if (Object.keys(secrets).length === 0 && !idToken) return null;
+  const sealed: JobSecrets = { secrets, ...(idToken ? { idToken } : {}) };
+  return new MasterKeyring(dataDir).encrypt(JSON.stringify(sealed), secretsAad(jobId));
 }
 
 /** Opens what sealJobSecrets sealed (the server, answering a lease). */
-export function openJobSecrets(dataDir: string, jobId: number, sealed: Buffer | null): Record<string, string> {
-  if (!sealed) return {};
-  return JSON.parse(new MasterKeyring(dataDir).decrypt(sealed, secretsAad(jobId)).toString("utf8")) as Record<string, string>;
+export function openJobSecrets(dataDir: string, jobId: number, sealed: Buffer | null): JobSecrets {
+  if (!sealed) return { secrets: {} };
+  const opened = JSON.parse(new MasterKeyring(dataDir).decrypt(sealed, secretsAad(jobId)).toString("utf8")) as JobSecrets | Record<string, string>;
+  // Jobs queued before OIDC credentials were sealed with them hold the secrets alone (names are upper-case: no "secrets" key).
+  return typeof opened.secrets === "object" ? (opened as JobSecrets) : { secrets: opened as Record<string, string> };
 }
 
 /**
@@ -190,7 +199,7 @@ export class QueueDispatcher {
       runId: input.runId,
       labels,
       payload: JSON.stringify(payload),
-      secrets: sealJobSecrets(this.dataDir, input.jobId, input.secrets),
+      secrets: sealJobSecrets(this.dataDir, input.jobId, input.secrets, input.idToken),
       maxAttempts: this.maxAttempts,
       timeoutMs,
     });

@@ -432,8 +432,8 @@ export class WorkflowRun {
         // A queued job starts when an agent leases it (the server records that).
         if (!opts.dispatch) opts.store.startJob(job.id, logDir);
         reporter.started(opts.dispatch !== undefined);
-        // A job an agent runs gets no OIDC token yet (docs/agents.md): the issuer is not started for it.
-        const idToken = opts.dispatch ? undefined : await opts.idToken?.({ workflow: g.workflow, job: spec, jobId: job.id, environment, github: this.github }).catch((err: unknown) => err as Error);
+        // A job for the agents' queue gets credentials only from the server's issuer (cli/run.ts): they are sealed with its secrets.
+        const idToken = await opts.idToken?.({ workflow: g.workflow, job: spec, jobId: job.id, environment, github: this.github }).catch((err: unknown) => err as Error);
         if (idToken instanceof Error) {
           const reason = `cannot give the job its OIDC request token (permissions: id-token: write): ${idToken.message}`;
           opts.store.finishJob(job.id, { conclusion: "failure", reason });

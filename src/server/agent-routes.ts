@@ -21,7 +21,7 @@ import { appendFileSync, chmodSync, mkdirSync, readdirSync, rmSync, writeFileSyn
 import { dirname, join } from "node:path";
 import { uploadArtifact, validateArtifactName } from "../actions/index.js";
 import { Type, type Static } from "@sinclair/typebox";
-import { openJobSecrets } from "../scheduler/index.js";
+import { openJobSecrets, type JobSecrets } from "../scheduler/index.js";
 import { jobLogDir, stepLogPath, StoreError, type QueuedJobRecord, type Store, type TokenRecord } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
 import type { Logger } from "./log.js";
@@ -169,15 +169,15 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
       store.finishQueuedJob(q.jobId, null, { result: "cancelled", reason: `its job record is already completed: ${err.message}` });
       return undefined;
     }
-    let secrets: Record<string, string>;
+    let sealed: JobSecrets;
     try {
-      secrets = openJobSecrets(o.dataDir, q.jobId, q.secrets);
+      sealed = openJobSecrets(o.dataDir, q.jobId, q.secrets);
     } catch (err) {
       store.finishQueuedJob(q.jobId, null, { result: "failure", reason: `cannot open the job's secrets: ${(err as Error).message} (the server and its runs must share the data directory's master key)` });
       return undefined;
     }
     log.info("job leased", { job: q.jobId, run: q.runId, agent: q.agent, attempt: q.attempt });
-    return { id: q.jobId, runId: q.runId, attempt: q.attempt, leaseSeconds: leaseMs / 1000, payload: JSON.parse(q.payload) as unknown, secrets };
+    return { id: q.jobId, runId: q.runId, attempt: q.attempt, leaseSeconds: leaseMs / 1000, payload: JSON.parse(q.payload) as unknown, secrets: sealed.secrets, ...(sealed.idToken ? { idToken: sealed.idToken } : {}) };
   }
 
   /** Where an agent's artifact files wait until the artifact is complete. */
@@ -371,7 +371,7 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
         } else if (result === "cancelled" && q.cancelReason && !reason) reason = q.cancelReason;
         closeOpenSteps(q.jobId, `the agent finished the job (${result}) before this step's end arrived`);
         // Only names of secrets the job was given count: an agent cannot write others into the audit.
-        const given = new Set(Object.keys(openJobSecrets(o.dataDir, q.jobId, q.secrets)));
+        const given = new Set(Object.keys(openJobSecrets(o.dataDir, q.jobId, q.secrets).secrets));
         store.recordSecretReads(q.jobId, (body.secretsRead ?? []).filter((n) => given.has(n)));
         store.finishQueuedJob(q.jobId, { agent: body.name, attempt: body.attempt }, { result, outputs: body.outputs ?? {}, reason });
         log.info("job finished by agent", { job: q.jobId, run: q.runId, agent: body.name, attempt: body.attempt, result });
