@@ -19,6 +19,7 @@ import { evaluateWorkflowEnv, type QueuedJobPayload } from "../scheduler/index.j
 import { Masker } from "../secrets/index.js";
 import { AgentClient, backoff, describe, sleep, type AgentLog } from "./client.js";
 import { artifactDigests, sendArtifacts } from "./artifacts.js";
+import { sendJobFiles } from "./job-files.js";
 import { LogStream } from "./log-stream.js";
 import { prepareRepository, PrepareError } from "./repository.js";
 
@@ -203,6 +204,7 @@ export class Agent {
       const masker = new Masker();
       for (const v of Object.values(job.secrets)) masker.add(v);
       const eventPath = join(jobDir, "event.json");
+      const logDir = join(jobDir, "logs");
       writeFileSync(eventPath, JSON.stringify(p.github.event ?? {}, null, 2));
       const github = { ...p.github, event_path: eventPath };
       const workflowEnv = evaluateWorkflowEnv(repo.workflow.env, { github, vars: p.vars, inputs: p.inputs, secrets: job.secrets, env: {} });
@@ -230,7 +232,7 @@ export class Agent {
         store: stream.steps,
         dataDir,
         workRoot: this.o.workRoot,
-        logDir: join(jobDir, "logs"),
+        logDir,
         eventPath,
         reporter: stream.reporter,
         signal,
@@ -244,6 +246,13 @@ export class Agent {
       } catch (err) {
         stream.line(`Error: ${(err as Error).message}`);
         return { ...result, result: "failure", reason: (err as Error).message };
+      }
+      try {
+        const files = await sendJobFiles(this.client, { id: job.id, attempt: job.attempt, agent: this.name }, logDir, this.hardStop.signal);
+        if (files.length > 0) stream.line(`Sent to the server: ${files.join(", ")}`);
+      } catch (err) {
+        // A summary or report that does not arrive is reported; the job's result stands (as on GitHub).
+        stream.line(`Warning: ${(err as Error).message}`);
       }
       return result;
     } finally {

@@ -1,6 +1,7 @@
 // `slipway logs RUN [JOB]`: the stored (masked) step logs.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { JOB_SUMMARY_FILE } from "../store/index.js";
 import { dataDirFor, EXIT, UsageError, withStore, workDir, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
 
@@ -31,7 +32,7 @@ export async function logsCommand(runArg: string, jobArg: string | undefined, op
         conclusion: s.conclusion,
         log: s.logPath && existsSync(s.logPath) ? readFileSync(s.logPath, "utf8") : "",
       })),
-      summary: j.logPath && existsSync(join(j.logPath, "summary.md")) ? readFileSync(join(j.logPath, "summary.md"), "utf8") : "",
+      summary: j.logPath && existsSync(join(j.logPath, JOB_SUMMARY_FILE)) ? readFileSync(join(j.logPath, JOB_SUMMARY_FILE), "utf8") : "",
     }));
     if (opts.json) {
       process.stdout.write(JSON.stringify({ run, jobs: result }, null, 2) + "\n");

@@ -20,7 +20,7 @@ import {
 import type { JobResult } from "../engine/index.js";
 import type { Executor, ProcessResult } from "../executor/index.js";
 import type { Masker } from "../secrets/index.js";
-import { stepLogPath, type Conclusion, type Store } from "../store/index.js";
+import { JOB_SUMMARY_FILE, stepLogPath, type Conclusion, type Store } from "../store/index.js";
 import type { JobSpec, StepSpec, Workflow } from "../workflow/index.js";
 import {
   isLocalUses,
@@ -187,7 +187,7 @@ export class JobRunner {
     this.workspace = join(this.jobRoot, "workspace");
     this.temp = join(this.jobRoot, "temp");
     this.toolCache = join(input.dataDir, "tool-cache");
-    this.summaryPath = join(input.logDir, "summary.md");
+    this.summaryPath = join(input.logDir, JOB_SUMMARY_FILE);
   }
 
   async run(): Promise<JobRunResult> {

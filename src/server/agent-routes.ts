@@ -21,8 +21,9 @@ import { appendFileSync, chmodSync, mkdirSync, readdirSync, rmSync, writeFileSyn
 import { dirname, join } from "node:path";
 import { uploadArtifact, validateArtifactName } from "../actions/index.js";
 import { Type, type Static } from "@sinclair/typebox";
+import { TEST_REPORT_FILE } from "../reports/index.js";
 import { openJobSecrets, type JobSecrets } from "../scheduler/index.js";
-import { jobLogDir, stepLogPath, StoreError, type QueuedJobRecord, type Store, type TokenRecord } from "../store/index.js";
+import { JOB_SUMMARY_FILE, jobLogDir, stepLogPath, StoreError, type QueuedJobRecord, type Store, type TokenRecord } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
 import type { Logger } from "./log.js";
 import { ErrorBody } from "./schemas.js";
@@ -186,6 +187,34 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
   }
 
   return [
+    route({
+      method: "PUT",
+      path: "/api/agents/jobs/{id}/reports/{file}",
+      role: "developer",
+      tag: "agents",
+      summary: "The job's summary (summary.md) or test reports (test-report.json) as the agent's runner wrote them (masked); the run page and `slipway runs show` read them",
+      params: Type.Object({ id: Type.Integer({ minimum: 1 }), file: Type.Union([Type.Literal(JOB_SUMMARY_FILE), Type.Literal(TEST_REPORT_FILE)]) }),
+      query: Type.Object({ name: Name, attempt: Type.Integer({ minimum: 1 }) }),
+      raw: true,
+      responses: { 200: { description: "Stored", schema: Ok }, 400: { description: "test-report.json that is not JSON", schema: ErrorBody }, 409: { description: "The lease is lost", schema: ErrorBody } },
+      handle: ({ params, query, actor, raw }) => {
+        requireAgent(actor);
+        const q = leased(params.id, query.name, query.attempt);
+        const bytes = raw ?? Buffer.alloc(0);
+        if (params.file === TEST_REPORT_FILE) {
+          try {
+            JSON.parse(bytes.toString("utf8"));
+          } catch (err) {
+            throw new HttpError(400, `${TEST_REPORT_FILE} is not JSON (${(err as Error).message}): send the file slipway/test-report wrote`);
+          }
+        }
+        const dir = logDirOf(q);
+        mkdirSync(dir, { recursive: true });
+        // The last attempt's wins, as its steps' logs do.
+        writeFileSync(join(dir, params.file), bytes);
+        return { status: 200, body: { file: params.file, size: bytes.length } };
+      },
+    }),
     route({
       method: "PUT",
       path: "/api/agents/jobs/{id}/artifacts/{artifact}/files",

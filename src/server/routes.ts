@@ -6,7 +6,7 @@ import { listArtifacts, readArtifact } from "../actions/index.js";
 import type { BlobStore } from "../blobs/index.js";
 import { runTestReports } from "../reports/index.js";
 import { ownerAlive } from "../scheduler/index.js";
-import { StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store } from "../store/index.js";
+import { JOB_SUMMARY_FILE, StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
 import { tokenGroups, type Authenticator } from "./auth.js";
 import { readProtection, REPOSITORY_NAME, writeProtection, type HostedRepositories, type RefUpdate } from "../git/index.js";
@@ -599,7 +599,7 @@ const MAX_SUMMARY = 1 << 20;
 function jobSummary(j: JobRecord): string | null {
   if (!j.logPath) return null;
   try {
-    const text = readFileSync(join(j.logPath, "summary.md"), "utf8");
+    const text = readFileSync(join(j.logPath, JOB_SUMMARY_FILE), "utf8");
     return text.length > MAX_SUMMARY ? `${text.slice(0, MAX_SUMMARY)}\n\n(the summary is longer than 1 MiB; the rest is left out)\n` : text;
   } catch {
     return null;

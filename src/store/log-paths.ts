@@ -5,6 +5,9 @@
 // a step record's `logPath` names one of these files.
 import { join } from "node:path";
 
+/** The job summary (GITHUB_STEP_SUMMARY of every step, masked) in a job's log folder. */
+export const JOB_SUMMARY_FILE = "summary.md";
+
 /** The folder of a job's logs in the data directory. */
 export function jobLogDir(dataDir: string, runId: number, jobId: number): string {
   return join(dataDir, "logs", String(runId), String(jobId));
