@@ -233,5 +233,40 @@ describe("job queue and agents", () => {
     expect(detail.tests?.totals).toMatchObject({ tests: 2, failed: 1 });
     expect(detail.tests?.jobs[0]?.reports[0]?.failures).toEqual([expect.objectContaining({ name: "divides", file: "math.test.js", line: 7 })]);
   });
+
+  it("a job on another agent downloads an artifact an earlier job of the run uploaded, through the server", async () => {
+    agent("maker-1", ["maker"]);
+    agent("user-1", ["user"]);
+    const workflow = [
+      "name: Handover",
+      "on: push",
+      "jobs:",
+      "  make:",
+      "    runs-on: [self-hosted, maker]",
+      "    steps:",
+      "      - run: mkdir -p out/sub && echo built-by-maker > out/a.txt && echo nested > out/sub/b.txt",
+      "      - uses: actions/upload-artifact@v4",
+      "        with: { name: handover, path: out/ }",
+      "  use:",
+      "    needs: make",
+      "    runs-on: [self-hosted, user]",
+      "    steps:",
+      "      - uses: actions/download-artifact@v4",
+      "        with: { name: handover, path: got }",
+      "      - run: test \"$(cat got/a.txt)\" = built-by-maker && test \"$(cat got/sub/b.txt)\" = nested",
+      "",
+    ].join("\n");
+    await pushRepo(s, "acme/handover", { ".github/workflows/h.yml": workflow });
+    const [run] = await completedRuns(s, "acme/handover", 1, 60_000);
+    const rows = queueOf("acme/handover");
+    expect(rows.map((r) => r.agent)).toEqual(["maker-1", "user-1"]);
+    expect(run?.conclusion).toBe("success");
+    // user-1's data folder never held the artifact: its step could only read it through the server.
+    const detail = (await api(s, "GET", `/api/runs/${run?.id}`, s.admin)).json as { jobs: Array<{ id: number; key: string }> };
+    expect(await jobLog(run?.id as number, detail.jobs.find((j) => j.key === "use")?.id as number)).toContain("Downloading artifact handover (2 files, 22 B)");
+    // A blob that is not a file of the run's artifacts is not served, even to a leased job.
+    const other = await api(s, "GET", `/api/agents/jobs/${rows[1]?.job_id}/blobs/sha256:${"0".repeat(64)}?name=user-1&attempt=1`, token);
+    expect(other.status).toBe(409);
+  });
 });
 

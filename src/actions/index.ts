@@ -9,6 +9,7 @@ export {
   artifactDigestHex,
   artifactManifestBytes,
   listArtifacts,
+  manifestPath,
   readArtifact,
   storeArtifactFiles,
   uploadArtifact,

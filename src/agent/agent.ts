@@ -18,7 +18,7 @@ import { runJob, type JobRunResult } from "../runner/index.js";
 import { evaluateWorkflowEnv, type QueuedJobPayload } from "../scheduler/index.js";
 import { Masker } from "../secrets/index.js";
 import { AgentClient, backoff, describe, sleep, type AgentLog } from "./client.js";
-import { artifactDigests, sendArtifacts } from "./artifacts.js";
+import { artifactDigests, downloadsArtifacts, fetchArtifacts, sendArtifacts } from "./artifacts.js";
 import { sendJobFiles } from "./job-files.js";
 import { LogStream } from "./log-stream.js";
 import { prepareRepository, PrepareError } from "./repository.js";
@@ -209,6 +209,12 @@ export class Agent {
       const github = { ...p.github, event_path: eventPath };
       const workflowEnv = evaluateWorkflowEnv(repo.workflow.env, { github, vars: p.vars, inputs: p.inputs, secrets: job.secrets, env: {} });
       const dataDir = join(this.o.workDir, "data");
+      mkdirSync(dataDir, { recursive: true });
+      // Artifacts of earlier jobs of the run, which other agents may have made: from the server.
+      if (downloadsArtifacts(spec.steps)) {
+        const fetched = await fetchArtifacts(this.client, { id: job.id, attempt: job.attempt, agent: this.name, runId: p.runId }, dataDir, this.hardStop.signal);
+        if (fetched.length > 0) stream.line(`Artifacts fetched from the server: ${fetched.join(", ")}`);
+      }
       const before = await artifactDigests(dataDir, p.runId);
       const result = await runJob({
         workflow: repo.workflow,

@@ -1,6 +1,9 @@
 // The agent's HTTP client: JSON requests to the server with the agent token,
 // and retries with exponential backoff while the server is unreachable or
 // answers 5xx (a 4xx is an answer: it is returned, not retried).
+import { createWriteStream } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 /** An answer of the server. */
 export interface Answer {
@@ -31,6 +34,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** A JSON answer's body; text that is not JSON as `{error}` (its first 500 characters). */
+function parseJson(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { error: text.slice(0, 500) };
+  }
+}
+
 export class AgentClient {
   constructor(
     /** The server's base URL, without a trailing slash. */
@@ -49,23 +61,37 @@ export class AgentClient {
     return this.retry(() => this.request("PUT", path, bytes, "application/octet-stream", { ...options, timeoutMs: 120_000 }), options);
   }
 
-  private async request(method: string, path: string, body: string | Buffer, type: string, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<Answer> {
-    const signals = [AbortSignal.timeout(options.timeoutMs ?? 30_000), ...(options.signal ? [options.signal] : [])];
+  /** GETs JSON until the server answers below 500 (at most `max5xx` times 5xx); undefined when `signal` aborts. */
+  getRetry(path: string, options: { signal?: AbortSignal; what: string; max5xx?: number }): Promise<Answer | undefined> {
+    return this.retry(() => this.request("GET", path, undefined, undefined, options), options);
+  }
+
+  /**
+   * GETs bytes into `file` (replaced), retrying as getRetry does; the answer
+   * (status 200 and no JSON once the file is written), undefined when `signal` aborts.
+   */
+  downloadRetry(path: string, file: string, options: { signal?: AbortSignal; what: string; max5xx?: number }): Promise<Answer | undefined> {
+    return this.retry(async () => {
+      const res = await fetch(this.server + path, { headers: { authorization: `Bearer ${this.token}` }, signal: this.signalOf({ ...options, timeoutMs: 120_000 }) });
+      if (res.status !== 200 || !res.body) return { status: res.status, json: parseJson(await res.text()) };
+      await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(file));
+      return { status: 200, json: {} };
+    }, options);
+  }
+
+  private signalOf(options: { signal?: AbortSignal; timeoutMs?: number }): AbortSignal {
+    return AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 30_000), ...(options.signal ? [options.signal] : [])]);
+  }
+
+  private async request(method: string, path: string, body: string | Buffer | undefined, type: string | undefined, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<Answer> {
     const res = await fetch(this.server + path, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, "content-type": type },
+      headers: { authorization: `Bearer ${this.token}`, ...(type ? { "content-type": type } : {}) },
       // A Blob: the DOM typings want an ArrayBuffer-backed view, a Buffer may sit on a shared one.
-      body: typeof body === "string" ? body : new Blob([Uint8Array.from(body)]),
-      signal: AbortSignal.any(signals),
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : new Blob([Uint8Array.from(body)]) }),
+      signal: this.signalOf(options),
     });
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      json = { error: text.slice(0, 500) };
-    }
-    return { status: res.status, json };
+    return { status: res.status, json: parseJson(await res.text()) };
   }
 
   /**

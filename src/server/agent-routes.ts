@@ -19,7 +19,8 @@
 // (`<data>/logs/<run>/<job>/<step>.log`, `<step>.attempt<k>.log` for a retry).
 import { appendFileSync, chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { uploadArtifact, validateArtifactName } from "../actions/index.js";
+import { listArtifacts, uploadArtifact, validateArtifactName } from "../actions/index.js";
+import { FileBlobStore, type BlobStore, type Digest } from "../blobs/index.js";
 import { Type, type Static } from "@sinclair/typebox";
 import { TEST_REPORT_FILE } from "../reports/index.js";
 import { openJobSecrets, type JobSecrets } from "../scheduler/index.js";
@@ -36,6 +37,8 @@ const MAX_WAIT_SECONDS = 25;
 export interface AgentRoutesOptions {
   dataDir: string;
   store: Store;
+  /** The data directory's blob store (artifact files); default: a FileBlobStore of dataDir. */
+  blobs?: BlobStore;
   log: Logger;
   /** Lease length, renewed by each heartbeat (default 30 s, `$SLIPWAY_AGENT_LEASE_SECONDS`). */
   leaseMs?: number;
@@ -186,7 +189,41 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
     return join(o.dataDir, "agent-uploads", String(jobId), String(attempt), name);
   }
 
+  const blobs = o.blobs ?? new FileBlobStore(o.dataDir);
+
   return [
+    route({
+      method: "GET",
+      path: "/api/agents/jobs/{id}/artifacts",
+      role: "developer",
+      tag: "agents",
+      summary: "The artifacts of the leased job's run (manifests: files with digests and modes), for actions/download-artifact on the agent",
+      params: JobParams,
+      query: Type.Object({ name: Name, attempt: Type.Integer({ minimum: 1 }) }),
+      responses: { 200: { description: "The manifests", schema: Ok }, 409: { description: "The lease is lost", schema: ErrorBody } },
+      handle: async ({ params, query, actor }) => {
+        requireAgent(actor);
+        const q = leased(params.id, query.name, query.attempt);
+        return { status: 200, body: { artifacts: await listArtifacts(o.dataDir, q.runId) } };
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/api/agents/jobs/{id}/blobs/{digest}",
+      role: "developer",
+      tag: "agents",
+      summary: "The bytes of one file of an artifact of the leased job's run, by digest (no other blob is served)",
+      params: Type.Object({ id: Type.Integer({ minimum: 1 }), digest: Type.String({ pattern: "^sha256:[0-9a-f]{64}$" }) }),
+      query: Type.Object({ name: Name, attempt: Type.Integer({ minimum: 1 }) }),
+      responses: { 200: { description: "The bytes", schema: Ok }, 404: { description: "Not a file of the run's artifacts", schema: ErrorBody }, 409: { description: "The lease is lost", schema: ErrorBody } },
+      handle: async ({ params, query, actor }) => {
+        requireAgent(actor);
+        const q = leased(params.id, query.name, query.attempt);
+        const file = (await listArtifacts(o.dataDir, q.runId)).flatMap((m) => m.files).find((f) => f.digest === params.digest);
+        if (!file) throw new HttpError(404, `no artifact of run ${q.runId} has a file ${params.digest}; GET /api/agents/jobs/${q.jobId}/artifacts lists them`);
+        return { status: 200, stream: blobs.open(file.digest as Digest), headers: { "content-type": "application/octet-stream", "content-length": String(file.size) } };
+      },
+    }),
     route({
       method: "PUT",
       path: "/api/agents/jobs/{id}/reports/{file}",

@@ -101,7 +101,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     : undefined;
   // One blob store for the artifact downloads and the remote cache.
   const blobs = new FileBlobStore(o.dataDir);
-  const routes: Route[] = [...apiRoutes({ dataDir: o.dataDir, store: o.store, repos, external, launcher, auth, blobs, baseUrl: () => baseUrl, launchPushes, log, changes, ...(delivery ? { delivery } : {}) }), ...agentRoutes({ dataDir: o.dataDir, store: o.store, log })];
+  const routes: Route[] = [...apiRoutes({ dataDir: o.dataDir, store: o.store, repos, external, launcher, auth, blobs, baseUrl: () => baseUrl, launchPushes, log, changes, ...(delivery ? { delivery } : {}) }), ...agentRoutes({ dataDir: o.dataDir, store: o.store, blobs, log })];
   const compiled = compile(routes);
   // Turborepo's (/v8/artifacts) and Nx's (/v1/cache) remote cache, from the blob store (remote-cache.ts).
   const remoteCache = new RemoteCache({ dataDir: o.dataDir, identify: (t) => auth.identify(t), blobs, maxBytes: remoteCacheMaxBytes(), log });

@@ -9,7 +9,7 @@ import { affectedAction } from "./affected.js";
 import { dependencyReviewAction, githubDependencyReviewAction } from "./dependency-review.js";
 
 export { type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, ActionError } from "./builtin-action.js";
-export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, artifactManifestBytes, listArtifacts, readArtifact, storeArtifactFiles, uploadArtifact, validateArtifactName } from "./artifacts.js";
+export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, artifactManifestBytes, listArtifacts, manifestPath, readArtifact, storeArtifactFiles, uploadArtifact, validateArtifactName } from "./artifacts.js";
 
 export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
   [
