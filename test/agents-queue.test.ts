@@ -207,6 +207,10 @@ describe("job queue and agents", () => {
     const leased = await api(s, "POST", "/api/agents/lease", token, { name: "fake-audit", labels: ["fake-audit"], waitSeconds: 20 });
     const job = leased.json.job as { id: number; attempt: number; secrets: Record<string, string> };
     expect(Object.keys(job.secrets)).toEqual(["DEPLOY_TOKEN"]);
+    // A leased job gets only blobs that are files of its run's artifacts (this run has none).
+    const blob = await api(s, "GET", `/api/agents/jobs/${job.id}/blobs/sha256:${"0".repeat(64)}?name=fake-audit&attempt=${job.attempt}`, token);
+    expect(blob.status).toBe(404);
+    expect(blob.json.error).toMatch(/no artifact of run \d+ has a file sha256:0+/);
     const done = await api(s, "POST", `/api/agents/jobs/${job.id}/complete`, token, { name: "fake-audit", attempt: job.attempt, result: "success", secretsRead: ["DEPLOY_TOKEN", "NOT_GIVEN"] });
     expect(done.status).toBe(200);
     expect(query<{ name: string }>(dataDir, "SELECT name FROM secret_reads WHERE job_id = ?", job.id)).toEqual([{ name: "DEPLOY_TOKEN" }]);
@@ -264,7 +268,7 @@ describe("job queue and agents", () => {
     // user-1's data folder never held the artifact: its step could only read it through the server.
     const detail = (await api(s, "GET", `/api/runs/${run?.id}`, s.admin)).json as { jobs: Array<{ id: number; key: string }> };
     expect(await jobLog(run?.id as number, detail.jobs.find((j) => j.key === "use")?.id as number)).toContain("Downloading artifact handover (2 files, 22 B)");
-    // A blob that is not a file of the run's artifacts is not served, even to a leased job.
+    // Once the job has finished, its lease is gone: nothing is served to it.
     const other = await api(s, "GET", `/api/agents/jobs/${rows[1]?.job_id}/blobs/sha256:${"0".repeat(64)}?name=user-1&attempt=1`, token);
     expect(other.status).toBe(409);
   });
