@@ -267,7 +267,10 @@ describe("job queue and agents", () => {
     expect(run?.conclusion).toBe("success");
     // user-1's data folder never held the artifact: its step could only read it through the server.
     const detail = (await api(s, "GET", `/api/runs/${run?.id}`, s.admin)).json as { jobs: Array<{ id: number; key: string }> };
-    expect(await jobLog(run?.id as number, detail.jobs.find((j) => j.key === "use")?.id as number)).toContain("Downloading artifact handover (2 files, 22 B)");
+    const useLog = await jobLog(run?.id as number, detail.jobs.find((j) => j.key === "use")?.id as number);
+    expect(useLog).toContain("Downloading artifact handover (2 files, 22 B)");
+    // What the agent did outside the steps is in the job's log too.
+    expect(useLog).toMatch(/##\[job\] outside the steps \(runner agent\)\n(.*\n)*Artifacts fetched from the server: handover\n/);
     // Once the job has finished, its lease is gone: nothing is served to it.
     const other = await api(s, "GET", `/api/agents/jobs/${rows[1]?.job_id}/blobs/sha256:${"0".repeat(64)}?name=user-1&attempt=1`, token);
     expect(other.status).toBe(409);

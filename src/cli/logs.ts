@@ -1,7 +1,7 @@
 // `slipway logs RUN [JOB]`: the stored (masked) step logs.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { JOB_SUMMARY_FILE } from "../store/index.js";
+import { JOB_SUMMARY_FILE, jobLevelLog } from "../store/index.js";
 import { dataDirFor, EXIT, UsageError, withStore, workDir, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
 
@@ -33,6 +33,7 @@ export async function logsCommand(runArg: string, jobArg: string | undefined, op
         log: s.logPath && existsSync(s.logPath) ? readFileSync(s.logPath, "utf8") : "",
       })),
       summary: j.logPath && existsSync(join(j.logPath, JOB_SUMMARY_FILE)) ? readFileSync(join(j.logPath, JOB_SUMMARY_FILE), "utf8") : "",
+      outsideSteps: jobLevelLog(j.logPath),
     }));
     if (opts.json) {
       process.stdout.write(JSON.stringify({ run, jobs: result }, null, 2) + "\n");
@@ -44,6 +45,7 @@ export async function logsCommand(runArg: string, jobArg: string | undefined, op
         process.stdout.write(p.cyan(`-- ${s.number}. ${s.name}: ${s.conclusion ?? "running"}\n`));
         process.stdout.write(s.log);
       }
+      if (j.outsideSteps) process.stdout.write(p.cyan("-- outside the steps (runner agent)\n") + j.outsideSteps);
       if (j.summary) process.stdout.write(p.cyan("-- summary\n") + j.summary);
     }
     return EXIT.ok;

@@ -6,7 +6,7 @@ import { listArtifacts, readArtifact } from "../actions/index.js";
 import type { BlobStore } from "../blobs/index.js";
 import { runTestReports } from "../reports/index.js";
 import { ownerAlive } from "../scheduler/index.js";
-import { JOB_SUMMARY_FILE, StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store } from "../store/index.js";
+import { JOB_SUMMARY_FILE, jobLevelLog, StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
 import { tokenGroups, type Authenticator } from "./auth.js";
 import { readProtection, REPOSITORY_NAME, writeProtection, type HostedRepositories, type RefUpdate } from "../git/index.js";
@@ -155,6 +155,8 @@ export function apiRoutes(d: RouteDeps): Route[] {
           text += `##[step ${s.number}] ${s.name}: ${s.conclusion ?? s.status}\n`;
           if (s.logPath && existsSync(s.logPath)) text += readFileSync(s.logPath, "utf8");
         }
+        const outside = jobLevelLog(job.logPath);
+        if (outside) text += `##[job] outside the steps (runner agent)\n${outside}`;
         return { status: 200, text };
       },
     }),

@@ -46,4 +46,4 @@ export {
 } from "./store.js";
 export { BUSY_TIMEOUT_MS, DATABASE_FILE, SqliteStore, type SqliteStoreOptions, openStore } from "./sqlite-store.js";
 export { type Migration, migrations } from "./migrations/index.js";
-export { JOB_SUMMARY_FILE, jobLogDir, stepLogPath } from "./log-paths.js";
+export { JOB_SUMMARY_FILE, jobLevelLog, jobLogDir, stepLogPath } from "./log-paths.js";
