@@ -94,7 +94,7 @@ const KNOWN_DIFFERENCES: Record<string, { onlySlipway: string[]; onlyTurbo: stri
   "root package's own files": { onlySlipway: ["root"], onlyTurbo: [] },
   // turbo reads the head's graph only: b's range no longer names the workspace's a, so b is not its dependent there.
   "version bump out of a range": { onlySlipway: ["b"], onlyTurbo: [] },
-  // slipway does not analyse bun's lockfile yet and marks everything; turbo (told yarn is the package manager) sees a root file.
+  // slipway cannot read this bun.lock ("{}") and marks everything; turbo (told yarn is the package manager) sees a root file.
   "bun.lock added": { onlySlipway: ["one", "root", "three", "two"], onlyTurbo: [] },
 };
 

@@ -120,13 +120,44 @@ describe("slipway affected on generated monorepos", () => {
     expect(byName(lockChange, "app")?.chain).toEqual(["app", "core (dependency)", "pnpm-lock.yaml: resolved lodash changed"]);
   });
 
-  it("yarn: workspaces as { packages }; a yarn.lock change touching one package; bun's lockfile is not analysed", async () => {
+  it("yarn: workspaces as { packages }; a yarn.lock change touching one package; a bun.lock it cannot read marks all", async () => {
     const r = await affected(repo(YARN, (d) => write(d, { "yarn.lock": yarnLock("4.17.21") })));
     expect(names(r)).toEqual(["three"]);
     expect(names(await affected(repo(YARN, (d) => write(d, { "libs/one/x.js": "1\n" }))))).toEqual(["one", "two"]);
     const bun = await affected(repo(YARN, (d) => write(d, { "bun.lock": "{}\n" })));
     expect(names(bun)).toEqual(["one", "root", "three", "two"]);
-    expect(byName(bun, "two")?.reasons[0]?.message).toBe("bun.lock changed (not analysed yet)");
+    expect(byName(bun, "two")?.reasons[0]?.message).toBe("bun.lock changed (bun.lock has lockfileVersion undefined, which this Slipway does not read)");
+  });
+
+  it("bun: a bun.lock change marks the package whose resolved dependency changed, and its dependents", async () => {
+    const bunLock = (lodash: string) => `{
+  "lockfileVersion": 1,
+  "workspaces": {
+    "": { "name": "root", },
+    "packages/util": { "name": "util", "dependencies": { "lodash": "^4", }, },
+    "packages/app": { "name": "app", "dependencies": { "util": "workspace:*", }, },
+    "packages/other": { "name": "other", "dependencies": { "left-pad": "^1", }, },
+  },
+  "packages": {
+    "app": ["app@workspace:packages/app"],
+    "left-pad": ["left-pad@1.3.0", "", {}, "sha512-lp"],
+    "lodash": ["lodash@${lodash}", "", {}, "sha512-${lodash}"],
+    "other": ["other@workspace:packages/other"],
+    "util": ["util@workspace:packages/util"],
+  }
+}
+`;
+    const BUN: Files = {
+      "package.json": pkg("root", { private: true, workspaces: ["packages/*"] }),
+      "packages/util/package.json": pkg("util", { dependencies: { lodash: "^4" } }),
+      "packages/app/package.json": pkg("app", { dependencies: { util: "workspace:*" } }),
+      "packages/other/package.json": pkg("other", { dependencies: { "left-pad": "^1" } }),
+      "bun.lock": bunLock("4.17.20"),
+    };
+    const r = await affected(repo(BUN, (d) => write(d, { "bun.lock": bunLock("4.17.21") })));
+    expect(names(r)).toEqual(["app", "util"]);
+    expect(byName(r, "util")?.reasons[0]?.message).toBe("bun.lock: resolved lodash changed");
+    expect(byName(r, "app")?.chain).toEqual(["app", "util (dependency)", "bun.lock: resolved lodash changed"]);
   });
 
   it("--uncommitted adds staged, unstaged and untracked files", async () => {

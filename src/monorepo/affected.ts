@@ -6,6 +6,7 @@ import picomatch from "picomatch";
 import { buildGraph, type Edge, type PackageGraph } from "./graph.js";
 import { npmLockfileEffect, type LockfileEffect } from "./npm-lockfile.js";
 import { pnpmLockfileEffect } from "./pnpm-lockfile.js";
+import { bunLockfileEffect } from "./bun-lockfile.js";
 import { yarnLockfileEffect } from "./yarn-lockfile.js";
 import type { Workspace } from "./workspaces.js";
 
@@ -61,6 +62,7 @@ const ANALYSERS: Record<string, (base: string | undefined, head: string | undefi
   "npm-shrinkwrap.json": npmLockfileEffect,
   "yarn.lock": yarnLockfileEffect,
   "pnpm-lock.yaml": pnpmLockfileEffect,
+  "bun.lock": bunLockfileEffect,
 };
 
 /** Fields of the root package.json whose change affects every package. */
