@@ -9,6 +9,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import * as affected from "./affected.mjs";
 import * as cache from "./cache.mjs";
+import * as agents from "./agents.mjs";
 import * as criticalPath from "./critical-path.mjs";
 import { CLI_BUNDLE, ROOT, SLIPWAY, cleanDir, fmtMs, fmtRatio, requireTools, useSlipway } from "./lib.mjs";
 import * as migrationsLint from "./migrations-lint.mjs";
@@ -22,7 +23,7 @@ import * as stepOverhead from "./step-overhead.mjs";
 const USAGE = `usage: npm run bench -- [options]
 
   --quick             smaller sizes and fewer repetitions (about a minute)
-  --only a,b,...,j    run only these benchmarks
+  --only a,b,...,k    run only these benchmarks
                         a  overhead per step (1 job × 200 run: true vs bash)
                         b  200 jobs at --parallel 2 vs xargs -P2
                         c  cache save/restore of 200 MB in 20,000 files vs tar | zstd
@@ -33,6 +34,7 @@ const USAGE = `usage: npm run bench -- [options]
                         h  critical-path order vs first-come order, wall time of a run
                         i  migrations lint of 1,000 and 10,000 statements vs squawk
                         j  migrations verify start-up (PGlite): from the cached snapshot vs from nothing
+                        k  runner agents: 60 jobs with 3 agents vs 1, log streaming through an agent vs slipway run
   --repeat N          repetitions of each benchmark (default 5; c: 3; d: 10)
   --json              print the results as JSON on stdout (progress goes to stderr)
   --write             put the results table into docs/benchmarks.md
@@ -48,7 +50,7 @@ const DOC = join(ROOT, "docs", "benchmarks.md");
 const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
-const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"];
 
 function parseArgs(argv) {
   const o = { quick: false, json: false, write: false, build: false, keep: false, only: BENCHMARKS };
@@ -201,6 +203,7 @@ export async function main(argv) {
       if (b === "h") results.push(await criticalPath.run({ tmp, reps: reps(3, 2), log }));
       if (b === "i") results.push(...(await migrationsLint.run({ tmp, reps: reps(5, 3), log, ...(o.quick ? { sizes: [1000] } : {}) })));
       if (b === "j") results.push(await migrationsVerify.run({ tmp, reps: reps(3, 2), log }));
+      if (b === "k") results.push(...(await agents.run({ tmp, reps: reps(3, 2), log })));
       log(`(${b}) done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {
@@ -263,7 +266,7 @@ function rows(report) {
     fmtRatio(r.ratio),
     resultCell(r),
     r.metric.goalText,
-    r.metric.met ? "yes" : "no",
+    r.metric.met === null ? "–" : r.metric.met ? "yes" : "no",
   ]);
 }
 
