@@ -270,9 +270,9 @@ export function buildProgram(): Command {
     delivery(
       program
         .command(decision)
-        .description(`${decision} RELEASE for ENV's approval gate`)
+        .description(`${decision} RELEASE (or the jobs of run RUN that wait for ENV: run:RUN) for ENV's approval gate`)
         .argument("<env>", "environment")
-        .argument("<release>", "release, e.g. web#3")
+        .argument("<release>", "release, e.g. web#3, or run:12 for a workflow run's jobs with environment: ENV")
         .option("--comment <text>", "a comment kept with the decision")
         .option("--as <name>", "who decides (default: $SLIPWAY_ACTOR or the login name)")
         .option("--group <name>", "a group the person is in (repeatable; also $SLIPWAY_GROUPS)", collect)

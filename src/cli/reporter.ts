@@ -48,6 +48,10 @@ export class ConsoleReporter implements RunReporter {
     this.jobs.set(jobId, view);
     const prefix = this.p.cyan(`[${name}]`);
     return {
+      waiting: (reason: string) => {
+        view.reason = reason;
+        if (this.mode === "plain") this.write(`${prefix} ${this.p.yellow("waiting")} ${this.p.dim(`— ${reason}`)}\n`);
+      },
       started: (queued = false) => {
         if (queued) {
           // Waiting for a runner agent: it starts when one leases it (slipway logs shows its steps).

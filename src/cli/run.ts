@@ -7,7 +7,8 @@ import { builtinActions, parseActionSource } from "../actions/index.js";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics/index.js";
 import type { JobResult } from "../engine/index.js";
 import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
-import { findDeliveryConfig, loadDeliveryConfig } from "../delivery/index.js";
+import { waitForEnvironmentGates } from "../control/index.js";
+import { findDeliveryConfig, loadDeliveryConfig, type DeliveryConfig } from "../delivery/index.js";
 import { buildEvent, readRepo } from "../git/index.js";
 import { ConcurrencyGroups, ownerAlive, processOwner, QueueDispatcher, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { Masker, OIDC_ISSUER_ENV, RunOidc, SecretStore } from "../secrets/index.js";
@@ -234,6 +235,16 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   // ID tokens for jobs with `id-token: write` (none with --no-secrets): the server's issuer, else one on loopback.
   const issuer = process.env[OIDC_ISSUER_ENV];
   const oidc = withSecrets ? new RunOidc({ dataDir, jobActive: (id) => store.getJob(id)?.status === "in_progress", ...(issuer ? { issuer } : {}) }) : undefined;
+  // slipway.yml's environments protect the jobs that name them (control/job-gates.ts); read when the first such job is ready.
+  let environments: DeliveryConfig | { error: string } | undefined | null = null;
+  const deliveryEnvironments = () => {
+    if (environments !== null) return environments;
+    if (findDeliveryConfig(repo.dir) === undefined) return (environments = undefined);
+    const { config, diagnostics } = loadDeliveryConfig(repo.dir);
+    const first = diagnostics.find((d) => d.severity === "error");
+    return (environments = config ?? { error: first ? `${first.file}:${first.line}:${first.column}: ${first.message}` : "it cannot be read" });
+  };
+  const actor = safeUser();
   let summaries: RunSummary[];
   try {
     summaries = await Promise.all(
@@ -260,7 +271,8 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
             ...(opts.keepWorkspace ? { keepWorkspace: true } : {}),
             workRoot,
             baseEnv,
-            actor: safeUser(),
+            actor,
+            environmentGate: (environment, g) => waitForEnvironmentGates({ store, config: deliveryEnvironments(), environment, runId: g.runId, actor, signal: g.signal, waiting: g.waiting }),
             environmentScope,
             // Jobs sent to runner agents need an issuer they can reach: the server's (its Launcher sets the variable), never a loopback one.
             ...(oidc && (!dispatch || issuer) ? { idToken: (job) => oidc.credentials(job) } : {}),

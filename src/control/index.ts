@@ -9,3 +9,4 @@ export { deliveryStatus, type ServiceStatus, type SyncState } from "./status.js"
 export { configHash, effectiveService, type EffectiveService } from "./service-config.js";
 export { makeResolver, MissingValueError, type Resolve } from "./values.js";
 export { workflowCheckRunner } from "./workflow-check.js";
+export { jobEnvironmentGates, runApprovalSubject, waitForEnvironmentGates, type JobGateState } from "./job-gates.js";

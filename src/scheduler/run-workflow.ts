@@ -38,8 +38,8 @@ import { Semaphore } from "./semaphore.js";
 export interface RunReporter {
   runStarted(runId: number, workflow: Workflow): void;
   /** A reporter for one job instance. */
-  /** `started(true)`: the job went to the runner agents' queue (`--queue`); it starts when an agent leases it. */
-  job(jobId: number, name: string): JobReporter & { started(queued?: boolean): void; finished(result: JobResult, reason?: string): void };
+  /** `started(true)`: the job went to the runner agents' queue (`--queue`); it starts when an agent leases it. `waiting`: its environment's gates are not open yet. */
+  job(jobId: number, name: string): JobReporter & { started(queued?: boolean): void; waiting?(reason: string): void; finished(result: JobResult, reason?: string): void };
   runFinished(runId: number, conclusion: JobResult): void;
 }
 
@@ -73,6 +73,11 @@ export interface RunWorkflowOptions {
    * environment's own override the repository's, as on GitHub.
    */
   environmentScope?: (environment: string) => { secrets: Record<string, string>; vars: Record<string, string> };
+  /**
+   * The environment's protection rules for a job with `environment:` (control/job-gates.ts):
+   * resolves when the job may start, or with why it may not; `waiting` is told what it waits for.
+   */
+  environmentGate?: (environment: string, o: { runId: number; signal: AbortSignal; waiting: (reason: string) => void }) => Promise<{ open: true } | { open: false; reason: string }>;
   /** OIDC request credentials for a job (undefined unless its permissions grant `id-token: write`); see secrets/oidc.ts. */
   idToken?: (job: OidcJob) => Promise<IdTokenCredentials | undefined>;
   /**
@@ -416,6 +421,16 @@ export class WorkflowRun {
     signal.addEventListener("abort", onAbort, { once: true });
     let releaseGroup: (() => void) | undefined;
     try {
+      // Environment protection: the job waits (without a slot) until its environment's gates open.
+      if (environment && opts.environmentGate) {
+        const gate = await opts.environmentGate(environment, { runId: this.runId, signal: jobAbort.signal, waiting: (reason) => reporter.waiting?.(reason) });
+        if (!gate.open) {
+          const conclusion = jobAbort.signal.aborted ? "cancelled" : "failure";
+          opts.store.finishJob(job.id, { conclusion, reason: gate.reason });
+          reporter.finished(conclusion, gate.reason);
+          return { result: conclusion, effective: conclusion, outputs: {} };
+        }
+      }
       if (group) {
         const lease = await opts.concurrency.acquire(group.group, group.cancelInProgress, jobAbort);
         if (!lease) {
