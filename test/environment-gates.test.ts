@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, describeResult, makeRepo, removeDir, runCli } from "./helpers/cli.js";
-import { until } from "./helpers/server.js";
+import { CLI, describeResult, git, makeRepo, removeDir, runCli } from "./helpers/cli.js";
+import { api, startServer, until } from "./helpers/server.js";
 
 const SLIPWAY_YML = `services:
   web:
@@ -90,4 +90,41 @@ describe("environment protection for workflow jobs", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("there is no run 999");
   });
+
+  it("under slipway server: the pushed run's job waits until a release-manager of the group approves through the API", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "slipway-env-gate-server-"));
+    const marks = mkdtempSync(join(tmpdir(), "slipway-env-gate-server-marks-"));
+    cleanup.push(dataDir, marks);
+    const s = await startServer(dataDir);
+    try {
+      const set = await runCli(["secrets", "set", "DEPLOY_KEY", "--env", "prod", "--data-dir", dataDir], { cwd: dataDir, input: "prod-only-key" });
+      expect(set.code, describeResult(set)).toBe(0);
+      expect((await api(s, "POST", "/api/repos", s.admin, { name: "acme/gated" })).status).toBe(201);
+      const work = makeRepo({ "slipway.yml": SLIPWAY_YML, ".github/workflows/deploy.yml": workflow(marks), "build/x": "1\n" });
+      cleanup.push(work);
+      git(work, "push", "-q", `${s.url.replace("http://", `http://a:${s.admin}@`)}/git/acme/gated.git`, "main");
+      await until("build done", async () => (existsSync(join(marks, "built")) ? true : undefined), 30_000);
+      const run = await until("the run", async () => ((await api(s, "GET", "/api/runs?repository=acme/gated", s.admin)).json.runs as Array<{ id: number }>)[0]);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(existsSync(join(marks, "deployed"))).toBe(false);
+      const developer = (await api(s, "POST", "/api/tokens", s.admin, { name: "dev-1", role: "developer" })).json.token as string;
+      expect((await api(s, "POST", `/api/runs/${run.id}/approvals`, developer, { env: "prod" })).status).toBe(403);
+      const qa = (await api(s, "POST", "/api/tokens", s.admin, { name: "qa-lead", role: "release-manager", groups: ["qa"] })).json.token as string;
+      const ok = await api(s, "POST", `/api/runs/${run.id}/approvals`, qa, { env: "prod", comment: "ship it" });
+      expect(ok.status).toBe(200);
+      expect(ok.json).toEqual({ run: run.id, env: "prod", by: "qa-lead", decision: "approve" });
+      const done = await until("the run completed", async () => {
+        const r = (await api(s, "GET", `/api/runs/${run.id}`, s.admin)).json as { status: string; conclusion: string };
+        return r.status === "completed" ? r : undefined;
+      }, 30_000);
+      expect(done.conclusion).toBe("success");
+      expect(existsSync(join(marks, "deployed"))).toBe(true);
+      expect((await api(s, "POST", `/api/runs/${run.id}/approvals`, qa, { env: "prod" })).status).toBe(409);
+    } finally {
+      const exited = new Promise((r) => s.child.once("exit", r));
+      s.child.kill("SIGTERM");
+      await exited;
+    }
+  });
 });
+

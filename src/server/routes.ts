@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { listArtifacts, readArtifact } from "../actions/index.js";
 import type { BlobStore } from "../blobs/index.js";
 import { runTestReports } from "../reports/index.js";
+import { runApprovalSubject } from "../control/index.js";
 import { ownerAlive } from "../scheduler/index.js";
 import { JOB_SUMMARY_FILE, jobLevelLog, StoreError, type ChangeRequestRecord, type JobRecord, type RunRecord, type StepRecord, type Store } from "../store/index.js";
 import { HttpError, route, type Route } from "./api.js";
@@ -207,6 +208,25 @@ export function apiRoutes(d: RouteDeps): Route[] {
           throw new HttpError(409, `cannot cancel run ${run.id}: ${why}`);
         }
         return { status: 202, body: runBody(run) };
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/runs/{id}/approvals",
+      role: "release-manager",
+      tag: "runs",
+      summary: "Approve (or reject) a run's jobs that wait for an environment's protection rules (environment: in the workflow), as the token with its groups",
+      params: S.IdParams,
+      body: S.RunApproval,
+      responses: { 200: { description: "Recorded: the run's jobs start (or fail) within a second", schema: S.AnyObject }, 404: { description: "No such run", schema: S.ErrorBody }, 409: { description: "The run is completed", schema: S.ErrorBody } },
+      handle: ({ params, body, actor }) => {
+        const run = d.store.getRun(params.id);
+        if (!run) throw new HttpError(404, `no run ${params.id}`);
+        if (run.status === "completed") throw new HttpError(409, `run ${run.id} is already completed (${run.conclusion ?? "unknown"}): nothing waits for an approval`);
+        const by = actor?.name ?? "unknown";
+        const decision = body.decision ?? "approve";
+        d.store.putApproval({ env: body.env, release: runApprovalSubject(run.id), by, groups: actor ? tokenGroups(actor) : [], decision, comment: body.comment ?? null });
+        return { status: 200, body: { run: run.id, env: body.env, by, decision } };
       },
     }),
     route({

@@ -215,6 +215,14 @@ export const Approval = Type.Object(
   },
   { additionalProperties: false },
 );
+export const RunApproval = Type.Object(
+  {
+    env: Type.String({ minLength: 1, description: "the environment the run's jobs wait for" }),
+    decision: Type.Union([Type.Literal("approve"), Type.Literal("reject")], { default: "approve" }),
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
 export const Promotion = Type.Object(
   {
     env: Type.String({ minLength: 1 }),
