@@ -141,6 +141,7 @@ export class FileBlobStore implements BlobStore {
     const tmp = await this.tempPath();
     const hash = createHash("sha256");
     let size = 0;
+    const out = createWriteStream(tmp, { flags: "wx", mode: 0o444 });
     try {
       await pipeline(
         source,
@@ -151,10 +152,13 @@ export class FileBlobStore implements BlobStore {
             yield chunk;
           }
         },
-        createWriteStream(tmp, { flags: "wx", mode: 0o444 }),
+        out,
       );
       return await this.commit(tmp, `sha256:${hash.digest("hex")}`, size, options);
     } catch (error) {
+      // The file is opened asynchronously: when the source fails first, the open may complete after
+      // the pipeline has rejected and create the file then. Remove it only once the stream is closed.
+      if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
       await fsp.rm(tmp, { force: true });
       throw error;
     }
