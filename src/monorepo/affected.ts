@@ -4,7 +4,8 @@
 // reads git and calls it.
 import picomatch from "picomatch";
 import { buildGraph, type Edge, type PackageGraph } from "./graph.js";
-import { npmLockfileEffect, type LockfileEffect } from "./npm-lockfile.js";
+import type { LockfileEffect } from "./lock-graph.js";
+import { npmLockfileEffect } from "./npm-lockfile.js";
 import { pnpmLockfileEffect } from "./pnpm-lockfile.js";
 import { bunLockfileEffect } from "./bun-lockfile.js";
 import { yarnLockfileEffect } from "./yarn-lockfile.js";

@@ -16,8 +16,7 @@
 // shorter prefix, then hoisted (`<name>`), as node's module resolution walks
 // up node_modules. Workspaces look up `<workspace name>/<name>`, then `<name>`.
 // The binary `bun.lockb` is not read (it marks every package).
-import { compareLockGraphs, type LockGraph } from "./lock-graph.js";
-import type { LockfileEffect } from "./npm-lockfile.js";
+import { lockfileEffect, type LockfileEffect, type LockGraph } from "./lock-graph.js";
 import { DEPENDENCY_KINDS, type Workspace } from "./workspaces.js";
 
 type Obj = Record<string, unknown>;
@@ -132,10 +131,5 @@ function toGraph(text: string | undefined, workspace: Workspace): LockGraph | st
 }
 
 export function bunLockfileEffect(baseText: string | undefined, headText: string | undefined, workspace: Workspace): LockfileEffect {
-  const base = toGraph(baseText, workspace);
-  const head = toGraph(headText, workspace);
-  if (typeof base === "string") return { ok: false, reason: base };
-  if (typeof head === "string") return { ok: false, reason: head };
-  const paths = [workspace.root, ...workspace.packages].map((p) => p.path);
-  return { ok: true, affected: compareLockGraphs(base, head, paths) };
+  return lockfileEffect(toGraph, baseText, headText, workspace);
 }

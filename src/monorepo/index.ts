@@ -13,7 +13,8 @@ export {
 export { changedFiles, defaultBase, parseNameStatus, resolveRefs, type ChangeSet } from "./changes.js";
 export { findAffected, type FindAffectedOptions, type FindAffectedResult } from "./find-affected.js";
 export { buildGraph, findCycles, resolveDependency, type Edge, type PackageGraph } from "./graph.js";
-export { npmLockfileEffect, type LockfileEffect } from "./npm-lockfile.js";
+export { npmLockfileEffect } from "./npm-lockfile.js";
+export { type LockfileEffect } from "./lock-graph.js";
 export { satisfies } from "./semver-range.js";
 export { commitTree, memoryTree, workingTree, type Tree } from "./tree.js";
 export {

@@ -1,6 +1,12 @@
 // What every lockfile analysis shares: the lockfile read as a graph of
 // resolved entries, the entries each workspace starts from, and the
 // comparison of two such graphs.
+import type { Workspace } from "./workspaces.js";
+
+export type LockfileEffect =
+  /** Workspace path → the changed dependencies (package names) in its closure. */
+  | { ok: true; affected: Map<string, string[]> }
+  | { ok: false; reason: string };
 
 export interface LockEntry {
   /** The package name, for messages. */
@@ -46,4 +52,22 @@ export function compareLockGraphs(base: LockGraph, head: LockGraph, workspacePat
     if (names.size > 0) out.set(path, [...names].sort());
   }
   return out;
+}
+
+/**
+ * A lockfile change's effect, given the reader of one version into a graph
+ * (a string: why it cannot be read; `undefined` text: no lockfile then).
+ */
+export function lockfileEffect(
+  toGraph: (text: string | undefined, workspace: Workspace) => LockGraph | string,
+  baseText: string | undefined,
+  headText: string | undefined,
+  workspace: Workspace,
+): LockfileEffect {
+  const base = toGraph(baseText, workspace);
+  const head = toGraph(headText, workspace);
+  if (typeof base === "string") return { ok: false, reason: base };
+  if (typeof head === "string") return { ok: false, reason: head };
+  const paths = [workspace.root, ...workspace.packages].map((p) => p.path);
+  return { ok: true, affected: compareLockGraphs(base, head, paths) };
 }

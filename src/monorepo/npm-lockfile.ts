@@ -6,10 +6,7 @@ import type { Workspace } from "./workspaces.js";
 
 type Entries = Record<string, Record<string, unknown>>;
 
-export type LockfileEffect =
-  /** Workspace path → the changed dependencies (package names) in its closure. */
-  | { ok: true; affected: Map<string, string[]> }
-  | { ok: false; reason: string };
+import type { LockfileEffect } from "./lock-graph.js";
 
 function entriesOf(text: string | undefined): Entries | undefined | "unreadable" {
   if (text === undefined) return undefined;

@@ -3,8 +3,7 @@
 // `packages` + `snapshots` (v9) give every package's content and its own
 // dependencies.
 import { parse as parseYaml } from "yaml";
-import { compareLockGraphs, type LockEntry, type LockGraph } from "./lock-graph.js";
-import type { LockfileEffect } from "./npm-lockfile.js";
+import { lockfileEffect, type LockEntry, type LockfileEffect, type LockGraph } from "./lock-graph.js";
 import type { Workspace } from "./workspaces.js";
 
 type Obj = Record<string, unknown>;
@@ -75,10 +74,5 @@ function toGraph(text: string | undefined): LockGraph | string {
 }
 
 export function pnpmLockfileEffect(baseText: string | undefined, headText: string | undefined, workspace: Workspace): LockfileEffect {
-  const base = toGraph(baseText);
-  const head = toGraph(headText);
-  if (typeof base === "string") return { ok: false, reason: base };
-  if (typeof head === "string") return { ok: false, reason: head };
-  const paths = [workspace.root, ...workspace.packages].map((p) => p.path);
-  return { ok: true, affected: compareLockGraphs(base, head, paths) };
+  return lockfileEffect(toGraph, baseText, headText, workspace);
 }

@@ -3,8 +3,7 @@
 // they resolve to (name@version, or berry's `resolution`), so adding a range
 // that resolves to the same version changes nothing.
 import { parse as parseYaml } from "yaml";
-import { compareLockGraphs, type LockGraph } from "./lock-graph.js";
-import type { LockfileEffect } from "./npm-lockfile.js";
+import { lockfileEffect, type LockfileEffect, type LockGraph } from "./lock-graph.js";
 import { DEPENDENCY_KINDS, type Workspace } from "./workspaces.js";
 
 type Obj = Record<string, unknown>;
@@ -140,10 +139,5 @@ function toGraph(text: string | undefined, workspace: Workspace): LockGraph | st
 }
 
 export function yarnLockfileEffect(baseText: string | undefined, headText: string | undefined, workspace: Workspace): LockfileEffect {
-  const base = toGraph(baseText, workspace);
-  const head = toGraph(headText, workspace);
-  if (typeof base === "string") return { ok: false, reason: base };
-  if (typeof head === "string") return { ok: false, reason: head };
-  const paths = [workspace.root, ...workspace.packages].map((p) => p.path);
-  return { ok: true, affected: compareLockGraphs(base, head, paths) };
+  return lockfileEffect(toGraph, baseText, headText, workspace);
 }
