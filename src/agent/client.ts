@@ -4,6 +4,7 @@
 import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { setTimeout as delay } from "node:timers/promises";
 
 /** An answer of the server. */
 export interface Answer {
@@ -20,18 +21,9 @@ export function backoff(attempt: number, maxMs = 30_000): number {
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
-/** Resolves after `ms`, or at once when the signal aborts. */
+/** Resolves after `ms`, or at once when the signal aborts (Node's timer, its abort rejection swallowed). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  return delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
 
 /** A JSON answer's body; text that is not JSON as `{error}` (its first 500 characters). */

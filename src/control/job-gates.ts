@@ -7,8 +7,10 @@
 // then the job waits without a slot and gets nothing of the environment: its
 // secrets and variables reach it only when it starts. A rejection or an
 // expired approval fails the job.
+import { setTimeout as delay } from "node:timers/promises";
 import { evaluateApproval, evaluateWindows, type DeliveryConfig, type EnvironmentSpec } from "../delivery/index.js";
 import type { Store } from "../store/index.js";
+import { approvalDecisions } from "./promotion.js";
 
 /** What approvals of a run's jobs are recorded under (the `release` of an approval record). */
 export function runApprovalSubject(runId: number): string {
@@ -22,8 +24,7 @@ export function jobEnvironmentGates(store: Store, env: EnvironmentSpec, runId: n
   const reasons: string[] = [];
   if (env.approval) {
     const subject = runApprovalSubject(runId);
-    const decisions = store.listApprovals(env.name, subject).map((a) => ({ by: a.by, groups: a.groups, decision: a.decision, at: a.at, ...(a.comment ? { comment: a.comment } : {}) }));
-    const verdict = evaluateApproval(env.approval, { author: o.actor, decisions, now: o.now, requestedAt: o.requestedAt });
+    const verdict = evaluateApproval(env.approval, { author: o.actor, decisions: approvalDecisions(store, env.name, subject), now: o.now, requestedAt: o.requestedAt });
     if (verdict.state === "rejected" || verdict.state === "expired") return { state: "closed", reason: `environment ${env.name}: ${verdict.reason}` };
     if (verdict.state === "pending") {
       return { state: "waiting", reason: `environment ${env.name}: ${verdict.reason} (slipway approve ${env.name} ${subject})` };
@@ -68,14 +69,6 @@ export async function waitForEnvironmentGates(o: WaitForGatesOptions): Promise<{
     if (gate.state === "open") return { open: true };
     if (gate.state === "closed") return { open: false, reason: gate.reason };
     if (gate.reason !== last) o.waiting((last = gate.reason));
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, o.pollMs ?? 1000);
-      function done() {
-        clearTimeout(t);
-        o.signal.removeEventListener("abort", done);
-        resolve();
-      }
-      o.signal.addEventListener("abort", done, { once: true });
-    });
+    await delay(o.pollMs ?? 1000, undefined, { signal: o.signal }).catch(() => undefined);
   }
 }

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { dirname, resolve } from "node:path";
-import { evaluateApproval, evaluateSignaturePolicy, evaluateWindows, policyApplies, evaluateMigrationGate, type DeliveryConfig, type EnvironmentSpec, type MigrationGateVerdict, type RunningRelease } from "../delivery/index.js";
+import { evaluateApproval, evaluateSignaturePolicy, evaluateWindows, policyApplies, evaluateMigrationGate, type ApprovalDecision, type DeliveryConfig, type EnvironmentSpec, type MigrationGateVerdict, type RunningRelease } from "../delivery/index.js";
 import { releaseEvidence } from "../release/index.js";
 import { keysById, readPublicKeyFile } from "../supply-chain/index.js";
 import type { DesiredState, StateRepository, CommitResult } from "../gitops/index.js";
@@ -70,6 +70,11 @@ export function eligibleSince(store: Store, env: EnvironmentSpec, release: Relea
   return new Date(times.length > 0 ? Math.max(...times) : Date.parse(release.createdAt));
 }
 
+/** The recorded decisions on `subject` (a release's name, or `run:N`) for an environment, as the approval gate reads them. */
+export function approvalDecisions(store: Store, env: string, subject: string): ApprovalDecision[] {
+  return store.listApprovals(env, subject).map((a) => ({ by: a.by, groups: a.groups, decision: a.decision, at: a.at, ...(a.comment ? { comment: a.comment } : {}) }));
+}
+
 /**
  * Approval, deployment windows and the signature policy of an environment for
  * a release. The policy gate re-hashes the release's files and verifies its
@@ -89,8 +94,7 @@ export function checkGates(
   if (env.windows.length > 0 || options.windowOverride) reasons.push(window.reason);
   if (!window.open) open = false;
   if (env.approval) {
-    const decisions = store.listApprovals(env.name, releaseName(release)).map((a) => ({ by: a.by, groups: a.groups, decision: a.decision, at: a.at, ...(a.comment ? { comment: a.comment } : {}) }));
-    const verdict = evaluateApproval(env.approval, { author: release.createdBy, decisions, now: options.now, requestedAt: eligibleSince(store, env, release) });
+    const verdict = evaluateApproval(env.approval, { author: release.createdBy, decisions: approvalDecisions(store, env.name, releaseName(release)), now: options.now, requestedAt: eligibleSince(store, env, release) });
     reasons.push(verdict.reason);
     approvals = verdict.counted;
     if (verdict.state !== "approved") open = false;

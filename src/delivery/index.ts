@@ -43,6 +43,7 @@ export {
   evaluateSignaturePolicy,
   policyApplies,
   evaluateMigrationGate,
+  type ApprovalDecision,
   type ApprovalVerdict,
   type WindowVerdict,
   type AttestationEvidence,
