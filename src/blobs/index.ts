@@ -12,3 +12,4 @@ export {
   parseDigest,
 } from "./blob-store.js";
 export { isNotFound, writeJsonAtomic } from "./json-file.js";
+export { mapLimit } from "./map-limit.js";

@@ -26,7 +26,7 @@ import { promises as fsp } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { FileBlobStore, writeJsonAtomic, type BlobStore } from "../blobs/index.js";
+import { FileBlobStore, mapLimit, writeJsonAtomic, type BlobStore } from "../blobs/index.js";
 import type { Role, TokenRecord } from "../store/index.js";
 import { authenticate } from "./auth.js";
 import { readBody } from "./body.js";
@@ -354,20 +354,6 @@ async function readSmallBody(req: IncomingMessage): Promise<unknown> {
   } catch (err) {
     throw new CacheError(400, "bad_request", `the body is not valid JSON: ${(err as Error).message}`);
   }
-}
-
-/** fn of each item, at most `limit` at once; the results in the items' order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -21,7 +21,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import picomatch from "picomatch";
-import { FileBlobStore, isNotFound, writeJsonAtomic, type BlobStore, type Digest } from "../../blobs/index.js";
+import { FileBlobStore, isNotFound, mapLimit, writeJsonAtomic, type BlobStore, type Digest } from "../../blobs/index.js";
 import { ActionError, booleanInput, warn, type BuiltinAction, type BuiltinContext } from "./builtin-action.js";
 import { expandHome, findPaths, homeOf, inputLines, leastCommonAncestor } from "./paths.js";
 
@@ -475,18 +475,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Runs `fn` over items with at most `limit` at a time; results keep the items' order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
