@@ -3,7 +3,7 @@
 // validator, and every package of a real lockfile listed with its hash (the
 // lockfile read here independently and the sets compared).
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SbomError, generateSbom, parseLockfile, validateSbom } from "../src/supply-chain/index.js";
 import { describeResult, runCli } from "./helpers/cli.js";
@@ -159,6 +159,9 @@ describe("CycloneDX SBOM", () => {
     const expected = new Set(lockfiles.flatMap((f) => parseLockfile(f, readFileSync(f, "utf8")).packages.map((p) => `${p.purl} ${p.hashes.map((h) => h.content).join(",")}`)));
     const bom = JSON.parse(res.stdout) as Bom;
     expect(new Set(bom.components.map((c) => `${c.purl} ${(c.hashes ?? []).map((h) => h.content).join(",")}`))).toEqual(expected);
+    // examples/monorepo has a package-lock.json with a registry package (prettier) and its integrity.
+    expect(lockfiles.map((f) => relative(ROOT, f))).toContain("examples/monorepo/package-lock.json");
+    expect(bom.components.find((c) => c.purl.startsWith("pkg:npm/prettier@"))?.hashes?.[0]?.alg).toBe("SHA-512");
   });
 
   it("`slipway sbom DIR --output FILE` writes it; a bad lockfile exits 2 naming it", async () => {
