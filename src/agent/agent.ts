@@ -51,6 +51,8 @@ interface LeasedJob {
   secrets: Record<string, string>;
   /** OIDC request credentials for the server's issuer, when the job's permissions grant `id-token: write`. */
   idToken?: { url: string; token: string };
+  /** The job token for the server's API and Git (secrets/job-tokens.ts). */
+  jobToken?: { url: string; token: string };
 }
 
 /** The labels every agent has, as on GitHub's self-hosted runners: `self-hosted`, `linux`/`macos`/`windows`, `x64`/`arm64`. */
@@ -245,6 +247,8 @@ export class Agent {
         actions: { source: p.actionSource, cacheDir: join(dataDir, "actions"), builtins: builtinActions, useBuiltins: true },
         baseEnv: this.o.baseEnv,
         ...(job.idToken ? { idToken: job.idToken } : {}),
+        // The server as this agent reaches it.
+        ...(job.jobToken ? { jobToken: { url: this.client.server, token: job.jobToken.token } } : {}),
       });
       try {
         const sent = await sendArtifacts(this.client, { id: job.id, attempt: job.attempt, agent: this.name, runId: p.runId }, dataDir, before, this.hardStop.signal);

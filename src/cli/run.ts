@@ -11,7 +11,7 @@ import { waitForEnvironmentGates } from "../control/index.js";
 import { findDeliveryConfig, loadDeliveryConfig, type DeliveryConfig } from "../delivery/index.js";
 import { buildEvent, readRepo } from "../git/index.js";
 import { ConcurrencyGroups, ownerAlive, processOwner, QueueDispatcher, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
-import { Masker, OIDC_ISSUER_ENV, RunOidc, SecretStore } from "../secrets/index.js";
+import { JOB_TOKEN_MAX_TTL_MS, JobTokens, jobPermissions, Masker, SERVER_URL_ENV, RunOidc, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
 import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
 import { openStore, type Store } from "../store/index.js";
@@ -233,8 +233,11 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   const concurrency = new ConcurrencyGroups(store, processOwner(), `${repo.owner}/${repo.name}`, ownerAlive);
   const source = parseActionSource(opts.actionSource ?? process.env.SLIPWAY_ACTION_SOURCE ?? "https://github.com");
   // ID tokens for jobs with `id-token: write` (none with --no-secrets): the server's issuer, else one on loopback.
-  const issuer = process.env[OIDC_ISSUER_ENV];
-  const oidc = withSecrets ? new RunOidc({ dataDir, jobActive: (id) => store.getJob(id)?.status === "in_progress", ...(issuer ? { issuer } : {}) }) : undefined;
+  const issuer = process.env[SERVER_URL_ENV];
+  const jobActive = (id: number) => store.getJob(id)?.status === "in_progress";
+  const oidc = withSecrets ? new RunOidc({ dataDir, jobActive, ...(issuer ? { issuer } : {}) }) : undefined;
+  // Under `slipway server`, each job gets a job token for its API and Git, scoped by its permissions (read-only with --no-secrets, as for forks).
+  const jobTokens = issuer ? new JobTokens({ dataDir, jobActive }) : undefined;
   // slipway.yml's environments protect the jobs that name them (control/job-gates.ts); read when the first such job is ready.
   let environments: DeliveryConfig | { error: string } | undefined | null = null;
   const deliveryEnvironments = () => {
@@ -276,6 +279,18 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
             environmentScope,
             // Jobs sent to runner agents need an issuer they can reach: the server's (its Launcher sets the variable), never a loopback one.
             ...(oidc && (!dispatch || issuer) ? { idToken: (job) => oidc.credentials(job) } : {}),
+            ...(jobTokens && issuer
+              ? {
+                  jobToken: (j) => ({
+                    url: issuer,
+                    // A queued job may wait long for an agent: its token is bounded by the job running, not by the clock alone.
+                    token: jobTokens.mint(
+                      { jobId: j.jobId, runId: j.runId, repository: `${repo.owner}/${repo.name}`, permissions: jobPermissions(j.workflow, j.job, !withSecrets) },
+                      dispatch ? JOB_TOKEN_MAX_TTL_MS : (j.timeoutMinutes + 5) * 60_000,
+                    ),
+                  }),
+                }
+              : {}),
             ...(dispatch ? { dispatch } : {}),
           }),
         ),
@@ -376,7 +391,7 @@ function hostEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (k === "SLIPWAY_MASTER_KEY" || k === OIDC_ISSUER_ENV || k.startsWith("ACTIONS_ID_TOKEN_") || k.startsWith("GITHUB_") || k.startsWith("RUNNER_") || k.startsWith("INPUT_") || k.startsWith("STATE_")) continue;
+    if (k === "SLIPWAY_MASTER_KEY" || k === SERVER_URL_ENV || k.startsWith("ACTIONS_ID_TOKEN_") || k.startsWith("GITHUB_") || k.startsWith("RUNNER_") || k.startsWith("INPUT_") || k.startsWith("STATE_")) continue;
     // Set by an npm script that started Slipway; they would steer the jobs' own npm.
     if (/^npm_/i.test(k)) continue;
     env[k] = v;

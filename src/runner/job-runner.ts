@@ -99,6 +99,8 @@ export interface JobRunInput {
   baseEnv: Record<string, string>;
   /** OIDC request credentials (secrets/oidc.ts), for a job whose permissions grant `id-token: write`. */
   idToken?: { url: string; token: string };
+  /** The job token for the server's API and Git (secrets/job-tokens.ts): github.token and secrets.GITHUB_TOKEN; SLIPWAY_URL for steps. */
+  jobToken?: { url: string; token: string };
 }
 
 export interface JobRunResult {
@@ -182,7 +184,9 @@ export class JobRunner {
   private readonly secretsContext: Record<string, string>;
 
   constructor(private readonly input: JobRunInput) {
-    this.secretsContext = trackSecretReads(input.secrets, (name) => this.secretsRead.add(name));
+    // The job token is GITHUB_TOKEN, as on GitHub (a stored secret cannot be named GITHUB_*).
+    const secrets = input.jobToken ? { ...input.secrets, GITHUB_TOKEN: input.jobToken.token } : input.secrets;
+    this.secretsContext = trackSecretReads(secrets, (name) => this.secretsRead.add(name));
     this.jobRoot = join(input.workRoot, String(input.runId), String(input.jobId));
     this.workspace = join(this.jobRoot, "workspace");
     this.temp = join(this.jobRoot, "temp");
@@ -193,6 +197,7 @@ export class JobRunner {
   async run(): Promise<JobRunResult> {
     const { input } = this;
     if (input.idToken) input.masker.add(input.idToken.token);
+    if (input.jobToken) input.masker.add(input.jobToken.token);
     for (const d of [this.workspace, this.temp, this.toolCache, input.logDir]) mkdirSync(d, { recursive: true });
     const onCancel = () => {
       this.cancelled = true;
@@ -309,7 +314,8 @@ export class JobRunner {
   private baseContexts(): Contexts {
     const { input } = this;
     return {
-      github: { ...input.github, workspace: this.workspace, job: input.job.id, action_path: "" },
+      // github.token: the job token, else a GITHUB_TOKEN given with -s (as act does).
+      github: { ...input.github, workspace: this.workspace, job: input.job.id, action_path: "", token: input.jobToken?.token ?? input.secrets.GITHUB_TOKEN ?? input.github.token ?? "" },
       env: { ...this.jobEnv, ...this.addedEnv },
       vars: input.vars,
       secrets: this.secretsContext,
@@ -733,6 +739,7 @@ export class JobRunner {
       RUNNER_TOOL_CACHE: this.toolCache,
       RUNNER_TRACKING_ID: this.trackingId,
       ...(input.idToken ? { ACTIONS_ID_TOKEN_REQUEST_URL: input.idToken.url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: input.idToken.token } : {}),
+      ...(input.jobToken ? { SLIPWAY_URL: input.jobToken.url } : {}),
       ...scope.env,
       ...this.addedEnv,
       ...stepEnv,

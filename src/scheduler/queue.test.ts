@@ -36,17 +36,20 @@ describe("job secrets", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("are sealed with the master key, bound to their job, and none are sealed as null", () => {
-    expect(sealJobSecrets(dir, 1, {})).toBeNull();
-    const sealed = sealJobSecrets(dir, 7, { TOKEN: "hunter2-very-secret" });
+    expect(sealJobSecrets(dir, 1, { secrets: {} })).toBeNull();
+    const sealed = sealJobSecrets(dir, 7, { secrets: { TOKEN: "hunter2-very-secret" } });
     expect(sealed?.toString("latin1")).not.toContain("hunter2");
     expect(openJobSecrets(dir, 7, sealed)).toEqual({ secrets: { TOKEN: "hunter2-very-secret" } });
     expect(() => openJobSecrets(dir, 8, sealed)).toThrow();
     expect(openJobSecrets(dir, 1, null)).toEqual({ secrets: {} });
-    // OIDC request credentials are sealed with them, even for a job without secrets.
+    // OIDC request credentials and the job token are sealed with them, even for a job without secrets.
     const idToken = { url: "http://server/oidc/token?api-version=2.0", token: "request-token-value" };
-    const withToken = sealJobSecrets(dir, 9, {}, idToken);
+    const jobToken = { url: "http://server", token: "slwj_job-token-value" };
+    const withToken = sealJobSecrets(dir, 9, { secrets: {}, idToken, jobToken });
     expect(withToken?.toString("latin1")).not.toContain("request-token-value");
-    expect(openJobSecrets(dir, 9, withToken)).toEqual({ secrets: {}, idToken });
+    expect(withToken?.toString("latin1")).not.toContain("job-token-value");
+    expect(openJobSecrets(dir, 9, withToken)).toEqual({ secrets: {}, idToken, jobToken });
+    expect(openJobSecrets(dir, 10, sealJobSecrets(dir, 10, { secrets: {}, jobToken }))).toEqual({ secrets: {}, jobToken });
     // A row sealed before credentials were (the secrets alone) still opens.
     const old = new MasterKeyring(dir).encrypt(JSON.stringify({ TOKEN: "x" }), "slipway queued job\u00003");
     expect(openJobSecrets(dir, 3, old)).toEqual({ secrets: { TOKEN: "x" } });
@@ -58,7 +61,7 @@ describe("job secrets", () => {
       const run = store.createRun({ workflowPath: ".github/workflows/ci.yml", workflowName: "CI", event: "push", ref: "refs/heads/main", sha: "a".repeat(40) });
       const enqueue = () => {
         const job = store.createJob({ runId: run.id, jobKey: "build", name: "build", matrix: null, attempt: 1, environment: null });
-        return store.enqueueJob({ jobId: job.id, runId: run.id, labels: [], payload: "{}", secrets: sealJobSecrets(dir, job.id, { TOKEN: `t${job.id}` }) });
+        return store.enqueueJob({ jobId: job.id, runId: run.id, labels: [], payload: "{}", secrets: sealJobSecrets(dir, job.id, { secrets: { TOKEN: `t${job.id}` } }) });
       };
       const [waiting, done] = [enqueue(), enqueue()];
       store.cancelQueuedJob(done.jobId, "finished before the rotation");

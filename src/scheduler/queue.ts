@@ -10,7 +10,7 @@
 // from) — but no secret value: the job's secrets are sealed with the data
 // directory's master key (AES-256-GCM, secrets module) and only the server
 // opens them, for the agent holding the lease.
-import { MasterKeyring, type IdTokenCredentials } from "../secrets/index.js";
+import { MasterKeyring, type IdTokenCredentials, type JobTokenCredentials } from "../secrets/index.js";
 import { coerceToString, evaluateToken, type Contexts, type Json } from "../expressions/index.js";
 import type { ActionSource } from "../actions/index.js";
 import { jobTimeoutMinutes, type JobRunInput, type JobRunResult } from "../runner/index.js";
@@ -77,16 +77,16 @@ function secretsAad(jobId: number): string {
   return `slipway queued job\0${jobId}`;
 }
 
-/** What a queued job gets sealed: its secrets, and its OIDC request credentials (a bearer token for the server's issuer). */
+/** What a queued job gets sealed: its secrets, its OIDC request credentials (a bearer token for the server's issuer) and its job token. */
 export interface JobSecrets {
   secrets: Record<string, string>;
   idToken?: IdTokenCredentials;
+  jobToken?: JobTokenCredentials;
 }
 
-/** The job's secrets (and OIDC credentials) sealed with the master key, or null when there are none. */
-export function sealJobSecrets(dataDir: string, jobId: number, secrets: Record<string, string>, idToken?: IdTokenCredentials): Buffer | null {
-  if (Object.keys(secrets).length === 0 && !idToken) return null;
-  const sealed: JobSecrets = { secrets, ...(idToken ? { idToken } : {}) };
+/** The job's secrets (and credentials) sealed with the master key, or null when there are none. */
+export function sealJobSecrets(dataDir: string, jobId: number, sealed: JobSecrets): Buffer | null {
+  if (Object.keys(sealed.secrets).length === 0 && !sealed.idToken && !sealed.jobToken) return null;
   return new MasterKeyring(dataDir).encrypt(JSON.stringify(sealed), secretsAad(jobId));
 }
 
@@ -199,7 +199,7 @@ export class QueueDispatcher {
       runId: input.runId,
       labels,
       payload: JSON.stringify(payload),
-      secrets: sealJobSecrets(this.dataDir, input.jobId, input.secrets, input.idToken),
+      secrets: sealJobSecrets(this.dataDir, input.jobId, { secrets: input.secrets, ...(input.idToken ? { idToken: input.idToken } : {}), ...(input.jobToken ? { jobToken: input.jobToken } : {}) }),
       maxAttempts: this.maxAttempts,
       timeoutMs,
     });

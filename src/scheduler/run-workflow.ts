@@ -25,9 +25,9 @@ import {
 } from "../engine/index.js";
 import { coerceToString, evaluateExpression, evaluateString, evaluateToken, isTruthy, type Contexts, type Json } from "../expressions/index.js";
 import type { EventInfo, RepoInfo } from "../git/index.js";
-import { processAlive, runJob, type JobReporter, type JobRunInput, type JobRunResult } from "../runner/index.js";
+import { jobTimeoutMinutes, processAlive, runJob, type JobReporter, type JobRunInput, type JobRunResult } from "../runner/index.js";
 import type { Executor } from "../executor/index.js";
-import type { IdTokenCredentials, Masker, OidcJob } from "../secrets/index.js";
+import type { IdTokenCredentials, JobTokenCredentials, Masker, OidcJob } from "../secrets/index.js";
 import { jobLogDir, type Store } from "../store/index.js";
 import { loadWorkflowFile, resolveInputs, type JobSpec, type Workflow } from "../workflow/index.js";
 import type { ResolveOptions } from "../actions/index.js";
@@ -80,6 +80,8 @@ export interface RunWorkflowOptions {
   environmentGate?: (environment: string, o: { runId: number; signal: AbortSignal; waiting: (reason: string) => void }) => Promise<{ open: true } | { open: false; reason: string }>;
   /** OIDC request credentials for a job (undefined unless its permissions grant `id-token: write`); see secrets/oidc.ts. */
   idToken?: (job: OidcJob) => Promise<IdTokenCredentials | undefined>;
+  /** The job token for the server's API and Git, scoped by the job's permissions (secrets/job-tokens.ts); only under `slipway server`. */
+  jobToken?: (job: { workflow: Workflow; job: JobSpec; jobId: number; runId: number; timeoutMinutes: number }) => JobTokenCredentials;
   /**
    * Runs job instances through the store's job queue (runner agents) instead
    * of in this process (`slipway run --queue`); `runs-on` gives the labels.
@@ -455,6 +457,7 @@ export class WorkflowRun {
           reporter.finished("failure", reason);
           return { result: "failure", effective: "failure", outputs: {} };
         }
+        const jobToken = opts.jobToken?.({ workflow: g.workflow, job: spec, jobId: job.id, runId: this.runId, timeoutMinutes: safeTimeoutMinutes(spec, ctx) });
         const r = await this.execute({
           workflow: g.workflow,
           job: spec,
@@ -493,6 +496,7 @@ export class WorkflowRun {
           ...(opts.keepWorkspace ? { keepWorkspace: true } : {}),
           baseEnv: opts.baseEnv,
           ...(idToken ? { idToken } : {}),
+          ...(jobToken ? { jobToken } : {}),
         });
         if (r.cleanup) this.cleanups.push(r.cleanup);
         const effective: JobResult = r.result === "failure" && continueOnError ? "success" : r.result;
@@ -694,4 +698,13 @@ class Wakeup {
 
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunSummary> {
   return new WorkflowRun(opts).run();
+}
+
+/** The job's timeout-minutes, or the default when its expression cannot be evaluated here (the runner reports that). */
+function safeTimeoutMinutes(spec: JobSpec, ctx: Contexts): number {
+  try {
+    return jobTimeoutMinutes(spec, ctx);
+  } catch {
+    return jobTimeoutMinutes({}, ctx);
+  }
 }

@@ -14,7 +14,7 @@ export {
 export { MAX_SECRET_BYTES, type SecretInfo, SecretStore, type SecretStoreOptions, normalizeSecretName } from "./secret-store.js";
 export { MASK, MIN_LINE_LENGTH, type MaskStream, Masker, maskForms } from "./masker.js";
 export {
-  OIDC_ISSUER_ENV,
+  SERVER_URL_ENV,
   OIDC_PATHS,
   type IdTokenCredentials,
   OidcIssuer,
@@ -23,9 +23,25 @@ export {
   isOidcPath,
   jobGrantsIdToken,
   oidcJobClaims,
-  permissionsGrantIdToken,
   startLoopbackIssuer,
 } from "./oidc.js";
 export { OIDC_KEY_RETENTION_MS, OidcKeyStore, oidcKeysPath } from "./oidc-keys.js";
 export { type WriteFileAtomicOptions, writeFileAtomicSync } from "./key-file.js";
 export { deleteRetiredKeys, MASTER_KEY_PREVIOUS_ENV, MasterKeyring, type MasterKeyRotation, retiredKeyIds, retiredKeysDir, rotateMasterKey, withRotationLock } from "./master-keys.js";
+export {
+  type Access,
+  allows,
+  DEFAULT_PERMISSIONS,
+  describePermissions,
+  type JobGrant,
+  JOB_TOKEN_MAX_TTL_MS,
+  JOB_TOKEN_PREFIX,
+  JobTokenError,
+  type JobTokenCredentials,
+  JobTokens,
+  jobPermissions,
+  parsePermissions,
+  PERMISSION_SCOPES,
+  type PermissionScope,
+  type Permissions,
+} from "./job-tokens.js";

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Json } from "../expressions/index.js";
 import { parseWorkflowText, type JobSpec, type Workflow } from "../workflow/index.js";
 import { OIDC_KEY_RETENTION_MS, OidcKeyStore, oidcKeysPath } from "./oidc-keys.js";
-import { OidcIssuer, jobGrantsIdToken, oidcJobClaims, permissionsGrantIdToken, startLoopbackIssuer, type OidcJob } from "./oidc.js";
+import { OidcIssuer, jobGrantsIdToken, oidcJobClaims, startLoopbackIssuer, type OidcJob } from "./oidc.js";
 
 const KEY = "11".repeat(32);
 const env = { SLIPWAY_MASTER_KEY: KEY };
@@ -51,15 +51,6 @@ describe("OIDC issuer", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const issuer = (keys?: OidcKeyStore) => new OidcIssuer({ dataDir: dir, issuer: "https://ci.example.com/", env, now, jobActive: (id) => active.has(id), ...(keys ? { keys } : {}) });
-
-  it("reads id-token: write from permissions (write-all counts; read-all, none and other grants do not)", () => {
-    expect(permissionsGrantIdToken({ "id-token": "write" })).toBe(true);
-    expect(permissionsGrantIdToken("write-all")).toBe(true);
-    expect(permissionsGrantIdToken("read-all")).toBe(false);
-    expect(permissionsGrantIdToken({ "id-token": "read", contents: "write" })).toBe(false);
-    expect(permissionsGrantIdToken({})).toBe(false);
-    expect(permissionsGrantIdToken(undefined)).toBeUndefined();
-  });
 
   it("reads a job's effective permissions from the workflow: the job's own override the workflow's", async () => {
     const text = `on: push

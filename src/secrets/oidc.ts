@@ -21,8 +21,9 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT, type JWK } from "jose";
-import { evaluateToken, type Json } from "../expressions/index.js";
+import type { Json } from "../expressions/index.js";
 import type { JobSpec, Workflow } from "../workflow/index.js";
+import { jobPermissions } from "./job-tokens.js";
 import { OIDC_TOKEN_LIFETIME_MS, OidcKeyStore } from "./oidc-keys.js";
 
 /** Paths the issuer serves, relative to its URL. */
@@ -39,8 +40,12 @@ export function isOidcPath(path: string): boolean {
   return PATHS.has(path);
 }
 
-/** Set by `slipway server` for the runs it starts: they use its issuer instead of a loopback one. */
-export const OIDC_ISSUER_ENV = "SLIPWAY_OIDC_ISSUER";
+/**
+ * Set by `slipway server` for the runs it starts: its public URL. They use
+ * its OIDC issuer instead of a loopback one, and give their jobs job tokens
+ * for its API (job-tokens.ts).
+ */
+export const SERVER_URL_ENV = "SLIPWAY_SERVER_URL";
 
 /** A request token is good for at most this long (and only while its job runs). */
 export const REQUEST_TOKEN_TTL_MS = 6 * 60 * 60_000;
@@ -100,22 +105,13 @@ export class OidcError extends Error {
   }
 }
 
-/** Whether one `permissions:` value grants `id-token: write` (`write-all` does); undefined when not set. */
-export function permissionsGrantIdToken(permissions: Json | undefined): boolean | undefined {
-  if (permissions === undefined || permissions === null) return undefined;
-  if (typeof permissions === "string") return permissions === "write-all";
-  if (typeof permissions === "object" && !Array.isArray(permissions)) return permissions["id-token"] === "write";
-  return false;
-}
-
 /**
- * Whether a job may request ID tokens: its own `permissions:` if it has any,
- * else the workflow's. Without either, no (GitHub's default token
- * permissions never include id-token).
+ * Whether a job may request ID tokens: its permissions (job-tokens.ts's
+ * jobPermissions) grant `id-token: write` — `write-all` does; GitHub's
+ * default token permissions never include it.
  */
 export function jobGrantsIdToken(workflow: Workflow, job: JobSpec): boolean {
-  const read = (token: Workflow["permissions"]) => (token === undefined ? undefined : permissionsGrantIdToken(evaluateToken(token, {})));
-  return read(job.permissions) ?? read(workflow.permissions) ?? false;
+  return jobPermissions(workflow, job)["id-token"] === "write";
 }
 
 /** The job's claims, from the run's github context: GitHub's shapes. */
@@ -331,7 +327,7 @@ export async function startLoopbackIssuer(o: Omit<OidcIssuerOptions, "issuer">):
 
 /**
  * The OIDC side of one `slipway run`: credentials for the jobs that grant
- * `id-token: write`, from the issuer named by SLIPWAY_OIDC_ISSUER (a
+ * `id-token: write`, from the issuer named by SLIPWAY_SERVER_URL (a
  * `slipway server`) or else from a loopback issuer started at the first such
  * job and closed with the run.
  */

@@ -181,7 +181,7 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
       return undefined;
     }
     log.info("job leased", { job: q.jobId, run: q.runId, agent: q.agent, attempt: q.attempt });
-    return { id: q.jobId, runId: q.runId, attempt: q.attempt, leaseSeconds: leaseMs / 1000, payload: JSON.parse(q.payload) as unknown, secrets: sealed.secrets, ...(sealed.idToken ? { idToken: sealed.idToken } : {}) };
+    return { id: q.jobId, runId: q.runId, attempt: q.attempt, leaseSeconds: leaseMs / 1000, payload: JSON.parse(q.payload) as unknown, secrets: sealed.secrets, ...(sealed.idToken ? { idToken: sealed.idToken } : {}), ...(sealed.jobToken ? { jobToken: sealed.jobToken } : {}) };
   }
 
   /** Where an agent's artifact files wait until the artifact is complete. */

@@ -5,14 +5,18 @@
 import type { IncomingMessage } from "node:http";
 import type { Static, TObject, TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import type { JobGrant, PermissionScope } from "../secrets/index.js";
 import type { Role, TokenRecord } from "../store/index.js";
+
+/** Who calls: an API token's record, or for a job token (secrets/job-tokens.ts) a stand-in record with the job's grant. */
+export type Actor = TokenRecord & { job?: JobGrant };
 
 export interface RequestContext<P extends TObject | undefined, Q extends TObject | undefined, B extends TSchema | undefined> {
   params: P extends TObject ? Static<P> : Record<string, never>;
   query: Q extends TObject ? Static<Q> : Record<string, never>;
   body: B extends TSchema ? Static<B> : undefined;
   /** The caller's token; undefined only on public routes. */
-  actor: TokenRecord | undefined;
+  actor: Actor | undefined;
   req: IncomingMessage;
   /** The body's bytes, on routes with `raw` (webhooks verify signatures over them). */
   raw: Buffer | undefined;
@@ -46,6 +50,18 @@ export interface Route<P extends TObject | undefined = TObject | undefined, Q ex
   body?: B;
   /** The handler gets the body's bytes (ctx.raw) instead of parsed JSON. */
   raw?: boolean;
+  /**
+   * Whether job tokens may call it, with which of the job's permissions, and
+   * about which repository (a job token reaches only its own). `repository`
+   * answers null when the thing named does not exist (the handler answers
+   * 404) and undefined when the request names no repository. Without `job`,
+   * job tokens are refused.
+   */
+  job?: {
+    scope: PermissionScope;
+    access: "read" | "write";
+    repository?: (ctx: Pick<RequestContext<P, Q, B>, "params" | "query" | "body">) => string | null | undefined;
+  };
   responses: Record<number, ResponseSpec>;
   handle(ctx: RequestContext<P, Q, B>): Reply | Promise<Reply>;
 }

@@ -24,7 +24,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { git, type HostedRepositories } from "../git/index.js";
 import { ownerAlive, ownerPid } from "../scheduler/index.js";
-import { OIDC_ISSUER_ENV } from "../secrets/index.js";
+import { SERVER_URL_ENV } from "../secrets/index.js";
 import { StoreError, type LaunchRecord, type RunRecord, type Store } from "../store/index.js";
 import type { Logger } from "./log.js";
 
@@ -259,8 +259,8 @@ export class Launcher {
     if (this.agentsServe()) args.push("--queue");
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "SLIPWAY_DATA_DIR") env[k] = v;
-    // The server's OIDC issuer (oidc-routes.ts): the run gives its jobs request tokens for it.
-    env[OIDC_ISSUER_ENV] = this.o.baseUrl();
+    // The server's URL: the run gives its jobs OIDC request tokens for its issuer (oidc-routes.ts) and job tokens for its API (job-tokens.ts).
+    env[SERVER_URL_ENV] = this.o.baseUrl();
     const stdout = openSync(out.json, "w");
     const stderr = openSync(out.log, "w");
     let child;

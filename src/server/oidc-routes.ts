@@ -2,7 +2,7 @@
 // public URL: `/.well-known/openid-configuration`, `/.well-known/jwks` and
 // the token endpoint `/oidc/token`, served without an API token (the token
 // endpoint takes a job's request token). The runs the server starts (child
-// `slipway run`s) find it through SLIPWAY_OIDC_ISSUER, which the launcher
+// `slipway run`s) find it through SLIPWAY_SERVER_URL, which the launcher
 // puts in their environment (launcher.ts), and give their jobs request tokens
 // for it; the server checks them with the data directory's master key and the
 // store (the job must still be running).

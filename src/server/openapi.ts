@@ -13,6 +13,8 @@ export function openApi(routes: Route[], version: string): Record<string, unknow
       summary: r.summary,
       tags: [r.tag],
       "x-slipway-role": r.role ?? "public",
+      // Job tokens (github.token): the permission they need; routes without it refuse them.
+      "x-slipway-job-permission": r.job ? `${r.job.scope}: ${r.job.access}` : "none",
     };
     const parameters = [...params(r.params, "path"), ...params(r.query, "query")];
     if (parameters.length > 0) op.parameters = parameters;
@@ -35,11 +37,11 @@ export function openApi(routes: Route[], version: string): Record<string, unknow
     info: {
       title: "Slipway API",
       version,
-      description: "Runs, repositories and tokens of a Slipway server. Every route under /api/ except this description needs `Authorization: Bearer <token>`; roles are viewer < developer < release-manager < admin.",
+      description: "Runs, repositories and tokens of a Slipway server. Every route under /api/ except this description needs `Authorization: Bearer <token>`; roles are viewer < developer < release-manager < admin. A job's token (github.token, slwj_…) may call the routes whose x-slipway-job-permission its `permissions:` grant, on its own repository only.",
     },
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "An API token (slw_…); create one with POST /api/tokens or `slipway tokens create`." } },
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "An API token (slw_…); create one with POST /api/tokens or `slipway tokens create`. Or a job token (slwj_…), the github.token of a running job." } },
       schemas: { Error: plain(ErrorBody) },
     },
   };

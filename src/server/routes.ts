@@ -42,15 +42,25 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/whoami",
+      job: { scope: "metadata", access: "read" },
       role: "viewer",
       tag: "tokens",
       summary: "The caller's token: name and role",
       responses: { 200: { description: "The token", schema: S.Whoami } },
-      handle: ({ actor }) => ({ status: 200, body: { id: actor?.id, name: actor?.name, role: actor?.role } }),
+      handle: ({ actor }) => ({
+        status: 200,
+        body: {
+          id: actor?.id,
+          name: actor?.name,
+          role: actor?.role,
+          ...(actor?.job ? { job: { id: actor.job.jobId, run: actor.job.runId, repository: actor.job.repository, permissions: actor.job.permissions, expiresAt: new Date(actor.job.exp).toISOString() } } : {}),
+        },
+      }),
     }),
     route({
       method: "GET",
       path: "/api/runs",
+      job: { scope: "actions", access: "read", repository: ({ query }) => query.repository },
       role: "viewer",
       tag: "runs",
       summary: "Runs, newest first, filtered",
@@ -76,12 +86,16 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "POST",
       path: "/api/runs",
+      job: { scope: "actions", access: "write", repository: ({ body }) => body.repository },
       role: "developer",
       tag: "runs",
       summary: "Start the runs of an event (push or workflow_dispatch) on a hosted repository",
       body: S.StartRuns,
       responses: { 202: { description: "Accepted: the runs start in the background; follow them with GET /api/launches/{launch}", schema: S.Launch } },
       handle: async ({ body, actor }) => {
+        if (actor?.job && body.event !== "workflow_dispatch") {
+          throw new HttpError(403, `the job token of job ${actor.job.jobId} can start only workflow_dispatch runs: as on GitHub, no other event started with a job token runs workflows (it could start itself forever)`);
+        }
         if (!d.repos.exists(body.repository)) throw new HttpError(404, `no hosted repository '${body.repository}' (create it with POST /api/repos)`);
         if (body.event === "workflow_dispatch" && !body.workflow) {
           throw new HttpError(400, "invalid body: body.workflow: workflow_dispatch needs the workflow's file name, e.g. deploy.yml", [{ field: "body.workflow", message: "required for workflow_dispatch" }]);
@@ -105,6 +119,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/launches/{id}",
+      job: { scope: "actions", access: "read", repository: ({ params }) => d.launcher.get(params.id)?.repository ?? null },
       role: "viewer",
       tag: "runs",
       summary: "An event's start request: waiting, running or done, and the runs it started",
@@ -119,6 +134,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/runs/{id}",
+      job: { scope: "actions", access: "read", repository: ({ params }) => runRepository(d, params.id) },
       role: "viewer",
       tag: "runs",
       summary: "One run with its jobs and steps, and its test reports (totals, failures with file and line, flaky tests, coverage)",
@@ -143,6 +159,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/runs/{id}/jobs/{job}/log",
+      job: { scope: "actions", access: "read", repository: ({ params }) => runRepository(d, params.id) },
       role: "viewer",
       tag: "runs",
       summary: "A job's step logs (masked), as text",
@@ -164,6 +181,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/runs/{id}/artifacts/{name}",
+      job: { scope: "actions", access: "read", repository: ({ params }) => runRepository(d, params.id) },
       role: "viewer",
       tag: "runs",
       summary: "One file of a run's artifact, by its path in the artifact (the paths are listed in the run)",
@@ -194,6 +212,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "POST",
       path: "/api/runs/{id}/cancel",
+      job: { scope: "actions", access: "write", repository: ({ params }) => runRepository(d, params.id) },
       role: "developer",
       tag: "runs",
       summary: "Cancel a run in progress (always() and post steps still run)",
@@ -390,6 +409,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/repos/{owner}/{name}/changes",
+      job: { scope: "pull-requests", access: "read", repository: ({ params }) => `${params.owner}/${params.name}` },
       role: "viewer",
       tag: "changes",
       summary: "Change requests of a hosted repository, newest first",
@@ -400,6 +420,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "POST",
       path: "/api/repos/{owner}/{name}/changes",
+      job: { scope: "pull-requests", access: "write", repository: ({ params }) => `${params.owner}/${params.name}` },
       role: "developer",
       tag: "changes",
       summary: "Open a change request: its pull_request workflows run on the merge result",
@@ -411,6 +432,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/repos/{owner}/{name}/changes/{number}",
+      job: { scope: "pull-requests", access: "read", repository: ({ params }) => `${params.owner}/${params.name}` },
       role: "viewer",
       tag: "changes",
       summary: "A change request with its checks, approvals and whether it can be merged (and why not)",
@@ -431,6 +453,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "POST",
       path: "/api/repos/{owner}/{name}/changes/{number}/merge",
+      job: { scope: "contents", access: "write", repository: ({ params }) => `${params.owner}/${params.name}` },
       role: "developer",
       tag: "changes",
       summary: "Merge a change request: the target branch moves to the merge result its checks passed on",
@@ -441,6 +464,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "POST",
       path: "/api/repos/{owner}/{name}/changes/{number}/close",
+      job: { scope: "pull-requests", access: "write", repository: ({ params }) => `${params.owner}/${params.name}` },
       role: "developer",
       tag: "changes",
       summary: "Close a change request without merging",
@@ -451,6 +475,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/delivery",
+      job: { scope: "deployments", access: "read", repository: () => d.delivery?.repository ?? null },
       role: "viewer",
       tag: "delivery",
       summary: "Per environment and service: the desired and running release, the rollout and its weights, the last verdict, sync and drift",
@@ -460,6 +485,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "GET",
       path: "/api/delivery/history",
+      job: { scope: "deployments", access: "read", repository: () => d.delivery?.repository ?? null },
       role: "viewer",
       tag: "delivery",
       summary: "Promotions and rollbacks, newest first, from the state repository's Git history",
@@ -483,6 +509,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
     route({
       method: "POST",
       path: "/api/delivery/promotions",
+      job: { scope: "deployments", access: "write", repository: () => d.delivery?.repository ?? null },
       role: "release-manager",
       tag: "delivery",
       summary: "Promote a release to an environment (a commit in the state repository), when its gates are open",
@@ -631,4 +658,10 @@ function jobSummary(j: JobRecord): string | null {
 
 function launchBody(l: LaunchRecord): unknown {
   return { launch: l.id, repository: l.repository, event: l.event, ref: l.ref, sha: l.sha, state: l.state, runs: l.runIds, detail: l.detail };
+}
+
+/** The repository a run is of, for a job token's check: null when there is no such run (404 follows). */
+function runRepository(d: RouteDeps, id: number): string | null {
+  const run = d.store.getRun(id);
+  return run ? (run.repository ?? "a repository not recorded with the run") : null;
 }

@@ -173,7 +173,23 @@ export const CreatedToken = Type.Composite([Token, Type.Object({ token: Type.Str
 
 export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
 export const PlainText = Type.String({ contentMediaType: "text/plain" });
-export const Whoami = Type.Object({ id: Type.Integer(), name: Type.String(), role: RoleSchema });
+export const Whoami = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  role: RoleSchema,
+  job: Type.Optional(
+    Type.Object(
+      {
+        id: Type.Integer(),
+        run: Type.Integer(),
+        repository: Type.String(),
+        permissions: Type.Record(Type.String(), Type.Union([Type.Literal("none"), Type.Literal("read"), Type.Literal("write")])),
+        expiresAt: Type.String({ format: "date-time" }),
+      },
+      { description: "For a job token: the job, its repository and permissions" },
+    ),
+  ),
+});
 
 export const RepoParams = Type.Object({ owner: Type.String(), name: Type.String() });
 export const BranchParams = Type.Object({ owner: Type.String(), name: Type.String(), branch: Type.String({ description: "The branch name, URL-encoded (release%2F1.x)" }) });

@@ -7,8 +7,8 @@ import type { AddressInfo } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { authenticate, Authenticator } from "./auth.js";
-import { compile, HttpError, match, validate, type CompiledRoute, type Reply, type Route } from "./api.js";
+import { authenticate, Authenticator, tokenFromHeaders } from "./auth.js";
+import { compile, HttpError, match, validate, type Actor, type CompiledRoute, type Reply, type Route } from "./api.js";
 import { FileBlobStore } from "../blobs/index.js";
 import { HostedRepositories, REPOSITORY_NAME, type RefUpdate } from "../git/index.js";
 import { readBody } from "./body.js";
@@ -22,9 +22,10 @@ import { serverIssuer } from "./oidc-routes.js";
 import { openApi } from "./openapi.js";
 import { isRemoteCachePath, RemoteCache, remoteCacheMaxBytes, remoteCacheRouteLabel } from "./remote-cache.js";
 import { apiRoutes } from "./routes.js";
-import { isOidcPath } from "../secrets/index.js";
+import { isOidcPath, JOB_TOKEN_PREFIX, JobTokens } from "../secrets/index.js";
+import { checkJobToken, jobActor, notForJobs, requireJobAccess } from "./job-access.js";
 import { agentRoutes } from "./agent-routes.js";
-import type { Store, TokenRecord } from "../store/index.js";
+import type { Store } from "../store/index.js";
 
 /** How long an idle keep-alive connection is kept open. */
 const KEEP_ALIVE_MS = 65_000;
@@ -109,11 +110,18 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   // The OIDC issuer at the public URL, for jobs with `id-token: write` (oidc-routes.ts).
   const oidc = serverIssuer({ dataDir: o.dataDir, store: o.store, issuer: () => baseUrl });
+  // Job tokens (github.token of the jobs its runs run): good while their job is in progress.
+  const jobTokens = new JobTokens({ dataDir: o.dataDir, jobActive: (id) => o.store.getJob(id)?.status === "in_progress" });
+  /** The job behind a job token in the request, if it carries one (HttpError 401 when that token is refused). */
+  const jobCaller = (req: IncomingMessage): Actor | undefined => {
+    const token = tokenFromHeaders(req.headers);
+    return token?.startsWith(JOB_TOKEN_PREFIX) ? jobActor(checkJobToken(jobTokens, token)) : undefined;
+  };
 
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
     let routeLabel = "other";
-    let actor: TokenRecord | undefined;
+    let actor: Actor | undefined;
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.observeRequest(req.method ?? "GET", routeLabel, res.statusCode, seconds);
@@ -203,28 +211,41 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (!name || !REPOSITORY_NAME.test(name) || !repos.exists(name)) throw new HttpError(404, `no hosted repository at ${url.pathname.split(".git")[0]}.git`);
       const isPush = rest === "/git-receive-pack" || url.searchParams.get("service") === "git-receive-pack";
       if (!["/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"].includes(rest)) throw new HttpError(404, `not a smart-HTTP Git path: ${rest}`);
+      const job = jobCaller(req);
+      if (job?.job) requireJobAccess(job.job, "contents", isPush ? "write" : "read", name, `${isPush ? "push to" : "read"} ${name}.git`);
       const need = isPush ? "developer" : "viewer";
-      const a = authenticate(auth, req.headers, need);
+      const a = job ? { token: job } : authenticate(auth, req.headers, need);
       if (a.status === 401) throw new HttpError(401, "authentication required: use an API token as the password (any user name)", [], { "www-authenticate": 'Basic realm="Slipway"' });
       actor = a.token;
       if (a.status === 403) throw new HttpError(403, `token '${a.token.name}' is ${a.token.role}; ${isPush ? "pushing" : "reading"} needs ${need} or above`);
       const token = a.token;
       if (isPush && (await repos.isMirror(name))) throw new HttpError(403, `${name} is a mirror of ${await repos.remote(name)}: push there`);
       const updates = await repos.serve(req, res, name, `/${name}.git${rest}`, url.search.slice(1), token.name);
+      // As on GitHub, what a job token pushes starts no workflows: a workflow that pushes cannot start itself again and again.
+      if (job) {
+        if (updates.length > 0) log.info("pushed by a job token: no runs started", { repository: name, job: job.job?.jobId, refs: updates.map((u) => u.ref) });
+        return;
+      }
       launchPushes(name, updates, token.name);
     }
   });
 
-  function authorize(req: IncomingMessage, c: CompiledRoute): TokenRecord | undefined {
+  function authorize(req: IncomingMessage, c: CompiledRoute): Actor | undefined {
     const need = c.route.role;
     if (need === null) return undefined;
+    const job = jobCaller(req);
+    if (job?.job) {
+      // What it may do is checked with the request's parameters (call).
+      if (!c.route.job) throw notForJobs(job.job, `${c.route.method} ${c.route.path}`);
+      return job;
+    }
     const a = authenticate(auth, req.headers, need);
     if (a.status === 401) throw new HttpError(401, "authentication required: send Authorization: Bearer <token> (create tokens with POST /api/tokens or `slipway tokens create`)", [], { "www-authenticate": 'Bearer realm="Slipway"' });
     if (a.status === 403) throw new HttpError(403, `token '${a.token.name}' is ${a.token.role}; ${c.route.method} ${c.route.path} needs ${need} or above`);
     return a.token;
   }
 
-  async function call(req: IncomingMessage, c: CompiledRoute, rawParams: Record<string, string>, actor: TokenRecord | undefined): Promise<Reply> {
+  async function call(req: IncomingMessage, c: CompiledRoute, rawParams: Record<string, string>, actor: Actor | undefined): Promise<Reply> {
     const r = c.route;
     const params = r.params ? validate(r.params, rawParams, "params") : {};
     const url = new URL(req.url ?? "/", "http://x");
@@ -237,6 +258,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const query = r.query ? validate(r.query, rawQuery, "query") : {};
     const raw = r.raw ? await readApiBody(req, MAX_RAW_BODY) : undefined;
     const body = r.body ? validate(r.body, await readJson(req), "body") : undefined;
+    if (actor?.job && r.job) {
+      const repository = r.job.repository ? r.job.repository({ params, query, body } as never) : null;
+      requireJobAccess(actor.job, r.job.scope, r.job.access, repository, `${r.method} ${r.path}`);
+    }
     return r.handle({ params, query, body, actor, req, raw } as never);
   }
 
