@@ -368,6 +368,14 @@ alerts:
     expect(diagnostics[0]?.fix).toContain("remove one `after:` entry");
   });
 
+  it("warns that keyless identities are not verified", () => {
+    const { config, diagnostics } = parseDeliveryConfig(
+      `${SERVICE}environments:\n  prod:\n    policy:\n      signature: required\n      identities: [{ issuer: "https://token.actions.githubusercontent.com", subject: "repo:acme/api:ref:refs/heads/main" }]\n`,
+    );
+    expect(config).toBeDefined();
+    expect(diagnostics).toMatchObject([{ severity: "warning", code: "not-verified", line: 7, path: "environments.prod.policy.identities", fix: expect.stringContaining("under `keys`") }]);
+  });
+
   it("names the environments when `after:` names an unknown one", () => {
     const { diagnostics } = parseDeliveryConfig(`${SERVICE}environments:\n  dev: {}\n  prod: { after: [qa] }\n`);
     expect(diagnostics).toMatchObject([{ code: "unknown-environment", line: 5, column: 19, path: "environments.prod.after[0]", message: "environments.prod.after[0]: no environment is named 'qa'", fix: "name one of: dev; or define 'qa' under environments:" }]);

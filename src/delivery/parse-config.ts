@@ -856,6 +856,14 @@ function readPolicy(r: Reader, slot: Slot): ReleasePolicy | undefined {
     const subject = subjectSlot ? r.string(subjectSlot, { what: "a certificate subject" }) : undefined;
     if (issuer !== undefined && subject !== undefined) policy.identities.push({ issuer, subject });
   }
+  if (idSlot && policy.identities.length > 0) {
+    r.warn(
+      idSlot,
+      "not-verified",
+      "identities name keyless (Sigstore Fulcio) signers, which Slipway does not verify: it checks key-based signatures only, so these identities admit nothing and refuse nothing",
+      "list the signers' public keys under `keys` (Slipway's own key is always trusted), and remove `identities`",
+    );
+  }
   const anyRequired = policy.signature !== "off" || policy.provenance !== "off";
   if (!anyRequired && (keysSlot || idSlot) && r.diagnostics.length === before) {
     r.warn(keysSlot ?? idSlot!, "unused-setting", "keys and identities are only used when `signature` or `provenance` is required or warn", "set `signature: required`, or remove them");
