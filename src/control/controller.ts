@@ -13,11 +13,12 @@ import { watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { measure, runCheck, sendAlert, startLoad, type DeliveryConfig, type EnvironmentSpec, type LoadHandle } from "../delivery/index.js";
 import { StateRepositoryError, type DesiredEntry, type StateRepository } from "../gitops/index.js";
-import { ReleaseSchemaCache } from "../migrations/index.js";
+import { ReleaseSchemaCache, type Phase } from "../migrations/index.js";
 import type { SecretStore } from "../secrets/index.js";
-import type { DeliveryEvent, RolloutRecord, Store } from "../store/index.js";
+import type { DeliveryEvent, ReleaseRecord, RolloutRecord, Store } from "../store/index.js";
 import { ProcessSupervisor } from "../targets/index.js";
 import { createRouter, type TrafficRouter } from "../traffic/index.js";
+import { applyReleaseMigrations, describeMigrationRun } from "./migrate.js";
 import { checkGates, checkMigrationGate, commitPromotion, nextRelease, releaseName, releaseNumber } from "./promotion.js";
 import { driveRollout, RolloutParked, type Interrupt, type RolloutOutcome } from "./rollout.js";
 import { configHash, effectiveService, type EffectiveService } from "./service-config.js";
@@ -62,6 +63,8 @@ interface Target {
   waiting?: string;
   /** The router was started and given the stable release's instances. */
   started?: boolean;
+  /** The last migration failure reported, so a retry that fails the same way is not reported again every tick. */
+  migrationFailure?: string;
 }
 
 export class ControlLoop {
@@ -305,6 +308,8 @@ export class ControlLoop {
         this.report(target, spec, `the state repository asks for ${want.release} (${want.digest.slice(0, 19)}…), which this Slipway does not have; make it with \`slipway release create\` or fix the state file`, undefined);
         return;
       }
+      // Expand and data migrations first: the release running now keeps working with them. Retried every tick until they apply.
+      if (!(await this.migrate(target, spec, release, ["expand", "data"], "before the rollout"))) return;
       const history = await this.o.stateRepo.history(env);
       const commit = history.find((h) => h.service === service)?.commit ?? null;
       const record = this.o.store.createRollout({
@@ -401,6 +406,12 @@ export class ControlLoop {
       const eff = effectiveService(this.config, env, service);
       this.o.store.putDeployment({ env, service, release: record.toRelease, digest: record.toDigest, configHash: configHash(eff), port: target.router.port });
       this.event(env, service, "rollout-succeeded", `${record.toRelease} is stable in ${env}`);
+      // The previous release has left: contract migrations may break only what nothing runs any more.
+      const number = releaseNumber(service, record.toRelease);
+      const release = number === undefined ? undefined : this.o.store.getRelease(service, number);
+      if (release && !(await this.migrate(target, spec, release, ["contract"], "after the rollout"))) {
+        await this.alert(spec, "trigger", env, service, record.toRelease, `${target.migrationFailure ?? `contract migrations of ${record.toRelease} failed`} (in ${env})`);
+      }
       const last = this.o.store.listEvents({ env, service }).filter((e) => e.kind === "alert-trigger" || e.kind === "alert-resolve").at(-1);
       if (last?.kind === "alert-trigger") await this.alert(spec, "resolve", env, service, record.toRelease, `${record.toRelease} deployed successfully to ${env}`);
       return;
@@ -408,6 +419,29 @@ export class ControlLoop {
     this.event(env, service, `rollout-${outcome.phase}`, `${record.toRelease} ${outcome.phase.replace("-", " ")} in ${env}: ${outcome.reason}`);
     await this.revert(target, record, outcome);
     await this.alert(spec, "trigger", env, service, record.toRelease, `${record.toRelease} ${outcome.phase.replace("-", " ")} in ${env}: ${outcome.reason}`);
+  }
+
+  /**
+   * Applies the release's migrations of these phases (migrate.ts), with an
+   * event for what was applied; false, with a `migrations-failed` event
+   * (once per distinct reason), when they could not be.
+   */
+  private async migrate(target: Target, spec: EnvironmentSpec, release: ReleaseRecord, phases: Phase[], when: string): Promise<boolean> {
+    const { env, service } = target;
+    if (!this.o.repoDir) return true;
+    try {
+      const result = await applyReleaseMigrations({ config: this.config, env: spec, release, repoDir: this.o.repoDir, resolve: this.resolver(env), cache: this.migrationReads, phases });
+      target.migrationFailure = undefined;
+      if (result && (result.applied.length > 0 || result.pending.length > 0)) {
+        this.event(env, service, "migrations-applied", describeMigrationRun(result, when), { release: releaseName(release), phases, applied: result.applied.map((m) => m.file), pending: result.pending.map((m) => m.file) });
+      }
+      return true;
+    } catch (err) {
+      const reason = `migrations of ${releaseName(release)} ${when} failed: ${(err as Error).message}`;
+      if (target.migrationFailure !== reason) this.event(env, service, "migrations-failed", reason, { release: releaseName(release), phases });
+      target.migrationFailure = reason;
+      return false;
+    }
   }
 
   /** Puts Git back to what runs: a revert of the promotion commit, or a rollback commit when the file changed since. */
