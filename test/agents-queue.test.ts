@@ -216,13 +216,14 @@ describe("job queue and agents", () => {
     expect(query<{ name: string }>(dataDir, "SELECT name FROM secret_reads WHERE job_id = ?", job.id)).toEqual([{ name: "DEPLOY_TOKEN" }]);
   });
 
-  it("sends a job's summary and test reports to the server, where the run's API shows them", async () => {
+  it("sends a job's summary, test reports and annotations to the server, where the run's API shows them", async () => {
     agent("reports-1", ["reports"]);
     const steps = [
       "      - run: |",
       "          echo '### Built on an agent' >> \"$GITHUB_STEP_SUMMARY\"",
       "          mkdir -p reports",
       "          printf '%s' '<testsuite name=\"unit\" tests=\"2\" failures=\"1\"><testcase classname=\"math\" name=\"adds\"/><testcase classname=\"math\" name=\"divides\"><failure message=\"expected 2\">at math.test.js:7:3</failure></testcase></testsuite>' > reports/unit.xml",
+      '          echo "::error file=math.js,line=4,col=2,title=Division::by zero"',
       "      - uses: slipway/test-report@v1",
       "        with: { path: reports/*.xml }",
       "",
@@ -230,10 +231,13 @@ describe("job queue and agents", () => {
     await pushRepo(s, "acme/reports", { ".github/workflows/r.yml": wf("Reports", "[self-hosted, reports]", steps) });
     const [run] = await completedRuns(s, "acme/reports", 1, 40_000);
     const detail = (await api(s, "GET", `/api/runs/${run?.id}`, s.admin)).json as {
-      jobs: Array<{ summary: string | null }>;
+      jobs: Array<{ id: number; summary: string | null }>;
+      annotations: Array<Record<string, unknown>>;
       tests: { totals: { tests: number; failed: number }; jobs: Array<{ reports: Array<{ failures: Array<{ name: string; file: string; line: number }> }> }> } | null;
     };
     expect(detail.jobs[0]?.summary).toContain("### Built on an agent");
+    // Its annotations too, with their place.
+    expect(detail.annotations).toContainEqual({ job: detail.jobs[0]?.id, level: "error", title: "Division", message: "by zero", file: "math.js", line: 4, col: 2, step: expect.any(String) });
     expect(detail.tests?.totals).toMatchObject({ tests: 2, failed: 1 });
     expect(detail.tests?.jobs[0]?.reports[0]?.failures).toEqual([expect.objectContaining({ name: "divides", file: "math.test.js", line: 7 })]);
   });

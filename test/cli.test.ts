@@ -186,6 +186,17 @@ describe("secrets, variables, runs and logs", () => {
     expect(JSON.stringify(json.annotations)).toContain("Skip output 'leaked' since it may contain secret.");
   });
 
+  it("slipway runs show RUN lists the run's annotations, masked, and --json has them", async () => {
+    const shown = await cli(["runs", "show", String(runId)]);
+    expect(shown.code, context(shown)).toBe(0);
+    expect(shown.stdout).toMatch(/^Annotations$/m);
+    expect(shown.stdout).toMatch(/⚠ warning deploy · .*: annotation \*\*\*$/m);
+    expect(shown.stdout).not.toContain(SECRET);
+    const json = JSON.parse((await cli(["runs", "show", String(runId), "--json"])).stdout) as { annotations: Array<{ level: string; message: string }> };
+    expect(json.annotations).toContainEqual(expect.objectContaining({ level: "warning", message: "annotation ***" }));
+    expect(json.annotations.map((a) => a.message)).toContain("Skip output 'leaked' since it may contain secret.");
+  });
+
   it("slipway logs RUN prints every job's steps, masked; JOB narrows it; --json", async () => {
     const all = await cli(["logs", String(runId)]);
     expect(all.code, context(all)).toBe(0);

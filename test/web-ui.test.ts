@@ -47,6 +47,7 @@ jobs:
           echo "::group::Compile"
           for i in 1 2 3 4; do printf '\\033[32mbuilding %s\\033[0m\\n' "$i"; sleep 0.6; done
           echo "::endgroup::"
+      - run: echo "::warning file=server.js,line=1,col=1,title=Style::prefer const"
       - uses: actions/upload-artifact@v4
         with: { name: svc, path: server.js }
 `;
@@ -125,6 +126,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the web UI in Chromium", () => {
     );
     await page.screenshot({ path: join(SHOTS, "run-streaming.png"), fullPage: true });
     await page.waitForSelector("#run-state.success", { timeout: 30_000 });
+    // The build job's ::warning, with its place, among the run's annotations.
+    await page.waitForSelector("#annotations li[data-level=warning]");
+    const warning = await page.textContent("#annotations li[data-level=warning]:has-text('prefer const')");
+    expect(warning).toContain("build");
+    expect(warning).toContain("server.js:1:1");
+    expect(warning).toContain("Style: prefer const");
     // The failing test of the `unit` job (continue-on-error), with its file and line.
     await page.waitForSelector("#tests .failure-item");
     expect(await page.textContent("#tests .where")).toBe(`test/cart.test.mjs:${FAILING_LINE}`);

@@ -179,10 +179,38 @@ async function runPage(id, params) {
   const pageY = window.scrollY;
   const logView = job ? renderLog(log, search) : h("p", { class: "dim" }, "No jobs yet.");
   for (const d of logView.querySelectorAll?.("details") ?? []) if (closed.has(d.querySelector("summary")?.textContent)) d.open = false;
-  show(header, graph, renderTests(run.tests), renderArtifacts(run), renderSummary(job), steps, job ? h("div", { class: "filters" }, searchBox) : null, logView);
+  show(header, graph, renderAnnotations(run), renderTests(run.tests), renderArtifacts(run), renderSummary(job), steps, job ? h("div", { class: "filters" }, searchBox) : null, logView);
   if (job) logView.scrollTop = follow ? logView.scrollHeight : scrollTop;
   window.scrollTo(0, pageY);
   if (run.status !== "completed") schedule(() => route(), 1000);
+}
+
+/** The run's annotations (::error, ::warning, ::notice and the built-in actions'), as GitHub lists them on a run's page: level, job, place, message. */
+function renderAnnotations(run) {
+  if (!run.annotations || run.annotations.length === 0) return null;
+  const jobName = (id) => run.jobs.find((j) => j.id === id)?.name ?? `job ${id}`;
+  const place = (a) => (a.file ? `${a.file}${a.line ? `:${a.line}${a.col ? `:${a.col}` : ""}` : ""}` : "");
+  const counts = ["error", "warning", "notice"].map((l) => [l, run.annotations.filter((a) => a.level === l).length]).filter(([, n]) => n > 0);
+  return h(
+    "section",
+    { id: "annotations" },
+    h("h2", {}, "Annotations ", h("span", { class: "dim" }, counts.map(([l, n]) => `${n} ${l}${n === 1 ? "" : "s"}`).join(", "))),
+    h(
+      "ul",
+      {},
+      run.annotations.map((a) =>
+        h(
+          "li",
+          { class: `annotation ${a.level}`, "data-level": a.level },
+          h("span", { class: `state ${a.level === "error" ? "failure" : a.level === "warning" ? "cancelled" : "dim"}` }, a.level === "error" ? "✗ " : a.level === "warning" ? "⚠ " : "ℹ "),
+          h("strong", {}, jobName(a.job)),
+          a.step ? h("span", { class: "dim" }, ` · ${a.step}`) : null,
+          place(a) ? h("code", { class: "place" }, ` ${place(a)}`) : null,
+          h("div", { class: "message" }, a.title ? `${a.title}: ${a.message}` : a.message),
+        ),
+      ),
+    ),
+  );
 }
 
 /** The run's artifacts; a file is fetched with the token and handed to the browser as a download (a failure is shown beside its link). */

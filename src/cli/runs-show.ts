@@ -1,8 +1,8 @@
 // `slipway runs show RUN [--json]`: one run — workflow, event, ref, sha,
 // result and times — its jobs with their conclusions, and the test reports
 // its jobs stored (slipway/test-report): totals, failures with message and
-// file:line, flaky tests, coverage.
-import { openStore, type JobRecord, type RunRecord } from "../store/index.js";
+// file:line, flaky tests, coverage — and its annotations.
+import { openStore, type AnnotationRecord, type JobRecord, type RunRecord } from "../store/index.js";
 import {
   formatCoverage,
   location,
@@ -23,6 +23,7 @@ export interface RunsShowJson {
   run: RunRecord;
   jobs: (JobRecord & { testReports: TestReport[] })[];
   tests: Omit<RunTestReports, "jobs" | "runId">;
+  annotations: AnnotationRecord[];
 }
 
 export async function runsShowCommand(runArg: string, opts: GlobalOptions & { json?: boolean }): Promise<number> {
@@ -34,12 +35,14 @@ export async function runsShowCommand(runArg: string, opts: GlobalOptions & { js
   let run: RunRecord;
   let jobs: JobRecord[];
   let reports: RunTestReports;
+  let annotations: AnnotationRecord[];
   try {
     const found = store.getRun(runId);
     if (!found) throw new UsageError(`no run ${runId} in ${dataDir} (see \`slipway runs\`)`);
     run = found;
     jobs = store.listJobs(runId);
     reports = (await runTestReports(dataDir, store, runId)) as RunTestReports;
+    annotations = store.listAnnotations(runId);
   } finally {
     store.close();
   }
@@ -49,12 +52,13 @@ export async function runsShowCommand(runArg: string, opts: GlobalOptions & { js
       run,
       jobs: jobs.map((j) => ({ ...j, testReports: byJob.get(j.id) ?? [] })),
       tests: { totals: reports.totals, flaky: reports.flaky },
+      annotations,
     };
     process.stdout.write(JSON.stringify(json, null, 2) + "\n");
     return EXIT.ok;
   }
   const p = paint(process.stdout);
-  process.stdout.write(formatRun(run, jobs, reports, p));
+  process.stdout.write(formatRun(run, jobs, reports, p, annotations));
   return EXIT.ok;
 }
 
@@ -72,7 +76,7 @@ function result(p: Painter, conclusion: string | null, status: string): string {
   return state === "success" ? p.green(state) : state === "failure" ? p.red(state) : state === "cancelled" ? p.yellow(state) : state;
 }
 
-export function formatRun(run: RunRecord, jobs: JobRecord[], reports: RunTestReports, p: Painter): string {
+export function formatRun(run: RunRecord, jobs: JobRecord[], reports: RunTestReports, p: Painter, annotations: AnnotationRecord[] = []): string {
   const out: string[] = [];
   out.push(p.bold(`Run ${run.id}: ${run.workflowName} (${run.workflowPath})`) + ` — ${result(p, run.conclusion, run.status)}${run.reason ? p.dim(` — ${run.reason}`) : ""}`);
   const details: [string, string][] = [
@@ -104,6 +108,15 @@ export function formatRun(run: RunRecord, jobs: JobRecord[], reports: RunTestRep
   }
   if (reports.jobs.length > 1) {
     out.push("", p.bold(`All tests: ${totalsLine(reports.totals)}${reports.flaky > 0 ? `, ${reports.flaky} flaky` : ""}`));
+  }
+  if (annotations.length > 0) {
+    const names = new Map(jobs.map((j) => [j.id, j.name]));
+    out.push("", p.bold("Annotations"));
+    for (const a of annotations) {
+      const mark = a.level === "error" ? p.red("✗ error") : a.level === "warning" ? p.yellow("⚠ warning") : p.dim("ℹ notice");
+      const where = a.file ? `${a.file}${a.line ? `:${a.line}${a.col ? `:${a.col}` : ""}` : ""}` : "";
+      out.push(`  ${mark} ${names.get(a.jobId) ?? `job ${a.jobId}`}${a.step ? p.dim(` · ${a.step}`) : ""}${where ? ` ${p.cyan(where)}` : ""}: ${a.title ? `${a.title}: ` : ""}${oneLine(a.message)}`);
+    }
   }
   return out.join("\n") + "\n";
 }

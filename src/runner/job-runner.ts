@@ -114,6 +114,8 @@ export interface JobRunResult {
   cleanup?: Promise<void>;
   /** The names of the secrets the job's expressions read (never values), sorted: for the audit (store: secret reads). */
   secretsRead?: string[];
+  /** The job's annotations (masked), in order: kept with the run (store: annotations). */
+  annotations?: Annotation[];
 }
 
 interface StepState {
@@ -179,6 +181,8 @@ export class JobRunner {
   private jobEnv: Record<string, string> = {};
   private readonly summaryPath: string;
 
+  /** The annotations reported, for the result. */
+  private readonly annotations: Annotation[] = [];
   /** Names of the secrets read by the job's expressions (trackSecretReads). */
   private readonly secretsRead = new Set<string>();
   private readonly secretsContext: Record<string, string>;
@@ -223,9 +227,15 @@ export class JobRunner {
       killTrackedProcesses(this.trackingId, this.lastPidAtStart);
     }
     if (this.secretsRead.size > 0) result = { ...result, secretsRead: [...this.secretsRead].sort() };
+    if (this.annotations.length > 0) result = { ...result, annotations: this.annotations };
     // Asynchronous: a big workspace takes seconds to delete, and other jobs go on meanwhile.
     if (input.keepWorkspace) return result;
     return { ...result, cleanup: removeTree(this.jobRoot) };
+  }
+
+  private annotate(a: Annotation): void {
+    this.annotations.push(a);
+    this.input.reporter.annotation(a);
   }
 
   /** Put in every step's environment: finds the processes the job started (GitHub's runner does the same). */
@@ -400,13 +410,13 @@ export class JobRunner {
   private error(message: string, step?: string): void {
     const masked = this.input.masker.mask(message);
     this.emit(`Error: ${masked}`);
-    this.input.reporter.annotation({ level: "error", message: masked, job: this.input.name, ...(step ? { step } : {}) });
+    this.annotate({ level: "error", message: masked, job: this.input.name, ...(step ? { step } : {}) });
   }
 
   private warn(message: string): void {
     const masked = this.input.masker.mask(message);
     this.emit(`Warning: ${masked}`);
-    this.input.reporter.annotation({ level: "warning", message: masked, job: this.input.name });
+    this.annotate({ level: "warning", message: masked, job: this.input.name });
   }
 
   // ---- steps ----------------------------------------------------------------
@@ -908,7 +918,7 @@ export class JobRunner {
           ...(a.title ? { title: mask(a.title) } : {}),
         };
         this.emit(mask(formatAnnotation({ kind: a.level, ...shown })));
-        this.input.reporter.annotation({ level: a.level, job: this.input.name, step: name, ...shown });
+        this.annotate({ level: a.level, job: this.input.name, step: name, ...shown });
       },
       mask: (text: string) => this.input.masker.mask(text),
     });
@@ -998,7 +1008,7 @@ export class JobRunner {
         break;
       case "set-output":
         outputs[cmd.name] = cmd.value;
-        this.input.reporter.annotation({
+        this.annotate({
           level: "warning",
           message: "The `set-output` command is deprecated; write to $GITHUB_OUTPUT instead",
           job: this.input.name,
@@ -1018,7 +1028,7 @@ export class JobRunner {
       case "error":
       case "warning":
       case "notice":
-        this.input.reporter.annotation({
+        this.annotate({
           level: cmd.kind,
           message: this.input.masker.mask(cmd.message),
           job: this.input.name,

@@ -501,6 +501,7 @@ export class WorkflowRun {
         if (r.cleanup) this.cleanups.push(r.cleanup);
         const effective: JobResult = r.result === "failure" && continueOnError ? "success" : r.result;
         if (r.secretsRead) opts.store.recordSecretReads(job.id, r.secretsRead);
+        if (r.annotations) opts.store.recordAnnotations(job.id, r.annotations.map(({ job: _job, ...a }) => a));
         opts.store.finishJob(job.id, { conclusion: r.result, reason: r.reason ?? null, outputs: r.outputs });
         reporter.finished(r.result, r.reason);
         return { result: r.result, effective, outputs: r.outputs };

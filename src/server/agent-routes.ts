@@ -421,6 +421,21 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
           reason: Type.Optional(Type.String()),
           // The names (never values) of the secrets the job's expressions read, for the audit.
           secretsRead: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z0-9_]{1,200}$" }), { maxItems: 1000 })),
+          // The job's annotations, masked by the agent (the store keeps 50 per job).
+          annotations: Type.Optional(
+            Type.Array(
+              Type.Object({
+                level: Type.Union([Type.Literal("error"), Type.Literal("warning"), Type.Literal("notice")]),
+                message: Type.String({ maxLength: 65_536 }),
+                title: Type.Optional(Type.String({ maxLength: 1024 })),
+                file: Type.Optional(Type.String({ maxLength: 4096 })),
+                line: Type.Optional(Type.Integer({ minimum: 0 })),
+                col: Type.Optional(Type.Integer({ minimum: 0 })),
+                step: Type.Optional(Type.String({ maxLength: 1024 })),
+              }),
+              { maxItems: 200 },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -439,6 +454,7 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
         // Only names of secrets the job was given count: an agent cannot write others into the audit.
         const given = new Set(Object.keys(openJobSecrets(o.dataDir, q.jobId, q.secrets).secrets));
         store.recordSecretReads(q.jobId, (body.secretsRead ?? []).filter((n) => given.has(n)));
+        store.recordAnnotations(q.jobId, body.annotations ?? []);
         store.finishQueuedJob(q.jobId, { agent: body.name, attempt: body.attempt }, { result, outputs: body.outputs ?? {}, reason });
         log.info("job finished by agent", { job: q.jobId, run: q.runId, agent: body.name, attempt: body.attempt, result });
         return { status: 200, body: { result } };

@@ -153,7 +153,8 @@ export function apiRoutes(d: RouteDeps): Route[] {
           expiresAt: a.expiresAt,
         }));
         const jobs = d.store.listJobs(run.id).map((j) => jobBody(j, d.store.listSteps(j.id)));
-        return { status: 200, body: { ...runBody(run), jobs, tests: tests ?? null, artifacts } };
+        const annotations = d.store.listAnnotations(run.id).map(({ id: _id, jobId, runId: _run, createdAt: _at, ...a }) => ({ job: jobId, ...a }));
+        return { status: 200, body: { ...runBody(run), jobs, annotations, tests: tests ?? null, artifacts } };
       },
     }),
     route({

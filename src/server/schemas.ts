@@ -69,10 +69,22 @@ export const Artifact = Type.Object({
   expiresAt: Time,
 });
 
+export const Annotation = Type.Object({
+  job: Type.Integer({ description: "The job's id" }),
+  level: Type.Union([Type.Literal("error"), Type.Literal("warning"), Type.Literal("notice")]),
+  message: Type.String(),
+  title: Type.Optional(Type.String()),
+  file: Type.Optional(Type.String({ description: "Relative to the workspace" })),
+  line: Type.Optional(Type.Integer()),
+  col: Type.Optional(Type.Integer()),
+  step: Type.Optional(Type.String()),
+});
+
 export const RunDetail = Type.Composite([
   Run,
   Type.Object({
     jobs: Type.Array(Job),
+    annotations: Type.Array(Annotation, { description: "The jobs' ::error, ::warning and ::notice annotations and the built-in actions' (at most 50 per job)" }),
     tests: Type.Unknown({ description: "Test reports of the run's jobs (null when none): see docs/test-reports.md" }),
     artifacts: Type.Array(Artifact, { description: "The run's artifacts (actions/upload-artifact), unexpired" }),
   }),

@@ -51,6 +51,9 @@ import {
   type QueuedJobRecord,
   type QueuedJobResult,
   type SecretReadRecord,
+  type NewAnnotation,
+  type AnnotationRecord,
+  MAX_ANNOTATIONS_PER_JOB,
   type QueuedJobState,
   type QueueSweep,
 } from "./store.js";
@@ -261,6 +264,11 @@ const SQL = {
   listSecrets: `SELECT name, environment, updated_at FROM secrets ORDER BY environment, name`,
   listSecretsIn: `SELECT name, environment, updated_at FROM secrets WHERE environment = ? ORDER BY name`,
   deleteSecret: `DELETE FROM secrets WHERE environment = ? AND name = ?`,
+  countAnnotations: `SELECT COUNT(*) AS n FROM annotations WHERE job_id = ?`,
+  recordAnnotation: `
+    INSERT INTO annotations (job_id, run_id, level, message, title, file, line, col, step, created_at)
+    SELECT id, run_id, @level, @message, @title, @file, @line, @col, @step, @now FROM jobs WHERE id = @jobId`,
+  listAnnotations: `SELECT * FROM annotations WHERE run_id = ? ORDER BY job_id, id`,
   recordSecretRead: `
     INSERT INTO secret_reads (job_id, run_id, name, environment, read_at)
     SELECT id, run_id, @name, COALESCE(environment, ''), @now FROM jobs WHERE id = @jobId
@@ -1334,6 +1342,46 @@ export class SqliteStore implements Store {
 
   deleteSecret(name: string, environment: string): boolean {
     return this.sql.deleteSecret.run(environment, name).changes > 0;
+  }
+
+  recordAnnotations(jobId: number, annotations: readonly NewAnnotation[]): void {
+    if (annotations.length === 0) return;
+    const now = this.timestamp();
+    this.db.transaction(() => {
+      const have = (this.sql.countAnnotations.get(jobId) as { n: number }).n;
+      for (const a of annotations.slice(0, Math.max(0, MAX_ANNOTATIONS_PER_JOB - have))) {
+        this.sql.recordAnnotation.run({ jobId, level: a.level, message: a.message, title: a.title ?? null, file: a.file ?? null, line: a.line ?? null, col: a.col ?? null, step: a.step ?? null, now });
+      }
+    })();
+  }
+
+  listAnnotations(runId: number): AnnotationRecord[] {
+    const rows = this.sql.listAnnotations.all(runId) as Array<{
+      id: number;
+      job_id: number;
+      run_id: number;
+      level: NewAnnotation["level"];
+      message: string;
+      title: string | null;
+      file: string | null;
+      line: number | null;
+      col: number | null;
+      step: string | null;
+      created_at: string;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      jobId: r.job_id,
+      runId: r.run_id,
+      level: r.level,
+      message: r.message,
+      ...(r.title !== null ? { title: r.title } : {}),
+      ...(r.file !== null ? { file: r.file } : {}),
+      ...(r.line !== null ? { line: r.line } : {}),
+      ...(r.col !== null ? { col: r.col } : {}),
+      ...(r.step !== null ? { step: r.step } : {}),
+      createdAt: r.created_at,
+    }));
   }
 
   recordSecretReads(jobId: number, names: readonly string[]): void {

@@ -500,6 +500,27 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.listSecretReads({ limit: 1 })).toHaveLength(1);
       });
 
+      it("keeps a job's annotations, at most 50 per job, listed by run", () => {
+        const run = store.createRun(newRun);
+        const build = store.createJob({ runId: run.id, jobKey: "build", name: "build", matrix: null, attempt: 1, environment: null });
+        const lint = store.createJob({ runId: run.id, jobKey: "lint", name: "lint", matrix: null, attempt: 1, environment: null });
+        store.recordAnnotations(lint.id, [{ level: "warning", message: "unused variable", file: "src/a.ts", line: 3, col: 7, title: "eslint", step: "Run eslint" }]);
+        store.recordAnnotations(build.id, [{ level: "error", message: "boom" }, { level: "notice", message: "note" }]);
+        store.recordAnnotations(build.id, []);
+        const list = store.listAnnotations(run.id);
+        expect(list.map((a) => [a.jobId, a.level, a.message])).toEqual([
+          [build.id, "error", "boom"],
+          [build.id, "notice", "note"],
+          [lint.id, "warning", "unused variable"],
+        ]);
+        expect(list[2]).toMatchObject({ runId: run.id, file: "src/a.ts", line: 3, col: 7, title: "eslint", step: "Run eslint" });
+        expect(list[0]).not.toHaveProperty("file");
+        expect(ISO_UTC.test(list[0]!.createdAt)).toBe(true);
+        store.recordAnnotations(build.id, Array.from({ length: 60 }, (_, i) => ({ level: "warning" as const, message: `w${i}` })));
+        expect(store.listAnnotations(run.id).filter((a) => a.jobId === build.id)).toHaveLength(50);
+        expect(store.listAnnotations(run.id + 1)).toEqual([]);
+      });
+
       it("replaces a ciphertext only while it is the expected one, keeping updatedAt", () => {
         store.putSecret("TOKEN", "prod", Buffer.from("old"));
         const before = store.getSecret("TOKEN", "prod")!;

@@ -385,6 +385,29 @@ export interface QueuedJobRecord {
 }
 
 /** One job's read of one secret (by name: values are never recorded). */
+/** At most this many annotations are kept per job (GitHub's limit). */
+export const MAX_ANNOTATIONS_PER_JOB = 50;
+
+/** An annotation of a job: a workflow command's or a built-in action's, with its place when given. */
+export interface NewAnnotation {
+  level: "error" | "warning" | "notice";
+  message: string;
+  title?: string;
+  /** Relative to the workspace. */
+  file?: string;
+  line?: number;
+  col?: number;
+  /** The step's name. */
+  step?: string;
+}
+
+export interface AnnotationRecord extends NewAnnotation {
+  id: number;
+  jobId: number;
+  runId: number;
+  createdAt: string;
+}
+
 export interface SecretReadRecord {
   runId: number;
   jobId: number;
@@ -571,6 +594,10 @@ export interface Store {
   /** All environments when `environment` is undefined; ordered by environment, name. */
   listSecrets(environment?: string): Omit<SecretRecord, "ciphertext">[];
   deleteSecret(name: string, environment: string): boolean;
+  /** Records a job's annotations (masked already), after those it has; beyond MAX_ANNOTATIONS_PER_JOB for the job they are dropped. */
+  recordAnnotations(jobId: number, annotations: readonly NewAnnotation[]): void;
+  /** A run's annotations, by job and then in the order they were made. */
+  listAnnotations(runId: number): AnnotationRecord[];
   /** Records that a job read these secrets (names only; a name already recorded for the job is kept). */
   recordSecretReads(jobId: number, names: readonly string[]): void;
   /** Who read secrets: newest first, filtered by run and/or secret name, at most `limit` (default 1,000). */

@@ -13,6 +13,7 @@ import tokenGroups from "./009-token-groups.sql.js";
 import releaseAttestations from "./010-release-attestations.sql.js";
 import jobQueue from "./011-job-queue.sql.js";
 import secretReads from "./012-secret-reads.sql.js";
+import annotations from "./013-annotations.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -34,4 +35,5 @@ export const migrations: readonly Migration[] = [
   { version: 10, name: "release-attestations", sql: releaseAttestations },
   { version: 11, name: "job-queue", sql: jobQueue },
   { version: 12, name: "secret-reads", sql: secretReads },
+  { version: 13, name: "annotations", sql: annotations },
 ];
