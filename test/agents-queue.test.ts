@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listCacheEntries } from "../src/actions/builtin/cache.js";
 import { FileBlobStore } from "../src/blobs/index.js";
 import { api, startServer, until, type Started } from "./helpers/server.js";
 import { agentToken, completedRuns, pushRepo, query, startAgent, stopAgent, stopServer, type AgentProcess } from "./helpers/agents.js";
@@ -278,6 +279,41 @@ describe("job queue and agents", () => {
     // Once the job has finished, its lease is gone: nothing is served to it.
     const other = await api(s, "GET", `/api/agents/jobs/${rows[1]?.job_id}/blobs/sha256:${"0".repeat(64)}?name=user-1&attempt=1`, token);
     expect(other.status).toBe(409);
+  });
+  it("shares actions/cache through the server: a job on another agent restores what the first saved, under the run's repository", async () => {
+    agent("cache-a", ["cache-a"]);
+    agent("cache-b", ["cache-b"]);
+    const workflow = [
+      "name: Cache",
+      "on: push",
+      "jobs:",
+      "  save:",
+      "    runs-on: [self-hosted, cache-a]",
+      "    steps:",
+      "      - uses: actions/cache@v4",
+      "        with: { path: deps, key: 'deps-${{ github.sha }}' }",
+      "      - run: mkdir -p deps && echo made-on-a > deps/a.txt",
+      "  restore:",
+      "    needs: save",
+      "    runs-on: [self-hosted, cache-b]",
+      "    steps:",
+      "      - id: cache",
+      "        uses: actions/cache/restore@v4",
+      "        with: { path: deps, key: 'deps-${{ github.sha }}', fail-on-cache-miss: true }",
+      "      - run: test \"${{ steps.cache.outputs.cache-hit }}\" = true && test \"$(cat deps/a.txt)\" = made-on-a",
+      "",
+    ].join("\n");
+    await pushRepo(s, "acme/cached", { ".github/workflows/c.yml": workflow });
+    const [run] = await completedRuns(s, "acme/cached", 1, 60_000);
+    expect(queueOf("acme/cached").map((r) => r.agent)).toEqual(["cache-a", "cache-b"]);
+    const detail = (await api(s, "GET", `/api/runs/${run?.id}`, s.admin)).json as { jobs: Array<{ id: number; key: string }> };
+    const logOf = (key: string) => jobLog(run?.id as number, detail.jobs.find((j) => j.key === key)?.id as number);
+    expect(run?.conclusion, await logOf("restore")).toBe("success");
+    expect(await logOf("save")).toContain("Cache shared with the server");
+    expect(await logOf("restore")).toMatch(/Cache Size: .* \(from the server's cache\)/);
+    // The server keeps it under the run's repository and ref.
+    const entries = await listCacheEntries(dataDir);
+    expect(entries).toEqual([expect.objectContaining({ repository: "acme/cached", scope: "refs/heads/main" })]);
   });
 });
 

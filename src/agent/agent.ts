@@ -19,6 +19,7 @@ import { evaluateWorkflowEnv, type QueuedJobPayload } from "../scheduler/index.j
 import { Masker } from "../secrets/index.js";
 import { AgentClient, backoff, describe, sleep, type AgentLog } from "./client.js";
 import { artifactDigests, downloadsArtifacts, fetchArtifacts, sendArtifacts } from "./artifacts.js";
+import { serverCache } from "./cache.js";
 import { sendJobFiles } from "./job-files.js";
 import { LogStream } from "./log-stream.js";
 import { prepareRepository, PrepareError } from "./repository.js";
@@ -247,6 +248,8 @@ export class Agent {
         actions: { source: p.actionSource, cacheDir: join(dataDir, "actions"), builtins: builtinActions, useBuiltins: true },
         baseEnv: this.o.baseEnv,
         ...(job.idToken ? { idToken: job.idToken } : {}),
+        // actions/cache shares its entries through the server with the other agents and the server's own runs.
+        sharedCache: serverCache(this.client, { id: job.id, attempt: job.attempt, agent: this.name }, this.hardStop.signal),
         // The server as this agent reaches it.
         ...(job.jobToken ? { jobToken: { url: this.client.server, token: job.jobToken.token } } : {}),
       });

@@ -29,6 +29,7 @@ import {
   type BuiltinAction,
   type BuiltinAnnotation,
   type BuiltinContext,
+  type SharedCache,
   type BuiltinRepo,
   type ResolveOptions,
   type ResolvedAction,
@@ -99,6 +100,8 @@ export interface JobRunInput {
   baseEnv: Record<string, string>;
   /** OIDC request credentials (secrets/oidc.ts), for a job whose permissions grant `id-token: write`. */
   idToken?: { url: string; token: string };
+  /** The server's cache beside the local one, for actions/cache on a runner agent (agent/cache.ts). */
+  sharedCache?: SharedCache;
   /** The job token for the server's API and Git (secrets/job-tokens.ts): github.token and secrets.GITHUB_TOKEN; SLIPWAY_URL for steps. */
   jobToken?: { url: string; token: string };
 }
@@ -890,6 +893,7 @@ export class JobRunner {
       repo: this.input.repo,
       run: { id: this.input.runId, attempt: this.input.attempt, jobKey: this.input.job.id },
       dataDir: this.input.dataDir,
+      ...(this.input.sharedCache ? { sharedCache: this.input.sharedCache } : {}),
       log: (line) => this.emit(this.input.masker.mask(line)),
       warning: (message: string) => this.warn(message),
       setOutput: (k, v) => {

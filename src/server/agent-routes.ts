@@ -19,7 +19,7 @@
 // (`<data>/logs/<run>/<job>/<step>.log`, `<step>.attempt<k>.log` for a retry).
 import { appendFileSync, chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { listArtifacts, uploadArtifact, validateArtifactName } from "../actions/index.js";
+import { adoptCacheEntry, findCacheEntry, listArtifacts, uploadArtifact, validateArtifactName, type CacheEntry } from "../actions/index.js";
 import { FileBlobStore, type BlobStore, type Digest } from "../blobs/index.js";
 import { Type, type Static } from "@sinclair/typebox";
 import { TEST_REPORT_FILE } from "../reports/index.js";
@@ -222,6 +222,76 @@ export function agentRoutes(o: AgentRoutesOptions): Route[] {
         const file = (await listArtifacts(o.dataDir, q.runId)).flatMap((m) => m.files).find((f) => f.digest === params.digest);
         if (!file) throw new HttpError(404, `no artifact of run ${q.runId} has a file ${params.digest}; GET /api/agents/jobs/${q.jobId}/artifacts lists them`);
         return { status: 200, stream: blobs.open(file.digest as Digest), headers: { "content-type": "application/octet-stream", "content-length": String(file.size) } };
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/api/agents/jobs/{id}/caches/lookup",
+      role: "developer",
+      tag: "agents",
+      summary: "actions/cache on an agent: the entry a restore would use in the server's cache (the run's repository only), as the agent's own lookup",
+      params: JobParams,
+      body: Type.Object(
+        {
+          name: Name,
+          attempt: Type.Integer({ minimum: 1 }),
+          keys: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 10 }),
+          version: Type.String({ pattern: "^[0-9a-f]{64}$" }),
+          scopes: Type.Array(Type.String({ pattern: "^refs/\\S+$", maxLength: 1024 }), { minItems: 1, maxItems: 5 }),
+        },
+        { additionalProperties: false },
+      ),
+      responses: { 200: { description: "The entry and whether it matches the primary key", schema: Ok }, 404: { description: "No entry", schema: ErrorBody }, 409: { description: "The lease is lost", schema: ErrorBody } },
+      handle: async ({ params, body, actor }) => {
+        requireAgent(actor);
+        const q = leased(params.id, body.name, body.attempt);
+        const repository = store.getRun(q.runId)?.repository ?? undefined;
+        const found = await findCacheEntry(o.dataDir, { keys: body.keys, version: body.version, scopes: body.scopes, ...(repository ? { repository } : {}) });
+        if (!found || !(await blobs.has(found.entry.digest))) throw new HttpError(404, `no cache entry for ${body.keys.join(", ")}`);
+        return { status: 200, body: found };
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/api/agents/jobs/{id}/caches/archive",
+      role: "developer",
+      tag: "agents",
+      summary: "The archive of a cache entry of the run's repository (found with caches/lookup)",
+      params: JobParams,
+      query: Type.Object({ name: Name, attempt: Type.Integer({ minimum: 1 }), key: Type.String({ minLength: 1, maxLength: 512 }), version: Type.String({ pattern: "^[0-9a-f]{64}$" }), scope: Type.String({ pattern: "^refs/\\S+$" }) }),
+      responses: { 200: { description: "The archive's bytes", schema: Ok }, 404: { description: "No such entry", schema: ErrorBody }, 409: { description: "The lease is lost", schema: ErrorBody } },
+      handle: async ({ params, query, actor }) => {
+        requireAgent(actor);
+        const q = leased(params.id, query.name, query.attempt);
+        const repository = store.getRun(q.runId)?.repository ?? undefined;
+        const found = await findCacheEntry(o.dataDir, { keys: [query.key], version: query.version, scopes: [query.scope], ...(repository ? { repository } : {}) });
+        if (!found?.exact || !(await blobs.has(found.entry.digest))) throw new HttpError(404, `no cache entry ${query.key} in ${query.scope}`);
+        return { status: 200, stream: blobs.open(found.entry.digest), headers: { "content-type": "application/octet-stream", "content-length": String(found.entry.size) } };
+      },
+    }),
+    route({
+      method: "PUT",
+      path: "/api/agents/jobs/{id}/caches",
+      role: "developer",
+      tag: "agents",
+      summary: "actions/cache on an agent: an entry it saved (the body is its archive), kept under the run's repository and ref; an existing key stands",
+      params: JobParams,
+      query: Type.Object({ name: Name, attempt: Type.Integer({ minimum: 1 }), key: Type.String({ minLength: 1, maxLength: 512 }), version: Type.String({ pattern: "^[0-9a-f]{64}$" }), home: Type.Optional(Type.String({ maxLength: 4096 })) }),
+      raw: true,
+      responses: { 201: { description: "Kept", schema: Ok }, 200: { description: "The key exists already: the first entry stands", schema: Ok }, 409: { description: "The lease is lost", schema: ErrorBody } },
+      handle: async ({ params, query, actor, raw }) => {
+        requireAgent(actor);
+        const q = leased(params.id, query.name, query.attempt);
+        const run = store.getRun(q.runId);
+        if (!run) throw new HttpError(404, `run ${q.runId} is gone`);
+        if (query.key.includes(",")) throw new HttpError(400, "invalid query: query.key: a cache key cannot contain commas", [{ field: "query.key", message: "contains a comma" }]);
+        const blob = await blobs.put(raw ?? Buffer.alloc(0));
+        const now = new Date().toISOString();
+        // The run's own ref and repository, whatever the agent says: no job writes into another branch's or repository's cache.
+        const entry: CacheEntry = { key: query.key, version: query.version, scope: run.ref, digest: blob.digest, size: blob.size, createdAt: now, lastAccessedAt: now, ...(query.home !== undefined ? { home: query.home } : {}), ...(run.repository ? { repository: run.repository } : {}) };
+        const saved = await adoptCacheEntry(o.dataDir, entry);
+        log.info("cache entry from agent", { job: q.jobId, run: q.runId, key: query.key, scope: run.ref, size: blob.size, saved });
+        return { status: saved ? 201 : 200, body: { saved, key: query.key, scope: run.ref, digest: blob.digest } };
       },
     }),
     route({

@@ -1,5 +1,6 @@
 // A built-in action: an offline, in-process equivalent of a popular
 // marketplace action (actions/checkout, actions/cache, ...).
+import type { CacheEntry, CacheLookup } from "./cache.js";
 
 export interface BuiltinRepo {
   /** Git top-level directory of the repository being run. */
@@ -13,6 +14,9 @@ export interface BuiltinRepo {
   /** Branch of the event, when there is one. */
   branch?: string;
   defaultBranch: string;
+  /** The repository's owner and name, when known: caches are kept per repository. */
+  owner?: string;
+  name?: string;
 }
 
 export interface BuiltinContext {
@@ -56,6 +60,12 @@ export interface BuiltinContext {
   job?: { id: number; name: string; logDir: string };
   /** Appends Markdown to the job summary, as a line in GITHUB_STEP_SUMMARY does (masked by the caller). */
   appendSummary?(markdown: string): void;
+  /**
+   * A cache shared by several hosts beside the one in `dataDir` (a runner
+   * agent's server): actions/cache looks there when its own misses and
+   * hands it what it saves. Absent: the local cache only.
+   */
+  sharedCache?: SharedCache;
   /** Raises an annotation, as a `::error file=…,line=…::message` workflow command does (masked by the caller). */
   annotate?(annotation: BuiltinAnnotation): void;
   /** The text with the run's secrets masked, for what a built-in stores itself. */
@@ -104,4 +114,14 @@ export function booleanInput(ctx: BuiltinContext, name: string, fallback: boolea
   throw new ActionError(
     `Input does not meet YAML 1.2 "Core Schema" specification: ${name}\nSupport boolean input list: \`true | True | TRUE | false | False | FALSE\``,
   );
+}
+
+/** The server side of actions/cache for a job on a runner agent (agent/cache.ts). */
+export interface SharedCache {
+  /** The entry a restore would use there, as findCacheEntry answers; undefined on a miss. */
+  find(lookup: CacheLookup): Promise<{ entry: CacheEntry; exact: boolean } | undefined>;
+  /** Fetches the entry's archive into `file`. */
+  fetch(entry: CacheEntry, file: string): Promise<void>;
+  /** Gives it an entry saved here, with its archive. */
+  save(entry: CacheEntry, archive: string): Promise<void>;
 }

@@ -16,12 +16,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileBlobStore } from "../../blobs/index.js";
-import { ActionError } from "./builtin-action.js";
+import { ActionError, type SharedCache } from "./builtin-action.js";
 import { testStep, type TestStep } from "./test-step.js";
 import {
   cacheAction,
   cacheRestoreAction,
   cacheSaveAction,
+  adoptCacheEntry,
   cacheVersion,
   deleteCacheEntry,
   findCacheEntry,
@@ -88,6 +89,67 @@ describe("actions/cache", () => {
     await cacheAction.post!(second.ctx);
     expect(second.logs).toContain("Cache hit occurred on the primary key deps-v1, not saving cache.");
     expect(await listCacheEntries(dataDir)).toHaveLength(1);
+  });
+
+  it("keeps entries per repository: another repository in the same data directory never sees them", async () => {
+    const ofRepo = (repository: string, o: Parameters<typeof step>[1] = {}) => {
+      const s = step({ key: "deps-v1", path: "deps" }, o);
+      const [owner, name] = repository.split("/");
+      s.ctx.repo = { ...s.ctx.repo, owner: owner!, name: name! };
+      return s;
+    };
+    const first = ofRepo("acme/app");
+    await cacheAction.main(first.ctx);
+    fillDeps("app")(first.workspace);
+    await cacheAction.post!(first.ctx);
+    const other = ofRepo("evil/poison");
+    await cacheAction.main(other.ctx);
+    expect(other.outputs["cache-hit"]).toBeUndefined();
+    const same = ofRepo("acme/app");
+    await cacheAction.main(same.ctx);
+    expect(same.outputs["cache-hit"]).toBe("true");
+    expect((await listCacheEntries(dataDir))[0]?.repository).toBe("acme/app");
+  });
+
+  it("with a shared cache: restores what another host saved there (checked by digest), and shares what it saves", async () => {
+    // The shared side, as the server keeps it: another data directory (agent/cache.ts is the real one, over HTTP).
+    const serverDir = join(root, "server");
+    const shared: SharedCache = {
+      find: (q) => findCacheEntry(serverDir, q),
+      fetch: async (entry, file) => {
+        const path = new FileBlobStore(serverDir).path(entry.digest);
+        writeFileSync(file, readFileSync(path!));
+      },
+      save: async (entry, archive) => {
+        await new FileBlobStore(serverDir).putFile(archive, { expectedDigest: entry.digest });
+        await adoptCacheEntry(serverDir, entry);
+      },
+    };
+    // Host A saves: its entry is shared.
+    const a = step({ key: "deps-v1", path: "deps" });
+    a.ctx.sharedCache = shared;
+    await cacheAction.main(a.ctx);
+    fillDeps("from a")(a.workspace);
+    await cacheAction.post!(a.ctx);
+    expect(a.logs).toContain("Cache shared with the server");
+    expect((await listCacheEntries(serverDir)).map((e) => e.key)).toEqual(["deps-v1"]);
+    // Host B (another data directory) misses locally and restores from the shared cache.
+    dataDir = join(root, "data-b");
+    const b = step({ key: "deps-v1", path: "deps" });
+    b.ctx.sharedCache = shared;
+    await cacheAction.main(b.ctx);
+    expect(b.outputs["cache-hit"]).toBe("true");
+    expect(b.logs.some((l) => l.includes("(from the server's cache)"))).toBe(true);
+    expect(readFileSync(join(b.workspace, "deps", "a.txt"), "utf8")).toBe("a from a");
+    // Now B has it too: the next restore on B is local.
+    expect(await listCacheEntries(dataDir)).toHaveLength(1);
+    // A shared archive that does not match its digest is refused: a warning and a miss.
+    dataDir = join(root, "data-c");
+    const c = step({ key: "deps-v1", path: "deps" });
+    c.ctx.sharedCache = { ...shared, fetch: async (_e, file) => writeFileSync(file, "tampered") };
+    await cacheAction.main(c.ctx);
+    expect(c.outputs["cache-hit"]).toBeUndefined();
+    expect(c.warnings.join("\n")).toMatch(/Failed to restore/);
   });
 
   it("falls back to restore keys as prefixes, newest entry first, in the order of the keys", async () => {

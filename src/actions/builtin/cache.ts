@@ -20,6 +20,14 @@
 // bulky, disposable cache metadata. Archive blobs are written without fsync
 // (a cache can be rebuilt, and zstd's checksum turns a torn blob into a miss).
 //
+// Repository, as on GitHub: entries are kept per repository (`owner/name`),
+// so one data directory serving several (`slipway server`) never hands one
+// repository's cache to another.
+//
+// Shared: a job on a runner agent also has the server's cache
+// (BuiltinContext.sharedCache, agent/cache.ts): a restore that finds no exact
+// match here looks there, and what is saved here is given to it.
+//
 // Scope, as on GitHub: an entry belongs to the ref of the run that saved it; a
 // run restores from its own ref, then its pull request's base branch, then
 // the default branch — in each, the exact key first, then every key (the
@@ -46,6 +54,8 @@ export interface CacheEntry {
   lastAccessedAt: string;
   /** HOME of the saving job: absolute members under it are moved to the restoring job's HOME. */
   home?: string;
+  /** `owner/name` of the repository whose run saved it (absent in entries saved before entries were kept per repository). */
+  repository?: string;
 }
 
 export const MAX_KEY_LENGTH = 512;
@@ -105,6 +115,11 @@ export function validateKeys(keys: string[]): void {
   }
 }
 
+/** The repository a run's entries belong to, `owner/name`, when known. */
+export function cacheRepository(repo: BuiltinRepo): string | undefined {
+  return repo.owner && repo.name ? `${repo.owner}/${repo.name}` : undefined;
+}
+
 /** The ref a run saves under. */
 export function cacheScope(repo: BuiltinRepo): string {
   if (repo.ref) return repo.ref;
@@ -123,12 +138,17 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-function entryDir(dataDir: string, scope: string, version: string): string {
-  return join(dataDir, "cache", sha256(scope).slice(0, 32), version);
+/** The folder of a repository's scope: the repository is part of its name. */
+function scopeDir(scope: string, repository: string | undefined): string {
+  return sha256(repository === undefined ? scope : `${repository}\n${scope}`).slice(0, 32);
 }
 
-function entryPath(dataDir: string, scope: string, version: string, key: string): string {
-  return join(entryDir(dataDir, scope, version), `${sha256(key)}.json`);
+function entryDir(dataDir: string, scope: string, version: string, repository: string | undefined): string {
+  return join(dataDir, "cache", scopeDir(scope, repository), version);
+}
+
+function entryPath(dataDir: string, entry: Pick<CacheEntry, "scope" | "version" | "key" | "repository">): string {
+  return join(entryDir(dataDir, entry.scope, entry.version, entry.repository), `${sha256(entry.key)}.json`);
 }
 
 async function readEntry(file: string): Promise<CacheEntry | undefined> {
@@ -166,6 +186,8 @@ export interface CacheLookup {
   keys: string[];
   version: string;
   scopes: string[];
+  /** `owner/name`; entries of other repositories are never found. */
+  repository?: string;
 }
 
 /** The entry a restore would use, and whether it matches the primary key exactly. */
@@ -176,9 +198,9 @@ export async function findCacheEntry(
   const primary = lookup.keys[0];
   if (primary === undefined) return undefined;
   for (const scope of lookup.scopes) {
-    const exact = await readEntry(entryPath(dataDir, scope, lookup.version, primary));
+    const exact = await readEntry(entryPath(dataDir, { scope, version: lookup.version, key: primary, repository: lookup.repository }));
     if (exact && exact.key === primary) return { entry: exact, exact: true };
-    const entries = (await readEntries(entryDir(dataDir, scope, lookup.version))).sort(newestFirst);
+    const entries = (await readEntries(entryDir(dataDir, scope, lookup.version, lookup.repository))).sort(newestFirst);
     for (const key of lookup.keys) {
       const entry = entries.find((e) => e.key.startsWith(key));
       if (entry) return { entry, exact: entry.key === primary };
@@ -190,14 +212,14 @@ export async function findCacheEntry(
 /** All entries, newest first, optionally of one scope or with a key prefix (for the CLI). */
 export async function listCacheEntries(
   dataDir: string,
-  filter: { scope?: string; keyPrefix?: string } = {},
+  filter: { scope?: string; repository?: string; keyPrefix?: string } = {},
 ): Promise<CacheEntry[]> {
   const root = join(dataDir, "cache");
   let scopeDirs: string[];
   try {
     scopeDirs =
       filter.scope !== undefined
-        ? [sha256(filter.scope).slice(0, 32)]
+        ? [scopeDir(filter.scope, filter.repository)]
         : (await fsp.readdir(root)).filter((name) => /^[0-9a-f]{32}$/.test(name)); // not tmp/
   } catch (error) {
     if (isNotFound(error)) return [];
@@ -222,9 +244,9 @@ export async function listCacheEntries(
 }
 
 /** Removes an entry from the index (its blob stays until garbage collection: entries may share it). */
-export async function deleteCacheEntry(dataDir: string, entry: Pick<CacheEntry, "key" | "version" | "scope">): Promise<boolean> {
+export async function deleteCacheEntry(dataDir: string, entry: Pick<CacheEntry, "key" | "version" | "scope" | "repository">): Promise<boolean> {
   try {
-    await fsp.unlink(entryPath(dataDir, entry.scope, entry.version, entry.key));
+    await fsp.unlink(entryPath(dataDir, entry));
     return true;
   } catch (error) {
     if (isNotFound(error)) return false;
@@ -240,10 +262,14 @@ export interface SaveCacheOptions {
   paths: string[];
   key: string;
   scope: string;
+  /** `owner/name` of the repository the entry belongs to. */
+  repository?: string;
   enableCrossOsArchive?: boolean;
   store?: BlobStore;
   signal?: AbortSignal;
   now?: Date;
+  /** Called with the archive (still in a temp file) of an entry saved here: the shared cache takes it. */
+  share?: (entry: CacheEntry, archive: string) => Promise<void>;
 }
 
 export type SaveCacheResult =
@@ -256,7 +282,7 @@ export async function saveCache(options: SaveCacheOptions): Promise<SaveCacheRes
   validateKeys([options.key]);
   if (options.paths.length === 0) throw new ActionError("Path Validation Error: At least one directory or file path is required");
   const version = cacheVersion(options.paths, { enableCrossOsArchive: options.enableCrossOsArchive ?? false });
-  const file = entryPath(options.dataDir, options.scope, version, options.key);
+  const file = entryPath(options.dataDir, { scope: options.scope, version, key: options.key, repository: options.repository });
   const existing = await readEntry(file);
   if (existing) return { saved: false, reason: "exists", entry: existing };
 
@@ -277,29 +303,31 @@ export async function saveCache(options: SaveCacheOptions): Promise<SaveCacheRes
   const tmpDir = join(options.dataDir, "cache", "tmp");
   await fsp.mkdir(tmpDir, { recursive: true });
   const archiveFile = join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}.tar.zst`);
-  let blob: { digest: Digest; size: number };
   try {
     const written = await createArchive(archiveFile, options.workspace, members, options.signal);
-    blob = await store.putFile(archiveFile, { move: true, durable: false, knownDigest: written.digest });
+    // Shared before the blob store takes the file (a copy: the archive stays for the blob store).
+    const blob = await store.putFile(archiveFile, { move: !options.share, durable: false, knownDigest: written.digest });
+    const now = (options.now ?? new Date()).toISOString();
+    const entry: CacheEntry = {
+      key: options.key,
+      version,
+      scope: options.scope,
+      digest: blob.digest,
+      size: blob.size,
+      createdAt: now,
+      lastAccessedAt: now,
+      home: options.home,
+      ...(options.repository !== undefined ? { repository: options.repository } : {}),
+    };
+    if (!(await writeJsonAtomic(file, entry, { exclusive: true }))) {
+      // Another job saved the same key meanwhile; its entry stands.
+      return { saved: false, reason: "exists", entry: (await readEntry(file)) ?? entry };
+    }
+    await options.share?.(entry, archiveFile);
+    return { saved: true, entry };
   } finally {
     await fsp.rm(archiveFile, { force: true });
   }
-  const now = (options.now ?? new Date()).toISOString();
-  const entry: CacheEntry = {
-    key: options.key,
-    version,
-    scope: options.scope,
-    digest: blob.digest,
-    size: blob.size,
-    createdAt: now,
-    lastAccessedAt: now,
-    home: options.home,
-  };
-  if (!(await writeJsonAtomic(file, entry, { exclusive: true }))) {
-    // Another job saved the same key meanwhile; its entry stands.
-    return { saved: false, reason: "exists", entry: (await readEntry(file)) ?? entry };
-  }
-  return { saved: true, entry };
 }
 
 /** Drops paths inside other paths of the list (tar takes directories whole). */
@@ -399,7 +427,7 @@ export async function restoreCache(options: RestoreCacheOptions): Promise<void> 
     await Promise.all([pipeline(store.open(entry.digest), child.stdin), done]);
   }
   // Record the access (the entry is rewritten whole; only lastAccessedAt changes).
-  const file = entryPath(options.dataDir, entry.scope, entry.version, entry.key);
+  const file = entryPath(options.dataDir, entry);
   const touched = { ...entry, lastAccessedAt: (options.now ?? new Date()).toISOString() };
   await writeJsonAtomic(file, touched).catch(() => undefined);
 }
@@ -464,15 +492,17 @@ async function restore(ctx: BuiltinContext): Promise<void> {
   ctx.setOutput("cache-primary-key", primaryKey);
 
   const version = cacheVersion(paths, { enableCrossOsArchive });
-  const found = await findCacheEntry(ctx.dataDir, { keys, version, scopes: cacheScopes(ctx.repo, ctx.env) });
+  const repository = cacheRepository(ctx.repo);
+  const found = await lookup(ctx, { keys, version, scopes: cacheScopes(ctx.repo, ctx.env), ...(repository !== undefined ? { repository } : {}) });
   let restored = false;
   if (found) {
     const { entry } = found;
     if (lookupOnly) {
       restored = true;
     } else {
-      ctx.log(`Cache Size: ${formatSize(entry.size)}`);
+      ctx.log(`Cache Size: ${formatSize(entry.size)}${found.shared ? " (from the server's cache)" : ""}`);
       try {
+        if (found.shared) await adopt(ctx, entry);
         await restoreCache({ dataDir: ctx.dataDir, workspace: ctx.workspace, home: homeOf(ctx.env), entry, signal: ctx.signal });
         restored = true;
       } catch (error) {
@@ -497,6 +527,47 @@ async function restore(ctx: BuiltinContext): Promise<void> {
   else ctx.log(`Cache restored from key: ${matchedKey}`);
 }
 
+/**
+ * The entry to restore: this host's when it matches the primary key exactly,
+ * else the shared cache's when it does (or when this host has none), else
+ * this host's partial match. A shared cache that cannot be asked is a warning.
+ */
+async function lookup(ctx: BuiltinContext, query: CacheLookup): Promise<{ entry: CacheEntry; exact: boolean; shared: boolean } | undefined> {
+  const local = await findCacheEntry(ctx.dataDir, query);
+  if (local?.exact || !ctx.sharedCache) return local && { ...local, shared: false };
+  let remote;
+  try {
+    remote = await ctx.sharedCache.find(query);
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    warn(ctx, `The server's cache could not be searched: ${(error as Error).message}`);
+  }
+  if (remote && (remote.exact || !local)) return { ...remote, shared: true };
+  return local && { ...local, shared: false };
+}
+
+/** Fetches a shared entry's archive into this host's blob store and index, checked against its digest. */
+async function adopt(ctx: BuiltinContext, entry: CacheEntry): Promise<void> {
+  const store = new FileBlobStore(ctx.dataDir);
+  if (!(await store.has(entry.digest))) {
+    const tmpDir = join(ctx.dataDir, "cache", "tmp");
+    await fsp.mkdir(tmpDir, { recursive: true });
+    const file = join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}.fetch`);
+    try {
+      await ctx.sharedCache?.fetch(entry, file);
+      await store.putFile(file, { move: true, durable: false, expectedDigest: entry.digest });
+    } finally {
+      await fsp.rm(file, { force: true });
+    }
+  }
+  await adoptCacheEntry(ctx.dataDir, entry);
+}
+
+/** Puts an entry whose archive is in `dataDir`'s blob store into its index; false when the key was there already (it stands). */
+export async function adoptCacheEntry(dataDir: string, entry: CacheEntry): Promise<boolean> {
+  return writeJsonAtomic(entryPath(dataDir, entry), entry, { exclusive: true });
+}
+
 async function save(ctx: BuiltinContext, primaryKey: string): Promise<void> {
   const paths = cachePaths(requiredInput(ctx, "path"));
   const enableCrossOsArchive = booleanInput(ctx, "enableCrossOsArchive", false);
@@ -510,8 +581,10 @@ async function save(ctx: BuiltinContext, primaryKey: string): Promise<void> {
       paths,
       key: primaryKey,
       scope: cacheScope(ctx.repo),
+      ...(cacheRepository(ctx.repo) !== undefined ? { repository: cacheRepository(ctx.repo) } : {}),
       enableCrossOsArchive,
       signal: ctx.signal,
+      ...(ctx.sharedCache ? { share: (entry, archive) => shareEntry(ctx, entry, archive) } : {}),
     });
   } catch (error) {
     if (error instanceof ActionError || ctx.signal.aborted) throw error;
@@ -528,6 +601,17 @@ async function save(ctx: BuiltinContext, primaryKey: string): Promise<void> {
   } else {
     ctx.log(`Cache Size: ${formatSize(result.entry.size)}`);
     ctx.log(`Cache saved with key: ${primaryKey}`);
+  }
+}
+
+/** Gives the shared cache an entry saved here; a failure is a warning (the entry is saved here all the same). */
+async function shareEntry(ctx: BuiltinContext, entry: CacheEntry, archive: string): Promise<void> {
+  try {
+    await ctx.sharedCache?.save(entry, archive);
+    ctx.log("Cache shared with the server");
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    warn(ctx, `The cache was saved on this host but not shared with the server: ${(error as Error).message}`);
   }
 }
 

@@ -8,7 +8,8 @@ import { testReportAction } from "./test-report.js";
 import { affectedAction } from "./affected.js";
 import { dependencyReviewAction, githubDependencyReviewAction } from "./dependency-review.js";
 
-export { type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, ActionError } from "./builtin-action.js";
+export { type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, type SharedCache, ActionError } from "./builtin-action.js";
+export { adoptCacheEntry, findCacheEntry, type CacheEntry, type CacheLookup } from "./cache.js";
 export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, artifactManifestBytes, listArtifacts, manifestPath, readArtifact, storeArtifactFiles, uploadArtifact, validateArtifactName } from "./artifacts.js";
 
 export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
