@@ -50,6 +50,14 @@ jobs:
       - run: echo "::warning file=server.js,line=1,col=1,title=Style::prefer const"
       - uses: actions/upload-artifact@v4
         with: { name: svc, path: server.js }
+  e2e:
+    needs: build
+    # The first run only: later runs (the merged change request) do not wait for an approval.
+    if: github.run_number == 1
+    runs-on: ubuntu-latest
+    environment: prod
+    steps:
+      - run: echo "end-to-end against prod's protection rules"
 `;
 const slipwayYml = (dev: number, prod: number) => `services:
   svc:
@@ -125,7 +133,13 @@ describe.skipIf(!existsSync(CHROMIUM))("the web UI in Chromium", () => {
       { timeout: 20_000 },
     );
     await page.screenshot({ path: join(SHOTS, "run-streaming.png"), fullPage: true });
+    // The e2e job (environment: prod) waits for prod's approval: approved here, as the release manager.
+    await page.waitForSelector("#waiting [data-job=e2e] button.approve", { timeout: 30_000 });
+    expect(await page.textContent("#waiting [data-job=e2e]")).toContain("environment prod");
+    await page.screenshot({ path: join(SHOTS, "run-waiting-approval.png"), fullPage: true });
+    await page.click("#waiting [data-job=e2e] button.approve");
     await page.waitForSelector("#run-state.success", { timeout: 30_000 });
+    expect(await page.$("#waiting")).toBeNull();
     // The build job's ::warning, with its place, among the run's annotations.
     await page.waitForSelector("#annotations li[data-level=warning]");
     const warning = await page.textContent("#annotations li[data-level=warning]:has-text('prefer const')");

@@ -179,10 +179,45 @@ async function runPage(id, params) {
   const pageY = window.scrollY;
   const logView = job ? renderLog(log, search) : h("p", { class: "dim" }, "No jobs yet.");
   for (const d of logView.querySelectorAll?.("details") ?? []) if (closed.has(d.querySelector("summary")?.textContent)) d.open = false;
-  show(header, graph, renderAnnotations(run), renderTests(run.tests), renderArtifacts(run), renderSummary(job), steps, job ? h("div", { class: "filters" }, searchBox) : null, logView);
+  show(header, renderWaiting(run), graph, renderAnnotations(run), renderTests(run.tests), renderArtifacts(run), renderSummary(job), steps, job ? h("div", { class: "filters" }, searchBox) : null, logView);
   if (job) logView.scrollTop = follow ? logView.scrollHeight : scrollTop;
   window.scrollTo(0, pageY);
   if (run.status !== "completed") schedule(() => route(), 1000);
+}
+
+/** Jobs that wait for their environment's protection rules (approval, window), with Approve and Reject for release managers. */
+function renderWaiting(run) {
+  const waiting = run.status === "completed" ? [] : run.jobs.filter((j) => j.status === "queued" && j.environment && j.reason);
+  if (waiting.length === 0) return null;
+  const decide = (env, decision, button) => async () => {
+    button.disabled = true;
+    try {
+      await api("POST", `/api/runs/${run.id}/approvals`, { env, decision });
+      await route();
+    } catch (err) {
+      button.disabled = false;
+      button.after(h("span", { class: "error", role: "alert" }, ` ${err.message}`));
+    }
+  };
+  return h(
+    "section",
+    { id: "waiting" },
+    waiting.map((j) => {
+      const approve = h("button", { class: "approve" }, `Approve for ${j.environment}`);
+      const reject = h("button", { class: "reject" }, "Reject");
+      approve.onclick = decide(j.environment, "approve", approve);
+      reject.onclick = decide(j.environment, "reject", reject);
+      const asksApproval = /approv/.test(j.reason);
+      return h(
+        "div",
+        { class: "waiting-job", "data-job": j.key },
+        h("strong", {}, j.name),
+        h("span", { class: "state cancelled" }, " waiting"),
+        h("span", { class: "dim" }, ` · ${j.reason}`),
+        asksApproval && can("release-manager") ? h("div", {}, approve, " ", reject) : null,
+      );
+    }),
+  );
 }
 
 /** The run's annotations (::error, ::warning, ::notice and the built-in actions'), as GitHub lists them on a run's page: level, job, place, message. */

@@ -425,7 +425,15 @@ export class WorkflowRun {
     try {
       // Environment protection: the job waits (without a slot) until its environment's gates open.
       if (environment && opts.environmentGate) {
-        const gate = await opts.environmentGate(environment, { runId: this.runId, signal: jobAbort.signal, waiting: (reason) => reporter.waiting?.(reason) });
+        let waited = false;
+        const waiting = (reason: string) => {
+          waited = true;
+          // Kept with the job: the run's API and page show what it waits for (and offer the approval).
+          opts.store.noteJobWaiting(job.id, reason);
+          reporter.waiting?.(reason);
+        };
+        const gate = await opts.environmentGate(environment, { runId: this.runId, signal: jobAbort.signal, waiting });
+        if (waited && gate.open) opts.store.noteJobWaiting(job.id, null);
         if (!gate.open) {
           const conclusion = jobAbort.signal.aborted ? "cancelled" : "failure";
           opts.store.finishJob(job.id, { conclusion, reason: gate.reason });

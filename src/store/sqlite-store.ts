@@ -157,6 +157,7 @@ const SQL = {
   startJob: `
     UPDATE jobs SET status = 'in_progress', log_path = @logPath, started_at = COALESCE(started_at, @now)
     WHERE id = @id AND status <> 'completed'`,
+  noteJobWaiting: `UPDATE jobs SET reason = @reason WHERE id = @id AND status = 'queued'`,
   finishJob: `
     UPDATE jobs SET status = 'completed', conclusion = @conclusion, reason = @reason,
       outputs = COALESCE(@outputs, outputs), completed_at = @now
@@ -1112,6 +1113,10 @@ export class SqliteStore implements Store {
   startJob(id: number, logPath: string): void {
     const { changes } = this.sql.startJob.run({ id, logPath, now: this.timestamp() });
     this.requireChange(changes, "job", id, "start");
+  }
+
+  noteJobWaiting(id: number, reason: string | null): void {
+    this.sql.noteJobWaiting.run({ id, reason });
   }
 
   finishJob(id: number, finish: Finish & { outputs?: Record<string, string> }): void {

@@ -299,6 +299,19 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(JSON.parse(done.outputs!)).toEqual(outputs);
       });
 
+      it("notes what a job that has not started waits for, until it starts", () => {
+        const run = store.createRun(newRun);
+        const job = store.createJob({ runId: run.id, jobKey: "deploy", name: "deploy", matrix: null, attempt: 1, environment: "prod" });
+        store.noteJobWaiting(job.id, "environment prod: waits for 1 approval");
+        expect(store.getJob(job.id)).toMatchObject({ status: "queued", reason: "environment prod: waits for 1 approval" });
+        store.noteJobWaiting(job.id, null);
+        expect(store.getJob(job.id)?.reason).toBeNull();
+        store.noteJobWaiting(job.id, "again");
+        store.startJob(job.id, "logs/deploy");
+        store.noteJobWaiting(job.id, "too late");
+        expect(store.getJob(job.id)?.reason).toBe("again");
+      });
+
       it("finishes a job without outputs (null) and with empty outputs ({})", () => {
         const run = store.createRun(newRun);
         const a = store.createJob({ runId: run.id, jobKey: "a", name: "a", matrix: null, attempt: 1, environment: null });

@@ -528,6 +528,8 @@ export interface Store {
   createJob(job: NewJob): JobRecord;
   startJob(id: number, logPath: string): void;
   finishJob(id: number, finish: Finish & { outputs?: Record<string, string> }): void;
+  /** What a job that has not started waits for (its environment's approval, a window), as its `reason` (null: nothing any more); ignored once it started. */
+  noteJobWaiting(id: number, reason: string | null): void;
   getJob(id: number): JobRecord | undefined;
   listJobs(runId: number): JobRecord[];
 
