@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
+import { openStore } from "../src/store/index.js";
 import { git, makeRepo, runCli } from "./helpers/cli.js";
 import { freePort } from "./helpers/net.js";
 import { api, startServer, type Started } from "./helpers/server.js";
@@ -196,6 +197,26 @@ describe.skipIf(!existsSync(CHROMIUM))("the web UI in Chromium", () => {
     await page.screenshot({ path: join(SHOTS, "change-request.png"), fullPage: true });
     await page.click("[data-change='1'] button.merge");
     await page.waitForSelector("[data-change='1'] h2 .state:has-text('merged')", { timeout: 10_000 });
+
+    // The analysis chart of a canary's measurements (error rate and p99 over time), from the store's
+    // rows as the control loop writes them (control.test.ts runs real canaries; here only the board is under test).
+    const store = openStore(dataDir);
+    try {
+      const rollout = store.createRollout({ env: "dev", service: "svc", fromRelease: "svc#1", fromDigest: null, toRelease: "svc#1", toDigest: "sha256:" + "0".repeat(64), strategy: "canary", stateCommit: null });
+      const series: Array<[number, number, "pass" | "fail"]> = [[0, 12, "pass"], [0.004, 15, "pass"], [0.21, 48, "fail"]];
+      for (const [i, [errors, p99, verdict]] of series.entries()) store.addMeasurement({ rolloutId: rollout.id, step: i, verdict, measured: { error_rate: errors, p99 }, reason: verdict === "fail" ? "error rate 21.0% ≥ 1%" : "ok" });
+      store.updateRollout(rollout.id, { phase: "rolled-back", reason: "error rate 21.0% ≥ 1%" });
+    } finally {
+      store.close();
+    }
+    await page.click("a[data-nav=environments]");
+    await page.waitForSelector("[data-env=dev] .analysis-chart polyline[data-series=error_rate]", { timeout: 10_000 });
+    expect(await page.locator("[data-env=dev] .analysis-chart polyline[data-series=p99]").count()).toBe(1);
+    expect(await page.locator("[data-env=dev] .analysis-chart circle.point.fail").count()).toBe(2);
+    expect(await page.locator("[data-env=dev] .analysis-chart circle.point.pass").count()).toBe(4);
+    expect(await page.textContent("[data-env=dev] .analysis")).toContain("error rate 21.00%");
+    expect(await page.textContent("[data-env=dev] .analysis")).toContain("p99 48.0 ms");
+    await page.screenshot({ path: join(SHOTS, "board-analysis.png"), fullPage: true });
 
     // A viewer sees no approve button.
     const viewer = await token("viewer");

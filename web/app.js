@@ -185,6 +185,56 @@ async function runPage(id, params) {
   if (run.status !== "completed") schedule(() => route(), 1000);
 }
 
+/**
+ * The analysis of a service's latest rollout over time: error rate (%, left
+ * scale) and p99 latency (ms, right scale) per measurement, each point
+ * coloured by its verdict. SVG built element by element (no markup strings).
+ */
+function renderAnalysis(analysis) {
+  const points = analysis?.points ?? [];
+  if (points.length === 0) return null;
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs = {}, ...children) => {
+    const el = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    for (const c of children) el.append(c);
+    return el;
+  };
+  const [W, H, PAD] = [300, 110, 28];
+  const times = points.map((p) => Date.parse(p.at));
+  const t0 = Math.min(...times);
+  const span = Math.max(1, Math.max(...times) - t0);
+  // By time; by order when measurements share a time stamp.
+  const byTime = new Set(times).size === times.length;
+  const x = (i) => PAD + (points.length === 1 ? (W - 2 * PAD) / 2 : (byTime ? (times[i] - t0) / span : i / (points.length - 1)) * (W - 2 * PAD));
+  const series = [
+    { key: "error_rate", label: "error rate", unit: "%", scale: 100, cls: "errors" },
+    { key: "p99", label: "p99", unit: " ms", scale: 1, cls: "p99" },
+  ].filter((m) => points.some((p) => typeof p.measured?.[m.key] === "number"));
+  const lines = series.map((m) => {
+    const values = points.map((p) => (typeof p.measured?.[m.key] === "number" ? p.measured[m.key] * m.scale : null));
+    const max = Math.max(...values.filter((v) => v !== null), m.key === "error_rate" ? 1 : 10);
+    const y = (v) => H - PAD + 10 - (v / max) * (H - PAD - 8);
+    const path = values.map((v, i) => (v === null ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(" ");
+    const dots = values.map((v, i) => (v === null ? null : svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 2.5, class: `point ${points[i].verdict}` }, svg("title", {}, `${m.label} ${v.toFixed(m.key === "error_rate" ? 2 : 1)}${m.unit} · step ${points[i].step + 1} · ${points[i].verdict} · ${points[i].at}`)))).filter(Boolean);
+    const last = values.filter((v) => v !== null).at(-1);
+    return { m, max, line: svg("polyline", { points: path, class: `series ${m.cls}`, "data-series": m.key }), dots, last };
+  });
+  const chart = svg(
+    "svg",
+    { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "analysis-chart", role: "img", "aria-label": `analysis of ${analysis.release}` },
+    svg("line", { x1: PAD, y1: H - PAD + 10, x2: W - PAD, y2: H - PAD + 10, class: "axis" }),
+    ...lines.flatMap((l) => [l.line, ...l.dots]),
+    ...lines.map((l, i) => svg("text", { x: i === 0 ? 2 : W - 2, y: 10, "text-anchor": i === 0 ? "start" : "end", class: `scale ${l.m.cls}` }, `${l.m.key === "error_rate" ? l.max.toFixed(1) : Math.round(l.max)}${l.m.unit}`)),
+  );
+  return h(
+    "div",
+    { class: "analysis", "data-rollout": analysis.rollout },
+    h("div", { class: "dim" }, `analysis of ${analysis.release}: `, ...lines.map((l) => h("span", { class: `legend ${l.m.cls}` }, `${l.m.label} ${l.last === undefined ? "-" : `${l.last.toFixed(l.m.key === "error_rate" ? 2 : 1)}${l.m.unit}`} `))),
+    chart,
+  );
+}
+
 /** Jobs that wait for their environment's protection rules (approval, window), with Approve and Reject for release managers. */
 function renderWaiting(run) {
   const waiting = run.status === "completed" ? [] : run.jobs.filter((j) => j.status === "queued" && j.environment && j.reason);
@@ -538,7 +588,8 @@ async function environmentsPage() {
                       h("div", { class: "bar", title: weights.map(([r, w]) => `${r} ${w}%`).join(", ") }, weights.map(([, w]) => h("span", { style: `width:${w}%` }))),
                     )
                   : null,
-                s.lastVerdict ? h("div", { class: "dim" }, `last verdict: ${JSON.stringify(s.lastVerdict)}`) : null,
+                s.lastVerdict ? h("div", { class: `dim verdict ${s.lastVerdict.verdict}` }, `last verdict: ${s.lastVerdict.verdict} — ${s.lastVerdict.reason}`) : null,
+                renderAnalysis(s.analysis),
                 s.waiting ? h("p", { class: "dim waiting" }, s.waiting) : null,
                 waitingFor && can("release-manager")
                   ? h(

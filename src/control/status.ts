@@ -7,6 +7,9 @@ import type { DeliveryConfig } from "../delivery/index.js";
 import type { StateRepository } from "../gitops/index.js";
 import type { Store } from "../store/index.js";
 
+/** Measurements of a rollout shown over time, at most. */
+export const ANALYSIS_POINTS = 200;
+
 export type SyncState = "Synced" | "OutOfSync" | "Progressing" | "Missing";
 
 export interface ServiceStatus {
@@ -30,6 +33,8 @@ export interface ServiceStatus {
   /** Percent of requests per release. */
   weights: Record<string, number>;
   lastVerdict: { verdict: string; reason: string; measured: Record<string, number | null>; at: string } | null;
+  /** The analysis of the latest rollout over time (its last ANALYSIS_POINTS measurements): the board's chart of error rate and p99. */
+  analysis: { rollout: number; release: string; points: Array<{ at: string; step: number; verdict: string; measured: Record<string, number | null> }> } | null;
   sync: SyncState;
   reason: string;
   /** A promotion waiting at a gate, in words. */
@@ -49,7 +54,8 @@ export async function deliveryStatus(store: Store, repo: StateRepository, config
     const want = desired.states.find((s) => s.env === env && s.service === service)?.state;
     const deployment = store.getDeployment(env, service);
     const rollout = store.listRollouts({ env, service, limit: 1 })[0];
-    const measurement = rollout ? store.listMeasurements(rollout.id).at(-1) : undefined;
+    const measurements = rollout ? store.listMeasurements(rollout.id) : [];
+    const measurement = measurements.at(-1);
     const events = store.listEvents({ env, service, limit: 50 });
     const stable = deployment?.release ?? null;
     const active = rollout && rollout.finishedAt === null ? rollout : undefined;
@@ -104,6 +110,10 @@ export async function deliveryStatus(store: Store, repo: StateRepository, config
         : null,
       weights,
       lastVerdict: measurement ? { verdict: measurement.verdict, reason: measurement.reason, measured: measurement.measured, at: measurement.at } : null,
+      analysis:
+        rollout && measurements.length > 0
+          ? { rollout: rollout.id, release: rollout.toRelease, points: measurements.slice(-ANALYSIS_POINTS).map((m) => ({ at: m.at, step: m.step, verdict: m.verdict, measured: m.measured })) }
+          : null,
       sync,
       reason,
       waiting: lastWaiting?.kind === "waiting" ? lastWaiting.message : null,
