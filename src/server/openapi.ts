@@ -3,6 +3,7 @@
 // uses JSON Schema, which TypeBox schemas are).
 import type { TObject, TSchema } from "@sinclair/typebox";
 import type { Route } from "./api.js";
+import { remoteCacheOpenApi } from "./remote-cache.js";
 import { ErrorBody } from "./schemas.js";
 
 export function openApi(routes: Route[], version: string): Record<string, unknown> {
@@ -39,7 +40,8 @@ export function openApi(routes: Route[], version: string): Record<string, unknow
       version,
       description: "Runs, repositories and tokens of a Slipway server. Every route under /api/ except this description needs `Authorization: Bearer <token>`; roles are viewer < developer < release-manager < admin. A job's token (github.token, slwj_…) may call the routes whose x-slipway-job-permission its `permissions:` grant, on its own repository only.",
     },
-    paths,
+    // Turborepo's and Nx's remote cache, in their own protocols (remote-cache.ts).
+    paths: { ...paths, ...remoteCacheOpenApi() },
     components: {
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "An API token (slw_…); create one with POST /api/tokens or `slipway tokens create`. Or a job token (slwj_…), the github.token of a running job." } },
       schemas: { Error: plain(ErrorBody) },

@@ -360,3 +360,66 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
   res.end(JSON.stringify(body) + "\n");
 }
+
+/**
+ * The remote cache's paths for the server's OpenAPI description (openapi.ts):
+ * they are served before the typed route table, in Vercel's and Nx's own
+ * protocols, so they are described here, by hand, as those protocols are.
+ */
+export function remoteCacheOpenApi(): Record<string, Record<string, unknown>> {
+  const vercelError = { type: "object", properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } }, required: ["code", "message"] } }, required: ["error"] };
+  const json = (schema: unknown) => ({ "application/json": { schema } });
+  const text = { "text/plain": { schema: { type: "string" } } };
+  const bytes = { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } };
+  const hash = { name: "hash", in: "path", required: true, description: "The task hash (letters and digits, at most 128)", schema: { type: "string", pattern: CACHE_HASH.source } };
+  const team = [
+    { name: "teamId", in: "query", required: false, description: "turbo's TURBO_TEAM (entries are per team)", schema: { type: "string", pattern: CACHE_TEAM.source } },
+    { name: "slug", in: "query", required: false, description: "The team as a slug (the same as teamId)", schema: { type: "string", pattern: CACHE_TEAM.source } },
+  ];
+  /** An operation of either protocol: its role, and its errors as that protocol writes them (Vercel's JSON for turbo, text for Nx). */
+  const operation = (errors: "json" | "text") => (op: Record<string, unknown>, role: Role, responses: Record<string, unknown>) => {
+    const content = errors === "json" ? json(vercelError) : text;
+    return {
+      ...op,
+      tags: ["remote cache"],
+      security: [{ bearerAuth: [] }],
+      "x-slipway-role": role,
+      "x-slipway-job-permission": "none",
+      responses: {
+        ...responses,
+        401: { description: "No token, or an unknown or revoked one", content },
+        403: { description: `The token's role is below ${role}`, content },
+      },
+    };
+  };
+  const turbo = operation("json");
+  const nx = operation("text");
+  return {
+    "/v8/artifacts/{hash}": {
+      get: turbo({ operationId: "turboDownloadArtifact", summary: "Turborepo: a task's cached outputs", parameters: [hash, ...team] }, "viewer", { 200: { description: "The artifact; x-artifact-duration and x-artifact-tag as stored", content: bytes }, 404: { description: "Not cached", content: json(vercelError) } }),
+      head: turbo({ operationId: "turboArtifactExists", summary: "Turborepo: whether a task's outputs are cached", parameters: [hash, ...team] }, "viewer", { 200: { description: "Cached" }, 404: { description: "Not cached" } }),
+      put: turbo(
+        { operationId: "turboUploadArtifact", summary: "Turborepo: store a task's outputs (replaces the entry; x-artifact-duration, x-artifact-tag, x-artifact-sha, x-artifact-dirty-hash are kept)", parameters: [hash, ...team], requestBody: { required: true, content: bytes } },
+        "developer",
+        { 202: { description: "Stored", content: json({ type: "object", properties: { urls: { type: "array", items: { type: "string" } } } }) }, 413: { description: `Over the size limit (${REMOTE_CACHE_MAX_BYTES_ENV})`, content: json(vercelError) } },
+      ),
+    },
+    "/v8/artifacts": {
+      post: turbo(
+        { operationId: "turboQueryArtifacts", summary: "Turborepo: which of these hashes are cached", parameters: team, requestBody: { required: true, content: json({ type: "object", properties: { hashes: { type: "array", items: { type: "string" }, maxItems: MAX_BATCH } }, required: ["hashes"] }) } },
+        "viewer",
+        { 200: { description: "Per hash: its size and duration, or an error when not cached", content: json({ type: "object" }) } },
+      ),
+    },
+    "/v8/artifacts/status": { get: turbo({ operationId: "turboCacheStatus", summary: "Turborepo: whether remote caching is enabled" }, "viewer", { 200: { description: "Enabled", content: json({ type: "object", properties: { status: { const: "enabled" } } }) } }) },
+    "/v8/artifacts/events": { post: turbo({ operationId: "turboCacheEvents", summary: "Turborepo: cache usage events (accepted and dropped)", requestBody: { required: true, content: json({ type: "array" }) } }, "viewer", { 200: { description: "Accepted" } }) },
+    "/v1/cache/{hash}": {
+      get: nx({ operationId: "nxDownloadTaskOutput", summary: "Nx (self-hosted remote cache): a task's cached outputs", parameters: [hash] }, "viewer", { 200: { description: "The outputs", content: bytes }, 404: { description: "Not cached", content: text } }),
+      put: nx(
+        { operationId: "nxUploadTaskOutput", summary: "Nx: store a task's outputs (entries are immutable)", parameters: [hash, { name: "content-length", in: "header", required: true, schema: { type: "integer" } }], requestBody: { required: true, content: bytes } },
+        "developer",
+        { 202: { description: "Stored", content: text }, 409: { description: "Already cached (immutable)", content: text }, 413: { description: `Over the size limit (${REMOTE_CACHE_MAX_BYTES_ENV})`, content: text } },
+      ),
+    },
+  };
+}
