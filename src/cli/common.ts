@@ -1,6 +1,6 @@
 // What every command shares: exit codes, the data directory, the store.
 import { resolve } from "node:path";
-import { openStore, type Store } from "../store/index.js";
+import { openDataStore, type Store } from "../store/index.js";
 
 export const VERSION = "0.1.0";
 
@@ -30,7 +30,7 @@ export function dataDirFor(opts: GlobalOptions, repoDir: string): string {
 }
 
 export function withStore<T>(dataDir: string, fn: (store: Store) => T): T {
-  const store = openStore(dataDir);
+  const store = openDataStore(dataDir);
   try {
     return fn(store);
   } finally {

@@ -4,7 +4,7 @@
 import { userInfo } from "node:os";
 import { loadDeliveryConfig, NAME, NAME_FIX, type DeliveryConfig } from "../delivery/index.js";
 import { openStateRepository, type StateRepository } from "../gitops/index.js";
-import { openStore, type ReleaseRecord, type Store } from "../store/index.js";
+import { openDataStore, type ReleaseRecord, type Store } from "../store/index.js";
 import { dataDirFor, UsageError, workDir, type GlobalOptions } from "./common.js";
 
 export interface DeliveryOptions extends GlobalOptions {
@@ -28,7 +28,7 @@ export async function openDelivery(opts: DeliveryOptions, options: { create?: bo
   const dataDir = dataDirFor(opts, repoDir);
   const url = opts.stateRepo ?? (process.env.SLIPWAY_STATE_REPO || undefined);
   const repo = await openStateRepository({ dataDir, ...(url !== undefined ? { url } : {}), create: options.create ?? true });
-  const store = openStore(dataDir);
+  const store = openDataStore(dataDir);
   return { repoDir, dataDir, config, store, repo, close: () => store.close() };
 }
 

@@ -3,7 +3,7 @@
 // desired state is not changed: the next `slipway up` starts them again.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { openStore } from "../store/index.js";
+import { openDataStore } from "../store/index.js";
 import { ProcessSupervisor } from "../targets/index.js";
 import { createRouter } from "../traffic/index.js";
 import { dataDirFor, EXIT, workDir } from "./common.js";
@@ -14,7 +14,7 @@ export async function downCommand(opts: DeliveryOptions): Promise<number> {
   const dataDir = dataDirFor(opts, workDir(opts));
   // HAProxy routers outlive `slipway up` (the built-in ones do not): re-attach to each and stop it.
   const haproxies: string[] = [];
-  const store = openStore(dataDir);
+  const store = openDataStore(dataDir);
   try {
     for (const d of store.listDeployments()) {
       if (!existsSync(join(dataDir, "traffic", d.env, d.service, "haproxy.pid"))) continue;

@@ -5,7 +5,7 @@
 // as `remote:` lines) when an update breaks a protected branch's rules.
 import { decide, git, readProtection, ruleFor } from "../git/index.js";
 import { requiredCheckStatus } from "../server/index.js";
-import { openStore } from "../store/index.js";
+import { openDataStore } from "../store/index.js";
 import { readStdin, UsageError } from "./common.js";
 
 export interface HookOptions {
@@ -25,7 +25,7 @@ export async function hookCommand(kind: string, opts: HookOptions): Promise<numb
     .map(([before, after, ref]) => ({ before, after, ref }));
   const protectedUpdates = updates.map((u) => ({ u, rule: ruleFor(rules, u.ref) })).filter((x) => x.rule !== undefined);
   if (protectedUpdates.length === 0) return 0;
-  const store = openStore(opts.dataDir);
+  const store = openDataStore(opts.dataDir);
   const refusals: string[] = [];
   try {
     for (const { u, rule } of protectedUpdates) {

@@ -306,6 +306,7 @@ export function buildProgram(): Command {
     .option("--parallel-events <n>", "pushes and dispatches whose runs run at once", "4")
     .option("--deliver <owner/name>", "run the delivery control loop for this repository's slipway.yml (its default branch)")
     .option("--interval <duration>", "with --deliver: how often the control loop reconciles (default 10s)")
+    .option("--database <url>", "postgres://USER:PASSWORD@HOST:PORT/DATABASE for the store (kept with the data directory; `sqlite` goes back to the embedded one); default: the data directory's SQLite file")
     .action(async (opts) => {
       process.exitCode = await serverCommand(opts, VERSION);
     });

@@ -5,7 +5,7 @@ import { userInfo } from "node:os";
 import { findDeliveryConfig, loadDeliveryConfig } from "../delivery/index.js";
 import { readRepo } from "../git/index.js";
 import { createRelease, validateServiceName, type ReleaseSource } from "../release/index.js";
-import { openStore, type ReleaseRecord } from "../store/index.js";
+import { openDataStore, type ReleaseRecord } from "../store/index.js";
 import { dataDirFor, EXIT, UsageError, withStore, workDir, type GlobalOptions } from "./common.js";
 import { paint, table } from "./style.js";
 
@@ -38,7 +38,7 @@ export async function releaseCreateCommand(opts: ReleaseCreateOptions): Promise<
     if (repo) checkout = { sha: repo.sha, ref: repo.branch ? `refs/heads/${repo.branch}` : repo.sha, repository: `${repo.owner}/${repo.name}` };
   }
   const defaultArtifact = configuredArtifact(repoDir, opts.service);
-  const store = openStore(dataDirFor(opts, repoDir));
+  const store = openDataStore(dataDirFor(opts, repoDir));
   try {
     const { release, created } = await createRelease({
       ...(defaultArtifact !== undefined ? { defaultArtifact } : {}),

@@ -14,7 +14,7 @@ import { ConcurrencyGroups, ownerAlive, processOwner, QueueDispatcher, runWorkfl
 import { JOB_TOKEN_MAX_TTL_MS, JobTokens, jobPermissions, Masker, SERVER_URL_ENV, RunOidc, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
 import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
-import { openStore, type Store } from "../store/index.js";
+import { openDataStore, type Store } from "../store/index.js";
 import { loadWorkflowFile, matchTrigger, resolveInputs, type Workflow } from "../workflow/index.js";
 import { dataDirFor, EXIT, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { ConsoleReporter } from "./reporter.js";
@@ -120,7 +120,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
   const event = await eventBuilt;
 
   const dataDir = dataDirFor(opts, repo.dir);
-  const store = openStore(dataDir);
+  const store = openDataStore(dataDir);
   const interrupted = store.recoverInterrupted("Slipway stopped while this was running", ownerAlive);
   // Variables and secrets of every environment, read (and decrypted) once:
   // environment name → name → value, "" being the repository's.

@@ -2,7 +2,7 @@
 // result and times — its jobs with their conclusions, and the test reports
 // its jobs stored (slipway/test-report): totals, failures with message and
 // file:line, flaky tests, coverage — and its annotations.
-import { openStore, type AnnotationRecord, type JobRecord, type RunRecord } from "../store/index.js";
+import { openDataStore, type AnnotationRecord, type JobRecord, type RunRecord } from "../store/index.js";
 import {
   formatCoverage,
   location,
@@ -31,7 +31,7 @@ export async function runsShowCommand(runArg: string, opts: GlobalOptions & { js
   if (!Number.isInteger(runId) || runId < 1) throw new UsageError(`RUN must be a run id (see \`slipway runs\`), got '${runArg}'`);
   const dataDir = dataDirFor(opts, workDir(opts));
   // The store stays open until the reports are read (withStore closes it when its function returns).
-  const store = openStore(dataDir);
+  const store = openDataStore(dataDir);
   let run: RunRecord;
   let jobs: JobRecord[];
   let reports: RunTestReports;

@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { parseDuration } from "../delivery/index.js";
 import { Authenticator, isRole, jsonLogger, startServer } from "../server/index.js";
-import { openStore, ROLES, type Role } from "../store/index.js";
+import { checkDatabaseUrl, openDataStore, openPostgresStore, rememberDatabase, ROLES, StoreError, type Role } from "../store/index.js";
 import { EXIT, UsageError, withStore, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
 
@@ -17,6 +17,7 @@ export interface ServerCommandOptions {
   parallelEvents?: string;
   deliver?: string;
   interval?: string;
+  database?: string;
 }
 
 /** The server's data directory: --data-dir, else $SLIPWAY_DATA_DIR, else ./slipway-data. */
@@ -38,7 +39,21 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
     intervalMs = d.value;
   }
   const dataDir = serverDataDir(opts);
-  const store = openStore(dataDir);
+  let store;
+  try {
+    if (opts.database !== undefined && opts.database !== "sqlite") {
+      checkDatabaseUrl(opts.database);
+      store = openPostgresStore(opts.database, dataDir);
+      // Kept with the data directory once it opened: the runs this server starts, Git's hooks and `slipway tokens` open the same database.
+      rememberDatabase(dataDir, opts.database);
+    } else {
+      if (opts.database === "sqlite") rememberDatabase(dataDir, "sqlite");
+      store = openDataStore(dataDir);
+    }
+  } catch (err) {
+    if (err instanceof StoreError) throw new UsageError(err.message);
+    throw err;
+  }
   const log = jsonLogger();
   const auth = new Authenticator(store);
   // The first start makes the first admin token and shows it once, on the

@@ -20,7 +20,7 @@ import {
   type ReleasePolicy,
 } from "../delivery/index.js";
 import { manifestOfPath, readAttestations, releaseEvidence } from "../release/index.js";
-import { openStore, type ReleaseRecord, type Store } from "../store/index.js";
+import { openDataStore, type ReleaseRecord, type Store } from "../store/index.js";
 import { gatherEvidence, keyTrustMaterial, keysById, knownPublicKeys, readPublicKeyFile, sha256Digest, SigningKeyError, type Statement } from "../supply-chain/index.js";
 import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
@@ -43,7 +43,7 @@ export async function verifyCommand(target: string, opts: VerifyOptions): Promis
   const dataDir = dataDirFor(opts, repoDir);
   const policy = policyFor(repoDir, opts);
   const keys = opts.key?.length ? readKeys(opts.key) : undefined;
-  const store = openStore(dataDir);
+  const store = openDataStore(dataDir);
   try {
     let evidence: AttestationEvidence & { statement?: Statement; problems?: string[] };
     let subject: string;

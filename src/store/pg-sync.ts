@@ -136,40 +136,87 @@ function redact(url: string): string {
   }
 }
 
-/**
- * SQLite-style parameters (`@name`, `?`) as PostgreSQL's (`$1`…): the text,
- * and the order in which named parameters are bound (empty for `?`).
- * Quoted strings, quoted identifiers and comments are left alone.
- */
-export function pgParameters(sql: string): { text: string; names: string[]; positional: number } {
-  let out = "";
+/** SQL cut at its parameters: `parts[i]`, then parameter `slots[i]` (0-based), …, then the last part. */
+interface Compiled {
+  parts: string[];
+  slots: number[];
+  /** Named parameters in binding order (empty for `?`). */
+  names: string[];
+  positional: number;
+}
+
+/** Cuts SQLite-style SQL at its parameters (`@name`, `?`); quoted strings, quoted identifiers and comments are left alone. */
+function compile(sql: string): Compiled {
+  const parts: string[] = [];
+  const slots: number[] = [];
   const names: string[] = [];
   let positional = 0;
+  let part = "";
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i] as string;
     if (c === "'" || c === '"') {
       const end = closing(sql, i, c);
-      out += sql.slice(i, end + 1);
+      part += sql.slice(i, end + 1);
       i = end;
     } else if (c === "-" && sql[i + 1] === "-") {
       const end = sql.indexOf("\n", i);
       const stop = end < 0 ? sql.length : end;
-      out += sql.slice(i, stop);
+      part += sql.slice(i, stop);
       i = stop - 1;
     } else if (c === "?") {
-      positional++;
-      out += `$${positional}`;
+      parts.push(part);
+      part = "";
+      slots.push(positional++);
     } else if (c === "@" && /[A-Za-z_]/.test(sql[i + 1] ?? "")) {
-      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i + 1));
-      const name = m?.[0] ?? "";
+      const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i + 1))?.[0] ?? "";
       let n = names.indexOf(name);
       if (n < 0) n = names.push(name) - 1;
-      out += `$${n + 1}`;
+      parts.push(part);
+      part = "";
+      slots.push(n);
       i += name.length;
-    } else out += c;
+    } else part += c;
   }
+  parts.push(part);
   if (positional > 0 && names.length > 0) throw new Error(`a statement mixes ? and @name parameters: ${sql.slice(0, 80)}`);
-  return { text: out, names, positional };
+  return { parts, slots, names, positional };
+}
+
+/** SQLite-style parameters (`@name`, `?`) as PostgreSQL's (`$1`…), untyped: the text, and the order named ones bind in. */
+export function pgParameters(sql: string): { text: string; names: string[]; positional: number } {
+  const c = compile(sql);
+  return { text: c.parts.map((p, i) => (i < c.slots.length ? `${p}$${(c.slots[i] ?? 0) + 1}` : p)).join(""), names: c.names, positional: c.positional };
+}
+
+/**
+ * The statement for these values, typed by them — an integer is a bigint, a
+ * fraction a float8, a string text, a Buffer bytea — and a null written as
+ * NULL, as SQLite takes any value anywhere; PostgreSQL would otherwise have
+ * to guess the type of `@status IS NULL OR status = @status`.
+ */
+function bindTyped(c: Compiled, values: readonly unknown[]): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const placed = new Map<number, string>();
+  const placeholder = (slot: number): string => {
+    const known = placed.get(slot);
+    if (known !== undefined) return known;
+    const v = values[slot];
+    let text: string;
+    if (v === null || v === undefined) text = "NULL";
+    else {
+      params.push(v);
+      const type = typeof v === "number" ? (Number.isInteger(v) ? "bigint" : "float8") : typeof v === "bigint" ? "bigint" : Buffer.isBuffer(v) || v instanceof Uint8Array ? "bytea" : "text";
+      text = `$${params.length}::${type}`;
+    }
+    placed.set(slot, text);
+    return text;
+  };
+  let text = "";
+  c.parts.forEach((p, i) => {
+    text += p;
+    if (i < c.slots.length) text += placeholder(c.slots[i] ?? 0);
+  });
+  return { text, params };
 }
 
 /** The index of the quote that closes the one at `start` (a doubled quote is an escaped one). */
@@ -194,31 +241,42 @@ export interface SyncStatement {
 
 /** A statement of SQLite-style SQL on a PgSyncClient. */
 export function prepare(client: PgSyncClient, sql: string): SyncStatement {
-  const { text, names } = pgParameters(sql);
+  const c = compile(sql);
   const bind = (params: unknown[]): unknown[] => {
-    if (names.length === 0) return params;
+    if (c.names.length === 0) return params;
     const values = (params[0] ?? {}) as Record<string, unknown>;
-    return names.map((n) => {
+    return c.names.map((n) => {
       if (!(n in values)) throw new Error(`missing parameter @${n} for: ${sql.trim().slice(0, 80)}`);
       return values[n];
     });
   };
+  const query = (params: unknown[]) => {
+    const typed = bindTyped(c, bind(params));
+    return client.query(typed.text, typed.params);
+  };
   return {
-    get: (...params) => client.query(text, bind(params)).rows[0],
-    all: (...params) => client.query(text, bind(params)).rows,
-    run: (...params) => ({ changes: client.query(text, bind(params)).rowCount }),
+    get: (...params) => query(params).rows[0],
+    all: (...params) => query(params).rows,
+    run: (...params) => ({ changes: query(params).rowCount }),
   };
 }
 
+/** The advisory lock an exclusive transaction takes: one at a time per database, as SQLite's write lock. */
+export const EXCLUSIVE_LOCK = 7_342_615_002;
+
 /**
  * better-sqlite3's `transaction(fn)` on PostgreSQL: BEGIN … COMMIT around
- * `fn`, ROLLBACK when it throws; inside another, a savepoint.
+ * `fn`, ROLLBACK when it throws; inside another, a savepoint. `exclusive`
+ * (SQLite's BEGIN IMMEDIATE) first takes a transaction-level advisory lock,
+ * so such transactions run one at a time across every connection — every
+ * server replica — as they do on SQLite.
  */
-export function transaction<A extends unknown[], T>(client: PgSyncClient, fn: (...args: A) => T): (...args: A) => T {
+export function transaction<A extends unknown[], T>(client: PgSyncClient, fn: (...args: A) => T, options: { exclusive?: boolean } = {}): (...args: A) => T {
   return (...args: A): T => {
     const nested = inTransaction.get(client) ?? 0;
     const name = `sp${nested}`;
     client.query(nested > 0 ? `SAVEPOINT ${name}` : "BEGIN");
+    if (nested === 0 && options.exclusive) client.query(`SELECT pg_advisory_xact_lock(${EXCLUSIVE_LOCK})`);
     inTransaction.set(client, nested + 1);
     try {
       const result = fn(...args);

@@ -219,8 +219,8 @@ const SQL = {
     RETURNING *`,
   updateRollout: `
     UPDATE rollouts SET phase = COALESCE(@phase, phase), step = COALESCE(@step, step), weight = COALESCE(@weight, weight),
-      reason = CASE WHEN @setReason THEN @reason ELSE reason END, updated_at = @now,
-      finished_at = CASE WHEN @final THEN @now ELSE NULL END
+      reason = CASE WHEN @setReason = 1 THEN @reason ELSE reason END, updated_at = @now,
+      finished_at = CASE WHEN @final = 1 THEN @now ELSE NULL END
     WHERE id = @id AND finished_at IS NULL
     RETURNING *`,
   getRollout: `SELECT * FROM rollouts WHERE id = ?`,
@@ -256,7 +256,7 @@ const SQL = {
       SELECT * FROM delivery_events
       WHERE (@env IS NULL OR env = @env) AND (@service IS NULL OR service = @service) AND id > @afterId
       ORDER BY id DESC LIMIT @limit
-    ) ORDER BY id`,
+    ) AS recent ORDER BY id`,
 
   putSecret: `
     INSERT INTO secrets (environment, name, ciphertext, updated_at) VALUES (@environment, @name, @ciphertext, @now)
@@ -922,54 +922,71 @@ const toEvent = (r: EventRow): DeliveryEvent => ({
 
 // ---- store ----------------------------------------------------------------
 
-type Statements = { [K in keyof typeof SQL]: Database.Statement };
+/** A prepared statement, as better-sqlite3 and pg-sync.ts both give them. */
+export interface StoreStatement {
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  run(...params: unknown[]): { changes: number };
+}
 
-export class SqliteStore implements Store {
+/**
+ * What the store needs of its connection: better-sqlite3's Database (this
+ * file), or the synchronous PostgreSQL one (postgres-store.ts).
+ */
+export interface StoreConnection {
+  prepare(sql: string): StoreStatement;
+  exec(sql: string): void;
+  /** better-sqlite3's transaction(fn): a function running fn in a transaction; `.immediate` takes the write lock first (SQLite). */
+  transaction<A extends unknown[], T>(fn: (...args: A) => T): ((...args: A) => T) & { immediate: (...args: A) => T };
+  readonly open: boolean;
+  close(): void;
+}
+
+export type SqlDialect = "sqlite" | "postgres";
+
+type Statements = { [K in keyof typeof SQL]: StoreStatement };
+
+export interface SqlStoreSetup {
+  /** The database, as messages name it: a file, or a redacted URL. */
+  label: string;
+  dataDir: string;
+  db: StoreConnection;
+  dialect: SqlDialect;
+  /** The dialect's statements that differ from SQLite's. */
+  overrides?: Partial<Record<keyof typeof SQL, string>>;
+  migrations: readonly Migration[];
+  now?: () => Date;
+}
+
+/**
+ * The Store over SQL: every operation one statement of `SQL` (below, in
+ * plain sight) or a few in a transaction. SQLite (SqliteStore, the embedded
+ * default) and PostgreSQL (PostgresStore) run the same code; a dialect
+ * overrides the few statements that differ.
+ */
+export class SqlStore implements Store {
   readonly file: string;
   /** The folder holding the database file. */
   readonly dataDir: string;
-  private readonly db: Database.Database;
+  protected readonly db: StoreConnection;
+  readonly dialect: SqlDialect;
   private readonly now: () => Date;
   private readonly sql: Statements;
 
-  constructor(file: string, options: SqliteStoreOptions = {}) {
-    this.file = file;
-    this.dataDir = path.dirname(file);
-    this.now = options.now ?? (() => new Date());
-    const addon = nativeBinding();
-    // The type says string; better-sqlite3 also takes the loaded addon.
-    this.db = new Database(file, addon ? ({ nativeBinding: addon } as Database.Options) : {});
+  constructor(setup: SqlStoreSetup) {
+    this.file = setup.label;
+    this.dataDir = setup.dataDir;
+    this.db = setup.db;
+    this.dialect = setup.dialect;
+    this.now = setup.now ?? (() => new Date());
+    const text: Record<string, string> = { ...SQL, ...setup.overrides };
     try {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      const mode = this.db.pragma("journal_mode = WAL", { simple: true });
-      if (mode !== "wal") {
-        throw new StoreError("schema", `${file}: SQLite could not switch to WAL mode (got "${String(mode)}"); use a local file system`);
-      }
-      // NORMAL with WAL: a commit survives a crash of Slipway at any moment and
-      // the database is never corrupted; a power loss may undo the last few
-      // commits, which recovery then finds unfinished and marks cancelled.
-      // FULL cost an fsync (3–9 ms here) on every step record.
-      this.db.pragma("synchronous = NORMAL");
-      this.db.pragma("foreign_keys = ON");
-      this.migrate(options.migrations ?? allMigrations);
-      this.sql = Object.fromEntries(
-        Object.entries(SQL).map(([k, text]) => [k, this.db.prepare(text)]),
-      ) as Statements;
+      this.migrate(setup.migrations, text);
+      this.sql = Object.fromEntries(Object.entries(text).map(([k, t]) => [k, this.db.prepare(t)])) as Statements;
     } catch (err) {
       this.db.close();
       throw err;
     }
-  }
-
-  /** The connection's settings, for diagnostics and tests. */
-  settings(): { journalMode: string; busyTimeoutMs: number; foreignKeys: boolean; synchronous: string } {
-    const synchronous = ["off", "normal", "full", "extra"];
-    return {
-      journalMode: String(this.db.pragma("journal_mode", { simple: true })),
-      busyTimeoutMs: Number(this.db.pragma("busy_timeout", { simple: true })),
-      foreignKeys: this.db.pragma("foreign_keys", { simple: true }) === 1,
-      synchronous: synchronous[Number(this.db.pragma("synchronous", { simple: true }))] ?? "unknown",
-    };
   }
 
   /** Versions recorded in schema_migrations, ascending. */
@@ -980,8 +997,8 @@ export class SqliteStore implements Store {
       .map((r) => (r as { version: number }).version);
   }
 
-  private migrate(migrations: readonly Migration[]): void {
-    this.db.exec(SQL.createMigrationsTable);
+  private migrate(migrations: readonly Migration[], text: Record<string, string>): void {
+    this.db.exec(text.createMigrationsTable ?? SQL.createMigrationsTable);
     const known = migrations.at(-1)?.version ?? 0;
     const applied = this.appliedMigrations();
     const newest = applied.at(-1) ?? 0;
@@ -999,7 +1016,7 @@ export class SqliteStore implements Store {
       // database at once cannot both apply the same migration.
       this.db
         .transaction(() => {
-          const applied = this.db.prepare(SQL.isApplied).get(m.version);
+          const applied = this.db.prepare(text.isApplied ?? SQL.isApplied).get(m.version);
           if (applied) return;
           try {
             this.db.exec(m.sql);
@@ -1009,7 +1026,7 @@ export class SqliteStore implements Store {
               `migration ${String(m.version).padStart(3, "0")}-${m.name} failed on ${this.file}: ${(err as Error).message}`,
             );
           }
-          this.db.prepare(SQL.recordMigration).run({ version: m.version, name: m.name, now: this.timestamp() });
+          this.db.prepare(text.recordMigration ?? SQL.recordMigration).run({ version: m.version, name: m.name, now: this.timestamp() });
         })
         .immediate();
     }
@@ -1592,7 +1609,7 @@ export class SqliteStore implements Store {
       }) as QueuedJobRow;
       return toQueuedJob(row);
     } catch (err) {
-      if (isUniqueError(err) || sqliteCode(err) === "SQLITE_CONSTRAINT_PRIMARYKEY") throw new StoreError("conflict", `job ${job.jobId} is already in the queue`);
+      if (isUniqueError(err) || constraintOf(err) === "primary-key") throw new StoreError("conflict", `job ${job.jobId} is already in the queue`);
       if (isForeignKeyError(err)) throw new StoreError("not_found", `job ${job.jobId} or run ${job.runId} does not exist`);
       throw err;
     }
@@ -1714,14 +1731,63 @@ export class SqliteStore implements Store {
   }
 }
 
-function sqliteCode(err: unknown): string | undefined {
-  return err instanceof Database.SqliteError ? err.code : undefined;
+/** The embedded store: `<dataDir>/slipway.db`, in WAL mode. */
+export class SqliteStore extends SqlStore {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    super({ label: file, dataDir: path.dirname(file), db: openSqlite(file), dialect: "sqlite", migrations: options.migrations ?? allMigrations, ...(options.now ? { now: options.now } : {}) });
+  }
+
+  /** The connection's settings, for diagnostics and tests. */
+  settings(): { journalMode: string; busyTimeoutMs: number; foreignKeys: boolean; synchronous: string } {
+    const db = this.db as unknown as Database.Database;
+    const synchronous = ["off", "normal", "full", "extra"];
+    return {
+      journalMode: String(db.pragma("journal_mode", { simple: true })),
+      busyTimeoutMs: Number(db.pragma("busy_timeout", { simple: true })),
+      foreignKeys: db.pragma("foreign_keys", { simple: true }) === 1,
+      synchronous: synchronous[Number(db.pragma("synchronous", { simple: true }))] ?? "unknown",
+    };
+  }
+}
+
+/** better-sqlite3's connection to the file, in WAL mode with a busy timeout and foreign keys on. */
+function openSqlite(file: string): StoreConnection {
+  const addon = nativeBinding();
+  // The type says string; better-sqlite3 also takes the loaded addon.
+  const db = new Database(file, addon ? ({ nativeBinding: addon } as Database.Options) : {});
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (mode !== "wal") {
+      throw new StoreError("schema", `${file}: SQLite could not switch to WAL mode (got "${String(mode)}"); use a local file system`);
+    }
+    // NORMAL with WAL: a commit survives a crash of Slipway at any moment and
+    // the database is never corrupted; a power loss may undo the last few
+    // commits, which recovery then finds unfinished and marks cancelled.
+    // FULL cost an fsync (3–9 ms here) on every step record.
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db as unknown as StoreConnection;
+}
+
+/** A constraint a statement broke, from SQLite's error codes or PostgreSQL's SQLSTATE. */
+function constraintOf(err: unknown): "unique" | "primary-key" | "foreign-key" | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "SQLITE_CONSTRAINT_UNIQUE") return "unique";
+  if (code === "SQLITE_CONSTRAINT_PRIMARYKEY") return "primary-key";
+  if (code === "SQLITE_CONSTRAINT_FOREIGNKEY" || code === "23503") return "foreign-key";
+  if (code === "23505") return String((err as { constraint?: unknown }).constraint ?? "").endsWith("_pkey") ? "primary-key" : "unique";
+  return undefined;
 }
 
 function isForeignKeyError(err: unknown): boolean {
-  return sqliteCode(err) === "SQLITE_CONSTRAINT_FOREIGNKEY";
+  return constraintOf(err) === "foreign-key";
 }
 
 function isUniqueError(err: unknown): boolean {
-  return sqliteCode(err) === "SQLITE_CONSTRAINT_UNIQUE";
+  return constraintOf(err) === "unique";
 }

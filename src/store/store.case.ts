@@ -603,7 +603,8 @@ export function describeStore(name: string, factory: () => Store): void {
       });
 
       it("keeps multi-line and unicode values exactly", () => {
-        const value = "line 1\nline 2\r\n\ttabbed ✓ \u0000 end";
+        // No NUL character: PostgreSQL's text cannot hold one (SQLite's can).
+        const value = "line 1\nline 2\r\n\ttabbed ✓ end";
         store.putVariable("TEXT", "", value);
         expect(store.listVariables("")[0]!.value).toBe(value);
       });

@@ -14,6 +14,7 @@ import releaseAttestations from "./010-release-attestations.sql.js";
 import jobQueue from "./011-job-queue.sql.js";
 import secretReads from "./012-secret-reads.sql.js";
 import annotations from "./013-annotations.sql.js";
+import postgresBaseline from "./postgres-baseline.sql.js";
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps; recorded in schema_migrations.version. */
@@ -37,3 +38,10 @@ export const migrations: readonly Migration[] = [
   { version: 12, name: "secret-reads", sql: secretReads },
   { version: 13, name: "annotations", sql: annotations },
 ];
+
+/**
+ * The PostgreSQL schema (postgres-store.ts): the SQLite schema at version 13
+ * as one baseline, then a PostgreSQL twin of every later SQLite migration,
+ * with the same version number.
+ */
+export const postgresMigrations: readonly Migration[] = [{ version: 13, name: "baseline", sql: postgresBaseline }];

@@ -1,0 +1,85 @@
+// The shared Store suite on PostgreSQL (127.0.0.1:5432): a fresh database per
+// test, made and dropped here. Plus what only PostgreSQL has: its schema
+// version, a bad URL, and two connections (two server replicas) leasing from
+// one queue without ever leasing a job twice.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PgSyncClient } from "./pg-sync.js";
+import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
+import { describeStore } from "./store.case.js";
+import { StoreError } from "./store.js";
+
+const SERVER = process.env.SLIPWAY_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
+const admin = new PgSyncClient(SERVER);
+const made: string[] = [];
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "slipway-pg-store-"));
+
+/** A new empty database on the server; its URL. */
+function freshDatabase(): string {
+  const name = `slipway_store_${process.pid}_${made.length}`;
+  admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  admin.query(`CREATE DATABASE ${name}`);
+  made.push(name);
+  const url = new URL(SERVER);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+afterAll(() => {
+  for (const name of made) admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  admin.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describeStore("PostgresStore", () => openPostgresStore(freshDatabase(), dataDir));
+
+describe("PostgresStore", () => {
+  it("starts at schema version 13 and opens an existing database again", () => {
+    const url = freshDatabase();
+    const first = openPostgresStore(url, dataDir);
+    const run = first.createRun({ workflowPath: ".github/workflows/ci.yml", workflowName: "CI", event: "push", ref: "refs/heads/main", sha: "0".repeat(40) });
+    expect(first.appliedMigrations()).toEqual([13]);
+    first.close();
+    const again = openPostgresStore(url, dataDir);
+    try {
+      expect(again.getRun(run.id)?.workflowName).toBe("CI");
+    } finally {
+      again.close();
+    }
+  });
+
+  it("refuses a database it cannot reach, naming the URL (without its password) and the fix", () => {
+    let caught: unknown;
+    try {
+      openPostgresStore("postgres://postgres:sekrit@127.0.0.1:5432/slipway_no_such_database", dataDir);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(StoreError);
+    expect((caught as Error).message).toMatch(/cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\/slipway_no_such_database: .*does not exist .*--database/);
+    expect((caught as Error).message).not.toContain("sekrit");
+  });
+
+  it("two connections (two server replicas) lease from one queue: every job once, none twice", () => {
+    const url = freshDatabase();
+    const a: PostgresStore = openPostgresStore(url, dataDir);
+    const b: PostgresStore = openPostgresStore(url, dataDir);
+    try {
+      const run = a.createRun({ workflowPath: ".github/workflows/ci.yml", workflowName: "CI", event: "push", ref: "refs/heads/main", sha: "0".repeat(40) });
+      const jobs = Array.from({ length: 40 }, (_, i) => a.createJob({ runId: run.id, jobKey: `j${i}`, name: `j${i}`, matrix: null, attempt: 1, environment: null }));
+      for (const j of jobs) a.enqueueJob({ jobId: j.id, runId: run.id, labels: [], payload: "{}", secrets: null });
+      const leased: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        const store = i % 2 === 0 ? a : b;
+        const q = store.leaseJob(`agent-${i % 2}`, [], 30_000);
+        if (q) leased.push(q.jobId);
+      }
+      expect(leased.sort((x, y) => x - y)).toEqual(jobs.map((j) => j.id));
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
