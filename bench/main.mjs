@@ -19,11 +19,12 @@ import * as rollback from "./rollback.mjs";
 import * as router from "./router.mjs";
 import * as startup from "./startup.mjs";
 import * as stepOverhead from "./step-overhead.mjs";
+import * as store from "./store.mjs";
 
 const USAGE = `usage: npm run bench -- [options]
 
   --quick             smaller sizes and fewer repetitions (about a minute)
-  --only a,b,...,k    run only these benchmarks
+  --only a,b,...,l    run only these benchmarks
                         a  overhead per step (1 job × 200 run: true vs bash)
                         b  200 jobs at --parallel 2 vs xargs -P2
                         c  cache save/restore of 200 MB in 20,000 files vs tar | zstd
@@ -35,6 +36,7 @@ const USAGE = `usage: npm run bench -- [options]
                         i  migrations lint of 1,000 and 10,000 statements vs squawk
                         j  migrations verify start-up (PGlite): from the cached snapshot vs from nothing
                         k  runner agents: 60 jobs with 3 agents vs 1, log streaming through an agent vs slipway run
+                        l  the store on PostgreSQL vs SQLite: 200 jobs at --parallel 2 (needs PostgreSQL, SLIPWAY_BENCH_PG)
   --repeat N          repetitions of each benchmark (default 5; c: 3; d: 10)
   --json              print the results as JSON on stdout (progress goes to stderr)
   --write             put the results table into docs/benchmarks.md
@@ -50,7 +52,7 @@ const DOC = join(ROOT, "docs", "benchmarks.md");
 const START = "<!-- bench:results:start -->";
 const END = "<!-- bench:results:end -->";
 
-const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"];
+const BENCHMARKS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
 
 function parseArgs(argv) {
   const o = { quick: false, json: false, write: false, build: false, keep: false, only: BENCHMARKS };
@@ -204,6 +206,7 @@ export async function main(argv) {
       if (b === "i") results.push(...(await migrationsLint.run({ tmp, reps: reps(5, 3), log, ...(o.quick ? { sizes: [1000] } : {}) })));
       if (b === "j") results.push(await migrationsVerify.run({ tmp, reps: reps(3, 2), log }));
       if (b === "k") results.push(...(await agents.run({ tmp, reps: reps(3, 2), log })));
+      if (b === "l") results.push(await store.run({ tmp, jobs: sizes.jobs, reps: reps(5, 3), log }));
       log(`(${b}) done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {
