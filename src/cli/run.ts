@@ -14,7 +14,7 @@ import { ConcurrencyGroups, ownerAlive, processOwner, QueueDispatcher, runWorkfl
 import { JOB_TOKEN_MAX_TTL_MS, JobTokens, jobPermissions, Masker, SERVER_URL_ENV, RunOidc, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
 import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
-import { openDataStore, type Store } from "../store/index.js";
+import { DATABASE_URL_FILE, openDataStore, type Store } from "../store/index.js";
 import { loadWorkflowFile, matchTrigger, resolveInputs, type Workflow } from "../workflow/index.js";
 import { dataDirFor, EXIT, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { ConsoleReporter } from "./reporter.js";
@@ -183,7 +183,8 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
     executor = createSandboxExecutor({
       workspace: workRoot,
       writable: [],
-      hidden: ["keys", "slipway.db", "slipway.db-wal", "slipway.db-shm", "blobs", "logs", "cache", "artifacts"].map((p) => join(dataDir, p)),
+      // The database URL too: it may hold PostgreSQL's password.
+      hidden: ["keys", "slipway.db", "slipway.db-wal", "slipway.db-shm", DATABASE_URL_FILE, "blobs", "logs", "cache", "artifacts"].map((p) => join(dataDir, p)),
       network: opts.network === true,
     });
   }
