@@ -24,6 +24,7 @@ import {
 } from "../migrations/index.js";
 import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { configuredDirs } from "./migrations.js";
+import { migrationsCaptureCommand, type MigrationsCaptureOptions } from "./migrations-capture.js";
 import { paint } from "./style.js";
 
 /** Options of `slipway migrations verify`. */
@@ -69,10 +70,22 @@ export function addMigrationsVerifyCommands(group: Command): void {
     .action(async (opts: MigrationsApplyOptions) => {
       process.exitCode = await migrationsApplyCommand(opts);
     });
+  group
+    .command("capture")
+    .description("run a command (the release's tests) through a proxy to PostgreSQL and keep the queries it sends, for verify: <dir>/queries/captured.sql")
+    .argument("<command...>", "the command and its arguments, after -- (e.g. -- npm test)")
+    .option("--database <url>", "the database the tests use (default: $DATABASE_URL); they get the proxy's URL as DATABASE_URL (and PGHOST, PGPORT)")
+    .option("--out <file>", "where to write the queries (default: <dir>/queries/captured.sql)")
+    .option("--dir <dir>", "the migrations folder (default: the service's migrations.dir in slipway.yml, else migrations)")
+    .option("--json", "print a JSON summary")
+    .option("-C, --directory <dir>", "repository directory (default: the current directory)")
+    .action(async (command: string[], opts: MigrationsCaptureOptions) => {
+      process.exitCode = await migrationsCaptureCommand(command, opts);
+    });
 }
 
 /** The migrations folder: --dir, else the one service's `migrations.dir` in slipway.yml, else `migrations`. */
-function migrationsDir(repoDir: string, dir: string | undefined): string {
+export function migrationsDir(repoDir: string, dir: string | undefined): string {
   if (dir !== undefined) return dir;
   const dirs = configuredDirs(repoDir);
   if (dirs.length > 1) {

@@ -32,4 +32,4 @@ export { connectPostgres, createScratchDatabase, pgErrorOf, redactUrl, type PgEr
 export { openEmbeddedDatabase, type EmbeddedDatabase } from "./snapshot.js";
 export { type LockWait } from "./lock-check.js";
 export { verifyMigrations, type QueryFailure, type StatementRef, type VerifyOptions, type VerifyReport } from "./verify.js";
-
+export { CAPTURED_KINDS, startCaptureProxy, type CaptureProxy } from "./capture.js";
