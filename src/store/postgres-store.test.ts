@@ -16,18 +16,39 @@ const admin = new PgSyncClient(SERVER);
 const made: string[] = [];
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "slipway-pg-store-"));
 
-/** A new empty database on the server; its URL. */
-function freshDatabase(): string {
-  const name = `slipway_store_${process.pid}_${made.length}`;
-  admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  admin.query(`CREATE DATABASE ${name}`);
-  made.push(name);
+function urlOf(name: string): string {
   const url = new URL(SERVER);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
+// Each test's store in a schema of its own in one database (the connection's search_path): much
+// faster than CREATE DATABASE per test, which makes PostgreSQL checkpoint each time.
+const DATABASE = `slipway_store_${process.pid}`;
+admin.query(`DROP DATABASE IF EXISTS ${DATABASE}`);
+admin.query(`CREATE DATABASE ${DATABASE}`);
+made.push(DATABASE);
+const inDatabase = new PgSyncClient(urlOf(DATABASE));
+let schemas = 0;
+
+/** A new empty place for a store (a schema, or a database of its own with `database`); its URL. */
+function freshDatabase(options: { database?: boolean } = {}): string {
+  if (options.database) {
+    const name = `slipway_store_${process.pid}_db${made.length}`;
+    admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    admin.query(`CREATE DATABASE ${name}`);
+    made.unshift(name);
+    return urlOf(name);
+  }
+  const schema = `s${++schemas}`;
+  inDatabase.query(`CREATE SCHEMA ${schema}`);
+  const url = new URL(urlOf(DATABASE));
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return url.toString();
+}
+
 afterAll(() => {
+  inDatabase.close();
   for (const name of made) admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   admin.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
@@ -36,8 +57,8 @@ afterAll(() => {
 describeStore("PostgresStore", () => openPostgresStore(freshDatabase(), dataDir));
 
 describe("PostgresStore", () => {
-  it("starts at schema version 13 and opens an existing database again", () => {
-    const url = freshDatabase();
+  it("makes its schema in an empty database (version 13) and opens an existing one again", () => {
+    const url = freshDatabase({ database: true });
     const first = openPostgresStore(url, dataDir);
     const run = first.createRun({ workflowPath: ".github/workflows/ci.yml", workflowName: "CI", event: "push", ref: "refs/heads/main", sha: "0".repeat(40) });
     expect(first.appliedMigrations()).toEqual([13]);
