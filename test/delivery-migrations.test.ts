@@ -4,8 +4,13 @@
 // and dropped here). The expand and data migrations of a release are applied
 // before its rollout starts, its contract migrations only after the rollout
 // has succeeded; a migration PostgreSQL refuses stops the rollout from
-// starting, with the reason, and the release running keeps running.
+// starting, with the reason, and the release running keeps running. A
+// contract migration that fails after the rollout (here: it cannot get its
+// lock) alerts once, is retried with backoff, and resolves the alert when
+// it applies.
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ControlLoop } from "../src/control/index.js";
@@ -166,5 +171,71 @@ describe("migrations in delivery (real PostgreSQL)", { timeout: 120_000 }, () =>
         }
       });
     expect(left).toEqual([]);
+  });
+
+  it("retries a contract migration that failed after the rollout, with one alert, until it applies, then resolves the alert", async () => {
+    const db = await createScratchDatabase(SERVER, "slipway_deliver_test");
+    cleanups.push(() => db.drop());
+    process.env[DB_VARIABLE] = db.url;
+    const alerts: { action: string; summary: string }[] = [];
+    const hook = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        alerts.push(JSON.parse(body) as { action: string; summary: string });
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise<void>((r) => hook.close(() => r())));
+    process.env.SLIPWAY_TEST_HOOK_URL = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    cleanups.push(() => void delete process.env.SLIPWAY_TEST_HOOK_URL);
+    const yml = `${SLIPWAY_YML}    rollback: { alert: [ops] }\nalerts:\n  ops: { type: webhook, url: env:SLIPWAY_TEST_HOOK_URL }\n`;
+    const dir = makeRepo({
+      "slipway.yml": yml,
+      ".gitignore": ".slipway/\n",
+      "app/server.js": APP,
+      "app/version.txt": "1\n",
+      "db/migrations/001_users.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n",
+      "db/migrations/queries/users.sql": "SELECT id FROM users WHERE id = $1;\n",
+    });
+    cleanups.push(() => removeDir(dir));
+    const dataDir = join(dir, ".slipway");
+    const store = openStore(dataDir);
+    cleanups.push(() => store.close());
+    const first = await commitAndRelease(dir, store, dataDir, { "app/version.txt": "1.0\n" }, "first release");
+    const config = loadDeliveryConfig(dir).config;
+    if (!config) throw new Error("slipway.yml does not load");
+    const events: DeliveryEvent[] = [];
+    const loop = new ControlLoop({ dataDir, store, stateRepo: await openStateRepository({ dataDir }), config, repoDir: dir, intervalMs: 300, onEvent: (e) => events.push(e) });
+    cleanups.push(() => loop.shutdown());
+    await loop.start();
+    await until(`${first} deployed`, () => store.getDeployment("prod", "web")?.release === first);
+
+    // A long transaction holds a lock on users: the contract's DROP COLUMN cannot get its own within its lock_timeout.
+    const holder = await connectPostgres(db.url);
+    cleanups.push(() => holder.close());
+    await holder.exec("BEGIN; LOCK TABLE users IN ACCESS SHARE MODE");
+    const second = await commitAndRelease(dir, store, dataDir, { "app/version.txt": "2\n", "db/migrations/002_drop_email.sql": "SET lock_timeout = '100ms';\nALTER TABLE users DROP COLUMN email;\n" }, "email out");
+    await until(`${second} deployed`, () => store.getDeployment("prod", "web")?.release === second);
+    const failed = await until("the contract failure", () => events.find((e) => e.kind === "migrations-failed"));
+    expect(failed.message).toContain(`migrations of ${second} after the rollout failed: db/migrations/002_drop_email.sql:2:1`);
+    expect(failed.message).toContain("55P03");
+    const trigger = await until("the alert", () => alerts.find((a) => a.action === "trigger"));
+    expect(trigger.summary).toContain(`migrations of ${second} after the rollout failed`);
+    expect(trigger.summary).toContain("retried with backoff");
+    // Retried (300 ms, 600 ms, 1.2 s, …) while the lock is held: no second alert, no second event, no resolve.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(alerts.map((a) => a.action)).toEqual(["trigger"]);
+    expect(events.filter((e) => e.kind === "migrations-failed")).toHaveLength(1);
+    expect(await columns(db.url)).toEqual(["id", "email"]);
+    expect(store.getDeployment("prod", "web")?.release).toBe(second);
+
+    await holder.exec("COMMIT");
+    await until("the contract applied", () => events.some((e) => e.kind === "migrations-applied" && e.message.includes("applied db/migrations/002_drop_email.sql (contract)")), 30_000);
+    expect(await columns(db.url)).toEqual(["id"]);
+    const resolved = await until("the resolve", () => alerts.find((a) => a.action === "resolve"));
+    expect(resolved.summary).toBe(`contract migrations of ${second} applied in prod`);
+    expect(alerts.map((a) => a.action)).toEqual(["trigger", "resolve"]);
   });
 });

@@ -65,7 +65,21 @@ interface Target {
   started?: boolean;
   /** The last migration failure reported, so a retry that fails the same way is not reported again every tick. */
   migrationFailure?: string;
+  /** The deployed release's contract migrations still to apply: retried with backoff until they are. */
+  contract?: PendingContract;
 }
+
+interface PendingContract {
+  release: string;
+  failures: number;
+  /** Date.now() of the next attempt. */
+  next: number;
+  /** The failure alert was sent (a success then sends the resolve). */
+  alerted: boolean;
+}
+
+/** The longest wait between two attempts at a failing contract migration. */
+const CONTRACT_RETRY_MAX_MS = 10 * 60_000;
 
 export class ControlLoop {
   private readonly o: Required<Pick<ControlLoopOptions, "intervalMs" | "actor" | "now">> & ControlLoopOptions;
@@ -274,6 +288,8 @@ export class ControlLoop {
       await target.slot.ready();
       // A new router (Slipway restarted): the stable release's running instances get the traffic at once.
       if (deployment?.release) await target.slot.restore(deployment.release);
+      // A contract migration may have been left pending by the previous Slipway (stopped, or failing): try it again.
+      if (deployment?.release && entry?.state.release === deployment.release) target.contract = { release: deployment.release, failures: 0, next: 0, alerted: false };
       target.started = true;
     }
     if (deployment?.port !== target.router.port) {
@@ -302,8 +318,7 @@ export class ControlLoop {
         this.report(target, spec, `the state repository's config hash for ${service} in ${env} differs from slipway.yml's; promote again to record the current configuration`, undefined);
         return;
       }
-      const number = releaseNumber(service, want.release);
-      const release = number === undefined ? undefined : this.o.store.getRelease(service, number);
+      const release = this.findRelease(service, want.release);
       if (!release || release.digest !== want.digest) {
         this.report(target, spec, `the state repository asks for ${want.release} (${want.digest.slice(0, 19)}…), which this Slipway does not have; make it with \`slipway release create\` or fix the state file`, undefined);
         return;
@@ -327,6 +342,7 @@ export class ControlLoop {
       this.drive(target, record, spec);
       return;
     }
+    if (target.contract && (target.contract.release !== want.release || Date.now() >= target.contract.next)) await this.applyContract(target, spec);
     await this.checkDrift(target, spec, want.release, eff);
   }
 
@@ -407,18 +423,45 @@ export class ControlLoop {
       this.o.store.putDeployment({ env, service, release: record.toRelease, digest: record.toDigest, configHash: configHash(eff), port: target.router.port });
       this.event(env, service, "rollout-succeeded", `${record.toRelease} is stable in ${env}`);
       // The previous release has left: contract migrations may break only what nothing runs any more.
-      const number = releaseNumber(service, record.toRelease);
-      const release = number === undefined ? undefined : this.o.store.getRelease(service, number);
-      if (release && !(await this.migrate(target, spec, release, ["contract"], "after the rollout"))) {
-        await this.alert(spec, "trigger", env, service, record.toRelease, `${target.migrationFailure ?? `contract migrations of ${record.toRelease} failed`} (in ${env})`);
-      }
+      target.contract = { release: record.toRelease, failures: 0, next: 0, alerted: false };
+      const contracted = await this.applyContract(target, spec);
       const last = this.o.store.listEvents({ env, service }).filter((e) => e.kind === "alert-trigger" || e.kind === "alert-resolve").at(-1);
-      if (last?.kind === "alert-trigger") await this.alert(spec, "resolve", env, service, record.toRelease, `${record.toRelease} deployed successfully to ${env}`);
+      if (contracted && last?.kind === "alert-trigger") await this.alert(spec, "resolve", env, service, record.toRelease, `${record.toRelease} deployed successfully to ${env}`);
       return;
     }
     this.event(env, service, `rollout-${outcome.phase}`, `${record.toRelease} ${outcome.phase.replace("-", " ")} in ${env}: ${outcome.reason}`);
     await this.revert(target, record, outcome);
     await this.alert(spec, "trigger", env, service, record.toRelease, `${record.toRelease} ${outcome.phase.replace("-", " ")} in ${env}: ${outcome.reason}`);
+  }
+
+  /**
+   * Applies the deployed release's pending contract migrations. A failure
+   * triggers the environment's alerts once and is retried with backoff
+   * (the tick's interval, doubling, at most 10 minutes); the success after
+   * it resolves the alert. True when nothing is pending any more.
+   */
+  private async applyContract(target: Target, spec: EnvironmentSpec): Promise<boolean> {
+    const pending = target.contract;
+    if (!pending) return true;
+    const { env, service } = target;
+    const deployed = this.o.store.getDeployment(env, service)?.release;
+    const release = deployed === pending.release ? this.findRelease(service, pending.release) : undefined;
+    if (!release) {
+      target.contract = undefined; // another release runs now: its own rollout brings its contract migrations
+      return true;
+    }
+    if (await this.migrate(target, spec, release, ["contract"], "after the rollout")) {
+      target.contract = undefined;
+      if (pending.alerted) await this.alert(spec, "resolve", env, service, pending.release, `contract migrations of ${pending.release} applied in ${env}`);
+      return true;
+    }
+    pending.failures += 1;
+    pending.next = Date.now() + Math.min(this.o.intervalMs * 2 ** (pending.failures - 1), CONTRACT_RETRY_MAX_MS);
+    if (!pending.alerted) {
+      pending.alerted = true;
+      await this.alert(spec, "trigger", env, service, pending.release, `${target.migrationFailure ?? `contract migrations of ${pending.release} failed`} (in ${env}); retried with backoff`);
+    }
+    return false;
   }
 
   /**
@@ -462,13 +505,18 @@ export class ControlLoop {
     }
     // The desired state changed again since (or there was no commit to revert): record the rollback to what runs.
     const deployment = this.o.store.getDeployment(env, service);
-    const number = deployment?.release ? releaseNumber(service, deployment.release) : undefined;
-    const stable = number === undefined ? undefined : this.o.store.getRelease(service, number);
+    const stable = deployment?.release ? this.findRelease(service, deployment.release) : undefined;
     if (!stable) return;
     const desired = (await this.o.stateRepo.readDesired(env)).states.find((s) => s.service === service);
     if (desired && desired.state.release !== record.toRelease) return; // someone already asked for something else: that wins
     const r = await commitPromotion(this.o.stateRepo, this.config, { env, release: stable, actor: this.o.actor, reason, approvals: [], action: "rollback" });
     this.event(env, service, "reverted", `state repository: ${service} in ${env} set back to ${releaseName(stable)} (commit ${r.commit.slice(0, 12)})`, { commit: r.commit });
+  }
+
+  /** The stored release named `web#3`, if there is one. */
+  private findRelease(service: string, name: string): ReleaseRecord | undefined {
+    const number = releaseNumber(service, name);
+    return number === undefined ? undefined : this.o.store.getRelease(service, number);
   }
 
   // ---- drift -------------------------------------------------------------------------------
