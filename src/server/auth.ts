@@ -1,10 +1,14 @@
 // API tokens and roles. A token is `slw_` + 32 random bytes (base64url); the
 // store keeps only its SHA-256, so a stolen database gives no working token.
 // Roles are ordered: a route that needs `developer` admits `release-manager`
-// and `admin` too.
+// and `admin` too. A job token (`slwj_`, secrets/job-tokens.ts) is recognised
+// here too, as its job: what it may do is its permissions (job-access.ts).
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import { JOB_TOKEN_PREFIX, type JobTokens } from "../secrets/index.js";
 import { ROLES, type Role, type Store, type TokenRecord } from "../store/index.js";
+import type { Actor } from "./api.js";
+import { checkJobToken, jobActor } from "./job-access.js";
 
 export const TOKEN_PREFIX = "slw_";
 /** How often last_used_at is written for one token (not on every request). */
@@ -43,15 +47,15 @@ export function tokenFromHeaders(headers: IncomingHttpHeaders): string | undefin
 }
 
 /**
- * Who is calling and whether they may: the caller's token when it is known
- * and its role is at least `need`; else 401 (no token, or an unknown or
- * revoked one) or 403 (with the token, whose role is too low). Each caller
- * answers in its own words and shape.
+ * Whether the caller may: its token record when the token is known and its
+ * role is at least `need`; else 401 (no token, or an unknown or revoked one)
+ * or 403 (with the token, whose role is too low). Each caller answers in its
+ * own words and shape. A job's token passes whatever `need` is (`token.job`
+ * set): the route's job permission decides.
  */
-export type Authentication = { token: TokenRecord; status?: undefined } | { status: 401; token?: undefined } | { status: 403; token: TokenRecord };
+export type Authentication = { token: Actor; status?: undefined } | { status: 401; token?: undefined } | { status: 403; token: Actor };
 
-export function authenticate(auth: { identify(token: string | undefined): TokenRecord | undefined }, headers: IncomingHttpHeaders, need: Role): Authentication {
-  const token = auth.identify(tokenFromHeaders(headers));
+export function checkRole(token: TokenRecord | undefined, need: Role): Authentication {
   if (!token) return { status: 401 };
   if (!roleAtLeast(token.role, need)) return { status: 403, token };
   return { token };
@@ -62,10 +66,19 @@ export class Authenticator {
 
   constructor(
     private readonly store: Store,
+    /** Without them, a job token is an unknown token. */
+    private readonly jobTokens?: JobTokens,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The token's record, or undefined when the token is unknown or revoked. */
+  /** Who calls with these headers (an API token or a job's token) and whether they may act as `need`; HttpError 401 for a job token refused (its job finished). */
+  authenticate(headers: IncomingHttpHeaders, need: Role): Authentication {
+    const token = tokenFromHeaders(headers);
+    if (this.jobTokens && token?.startsWith(JOB_TOKEN_PREFIX)) return { token: jobActor(checkJobToken(this.jobTokens, token)) };
+    return checkRole(this.identify(token), need);
+  }
+
+  /** The API token's record, or undefined when the token is unknown or revoked. */
   identify(token: string | undefined): TokenRecord | undefined {
     if (!token?.startsWith(TOKEN_PREFIX)) return undefined;
     const record = this.store.findToken(hashToken(token));

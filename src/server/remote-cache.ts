@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { FileBlobStore, mapLimit, writeJsonAtomic, type BlobStore } from "../blobs/index.js";
 import type { Role, TokenRecord } from "../store/index.js";
-import { authenticate } from "./auth.js";
+import { checkRole, tokenFromHeaders } from "./auth.js";
 import { readBody } from "./body.js";
 import type { Logger } from "./log.js";
 
@@ -150,7 +150,7 @@ export class RemoteCache {
   }
 
   private authorize(req: IncomingMessage, need: Role, protocol: Protocol, method: string, path: string, identified?: (token: TokenRecord) => void): TokenRecord {
-    const a = authenticate(this.o, req.headers, need);
+    const a = checkRole(this.o.identify(tokenFromHeaders(req.headers)), need);
     if (a.token) identified?.(a.token);
     const variable = protocol === "turbo" ? "TURBO_TOKEN" : "NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN";
     if (a.status === 401) {

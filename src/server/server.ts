@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { authenticate, Authenticator, tokenFromHeaders } from "./auth.js";
+import { Authenticator } from "./auth.js";
 import { compile, HttpError, match, validate, type Actor, type CompiledRoute, type Reply, type Route } from "./api.js";
 import { FileBlobStore } from "../blobs/index.js";
 import { HostedRepositories, REPOSITORY_NAME, type RefUpdate } from "../git/index.js";
@@ -22,8 +22,8 @@ import { serverIssuer } from "./oidc-routes.js";
 import { openApi } from "./openapi.js";
 import { isRemoteCachePath, RemoteCache, remoteCacheMaxBytes, remoteCacheRouteLabel } from "./remote-cache.js";
 import { apiRoutes } from "./routes.js";
-import { isOidcPath, JOB_TOKEN_PREFIX, JobTokens } from "../secrets/index.js";
-import { checkJobToken, jobActor, notForJobs, requireJobAccess } from "./job-access.js";
+import { isOidcPath, JobTokens } from "../secrets/index.js";
+import { notForJobs, requireJobAccess } from "./job-access.js";
 import { agentRoutes } from "./agent-routes.js";
 import type { Store } from "../store/index.js";
 
@@ -65,7 +65,9 @@ const MAX_RAW_BODY = 25 * 1024 * 1024;
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const log = o.log ?? jsonLogger();
   const metrics = new ServerMetrics();
-  const auth = new Authenticator(o.store);
+  // Job tokens (github.token of the jobs its runs run): good while their job is in progress.
+  const jobTokens = new JobTokens({ dataDir: o.dataDir, jobActive: (id) => o.store.getJob(id)?.status === "in_progress" });
+  const auth = new Authenticator(o.store, jobTokens);
   const repos = new HostedRepositories(join(o.dataDir, "repos"));
   const cli = o.cli ?? process.argv[1] ?? "";
   repos.installHooks((name) => [process.execPath, cli, "hook", "pre-receive", "--data-dir", o.dataDir, "--repository", name]);
@@ -110,13 +112,6 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   // The OIDC issuer at the public URL, for jobs with `id-token: write` (oidc-routes.ts).
   const oidc = serverIssuer({ dataDir: o.dataDir, store: o.store, issuer: () => baseUrl });
-  // Job tokens (github.token of the jobs its runs run): good while their job is in progress.
-  const jobTokens = new JobTokens({ dataDir: o.dataDir, jobActive: (id) => o.store.getJob(id)?.status === "in_progress" });
-  /** The job behind a job token in the request, if it carries one (HttpError 401 when that token is refused). */
-  const jobCaller = (req: IncomingMessage): Actor | undefined => {
-    const token = tokenFromHeaders(req.headers);
-    return token?.startsWith(JOB_TOKEN_PREFIX) ? jobActor(checkJobToken(jobTokens, token)) : undefined;
-  };
 
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
@@ -211,10 +206,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (!name || !REPOSITORY_NAME.test(name) || !repos.exists(name)) throw new HttpError(404, `no hosted repository at ${url.pathname.split(".git")[0]}.git`);
       const isPush = rest === "/git-receive-pack" || url.searchParams.get("service") === "git-receive-pack";
       if (!["/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD"].includes(rest)) throw new HttpError(404, `not a smart-HTTP Git path: ${rest}`);
-      const job = jobCaller(req);
-      if (job?.job) requireJobAccess(job.job, "contents", isPush ? "write" : "read", name, `${isPush ? "push to" : "read"} ${name}.git`);
       const need = isPush ? "developer" : "viewer";
-      const a = job ? { token: job } : authenticate(auth, req.headers, need);
+      const a = auth.authenticate(req.headers, need);
+      const job = a.token?.job;
+      if (job) requireJobAccess(job, "contents", isPush ? "write" : "read", name, `${isPush ? "push to" : "read"} ${name}.git`);
       if (a.status === 401) throw new HttpError(401, "authentication required: use an API token as the password (any user name)", [], { "www-authenticate": 'Basic realm="Slipway"' });
       actor = a.token;
       if (a.status === 403) throw new HttpError(403, `token '${a.token.name}' is ${a.token.role}; ${isPush ? "pushing" : "reading"} needs ${need} or above`);
@@ -223,7 +218,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const updates = await repos.serve(req, res, name, `/${name}.git${rest}`, url.search.slice(1), token.name);
       // As on GitHub, what a job token pushes starts no workflows: a workflow that pushes cannot start itself again and again.
       if (job) {
-        if (updates.length > 0) log.info("pushed by a job token: no runs started", { repository: name, job: job.job?.jobId, refs: updates.map((u) => u.ref) });
+        if (updates.length > 0) log.info("pushed by a job token: no runs started", { repository: name, job: job.jobId, refs: updates.map((u) => u.ref) });
         return;
       }
       launchPushes(name, updates, token.name);
@@ -233,13 +228,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   function authorize(req: IncomingMessage, c: CompiledRoute): Actor | undefined {
     const need = c.route.role;
     if (need === null) return undefined;
-    const job = jobCaller(req);
-    if (job?.job) {
+    const a = auth.authenticate(req.headers, need);
+    if (a.token?.job) {
       // What it may do is checked with the request's parameters (call).
-      if (!c.route.job) throw notForJobs(job.job, `${c.route.method} ${c.route.path}`);
-      return job;
+      if (!c.route.job) throw notForJobs(a.token.job, `${c.route.method} ${c.route.path}`);
+      return a.token;
     }
-    const a = authenticate(auth, req.headers, need);
     if (a.status === 401) throw new HttpError(401, "authentication required: send Authorization: Bearer <token> (create tokens with POST /api/tokens or `slipway tokens create`)", [], { "www-authenticate": 'Bearer realm="Slipway"' });
     if (a.status === 403) throw new HttpError(403, `token '${a.token.name}' is ${a.token.role}; ${c.route.method} ${c.route.path} needs ${need} or above`);
     return a.token;
