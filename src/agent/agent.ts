@@ -163,7 +163,7 @@ export class Agent {
     if (!lost) {
       const done = await this.client.postRetry(
         `/api/agents/jobs/${job.id}/complete`,
-        { ...lease, result: result.result, outputs: result.outputs, ...(result.reason ? { reason: result.reason } : {}), ...(result.secretsRead ? { secretsRead: result.secretsRead } : {}), ...(result.annotations ? { annotations: result.annotations.map(({ job: _job, ...a }) => a) } : {}) },
+        { ...lease, result: result.result, outputs: result.outputs, ...(result.reason ? { reason: result.reason } : {}), ...(result.secretsRead ? { secretsRead: result.secretsRead } : {}), ...(result.annotations ? { annotations: result.annotations } : {}) },
         { signal: this.hardStop.signal, what: `result of job ${job.id}` },
       );
       if (done && done.status !== 200) this.o.log("warn", "the server refused the job's result", { job: job.id, status: done.status, error: done.json.error });

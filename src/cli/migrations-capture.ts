@@ -10,7 +10,8 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { CAPTURED_KINDS, defaultQueriesDir, parseSql, redactUrl, startCaptureProxy } from "../migrations/index.js";
+import { defaultQueriesDir, parseSql, QUERY_KINDS, startCaptureProxy } from "../migrations/index.js";
+import { redactUrl } from "../store/index.js";
 import { EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { migrationsDir } from "./migrations-verify.js";
 
@@ -58,7 +59,7 @@ export async function migrationsCaptureCommand(command: string[], opts: Migratio
       unparsed++;
       continue;
     }
-    for (const st of statements) if (CAPTURED_KINDS.has(st.kind)) kept.add(st.text.replace(/\s+/g, " ").trim());
+    for (const st of statements) if (QUERY_KINDS.has(st.kind)) kept.add(st.text.replace(/\s+/g, " ").trim());
   }
   const queries = [...kept].sort();
   mkdirSync(dirname(out), { recursive: true });

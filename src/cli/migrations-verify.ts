@@ -15,13 +15,13 @@ import {
   MigrationError,
   parseMigrations,
   readMigrationDir,
-  redactUrl,
   SqlParseError,
   verifyMigrations,
   type ApplyResult,
   type Phase,
   type VerifyReport,
 } from "../migrations/index.js";
+import { redactUrl } from "../store/index.js";
 import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { configuredDirs } from "./migrations.js";
 import { migrationsCaptureCommand, type MigrationsCaptureOptions } from "./migrations-capture.js";

@@ -8,8 +8,8 @@
 // (promotion.ts) has already refused a contract change that a release still
 // running depends on.
 import type { DeliveryConfig, EnvironmentSpec } from "../delivery/index.js";
-import { applyMigrations, connectPostgres, locateRepo, redactUrl, releaseMigrations, type ApplyResult, type Phase, type ReleaseSchemaCache } from "../migrations/index.js";
-import type { ReleaseRecord } from "../store/index.js";
+import { applyMigrations, connectPostgres, locateRepo, releaseMigrations, type ApplyResult, type Phase, type ReleaseSchemaCache } from "../migrations/index.js";
+import { redactUrl, type ReleaseRecord } from "../store/index.js";
 import { releaseName } from "./promotion.js";
 import type { Resolve } from "./values.js";
 

@@ -102,5 +102,3 @@ function cString(body: Buffer, start: number): { text: string; next: number } {
   return { text: body.subarray(start, stop).toString("utf8"), next: stop + 1 };
 }
 
-/** Statement kinds a release's queries are made of (reads and writes); the rest — transactions, SET, DDL — is not kept. */
-export const CAPTURED_KINDS: ReadonlySet<string> = new Set(["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]);

@@ -112,14 +112,3 @@ export async function createScratchDatabase(url: string, prefix = "slipway_verif
     },
   };
 }
-
-/** The URL with its password hidden, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(an invalid URL)";
-  }
-}

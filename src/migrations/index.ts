@@ -1,5 +1,5 @@
 // migrations/: PostgreSQL migration lint, expand/contract phases, verify, apply, and what the migration gate reads.
-export { parseSql, SqlParseError, type SqlStatement } from "./parse.js";
+export { parseSql, QUERY_KINDS, SqlParseError, type SqlStatement } from "./parse.js";
 export { classifyMigration, classifyStatements, type MigrationClassification, type Phase, type StatementPhase } from "./phases.js";
 export { lintMigrations, lintParsed, DEFAULT_PG_VERSION, type Finding, type LintOptions, type LintResult, type MigrationSource } from "./lint.js";
 export { RULES, RULE_LIST, type RuleInfo, type RuleSeverity } from "./rules.js";
@@ -28,8 +28,8 @@ export {
   type MigrationFile,
   type ParsedMigration,
 } from "./apply.js";
-export { connectPostgres, createScratchDatabase, pgErrorOf, redactUrl, type PgError, type ScratchDatabase, type SqlClient } from "./database.js";
+export { connectPostgres, createScratchDatabase, pgErrorOf, type PgError, type ScratchDatabase, type SqlClient } from "./database.js";
 export { openEmbeddedDatabase, type EmbeddedDatabase } from "./snapshot.js";
 export { type LockWait } from "./lock-check.js";
 export { verifyMigrations, type QueryFailure, type StatementRef, type VerifyOptions, type VerifyReport } from "./verify.js";
-export { CAPTURED_KINDS, startCaptureProxy, type CaptureProxy } from "./capture.js";
+export { startCaptureProxy, type CaptureProxy } from "./capture.js";

@@ -19,6 +19,9 @@ export interface SqlStatement {
 }
 
 /** SQL that PostgreSQL's parser refuses; `line`/`column` are 1-based and point at the error. */
+/** Statement kinds a release's queries are made of (reads and writes): what `verify` PREPAREs and `capture` keeps; transactions, SET and DDL are not queries. */
+export const QUERY_KINDS: ReadonlySet<string> = new Set(["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]);
+
 export class SqlParseError extends Error {
   constructor(
     message: string,

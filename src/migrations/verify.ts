@@ -13,10 +13,11 @@
 import { resolve } from "node:path";
 import { findAll } from "./ast.js";
 import { applyMigrations, MigrationError, parseMigrations, readMigrationDir, runStatement, type MigrationFile, type ParsedMigration } from "./apply.js";
-import { connectPostgres, createScratchDatabase, pgErrorOf, redactUrl, type PgError, type SqlClient } from "./database.js";
+import { redactUrl } from "../store/index.js";
+import { connectPostgres, createScratchDatabase, pgErrorOf, type PgError, type SqlClient } from "./database.js";
 import { commitOf, filesAt, locateRepo, repoPath } from "./git-files.js";
 import { applyUnderRowLocks, type LockCheckSessions, type LockWait } from "./lock-check.js";
-import { parseSource, SourceText, statementPosition, type SqlStatement } from "./parse.js";
+import { parseSource, QUERY_KINDS, SourceText, statementPosition, type SqlStatement } from "./parse.js";
 import type { Phase } from "./phases.js";
 import { openEmbeddedDatabase } from "./snapshot.js";
 
@@ -77,7 +78,6 @@ interface Query extends StatementRef {
   source: SourceText;
 }
 
-const PREPARABLE = new Set(["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]);
 const PREPARE_PREFIX = "PREPARE slipway_verify_q AS ";
 
 async function parseQueries(files: MigrationFile[]): Promise<Query[]> {
@@ -92,7 +92,7 @@ async function parseQueries(files: MigrationFile[]): Promise<Query[]> {
 /** Checks one query against the schema without running it: PREPARE (DML), or run and roll back (other statements without parameters). */
 async function checkQuery(db: SqlClient, q: Pick<Query, "statement" | "source">): Promise<(PgError & { line?: number; column?: number }) | undefined> {
   const st = q.statement;
-  const preparable = PREPARABLE.has(st.kind);
+  const preparable = QUERY_KINDS.has(st.kind);
   if (!preparable && findAll(st.node, "ParamRef").length > 0) return undefined; // cannot be checked without values
   try {
     if (preparable) {

@@ -20,7 +20,7 @@ import {
 import type { JobResult } from "../engine/index.js";
 import type { Executor, ProcessResult } from "../executor/index.js";
 import type { Masker } from "../secrets/index.js";
-import { JOB_SUMMARY_FILE, stepLogPath, type Conclusion, type Store } from "../store/index.js";
+import { JOB_SUMMARY_FILE, stepLogPath, type Conclusion, type NewAnnotation, type Store } from "../store/index.js";
 import type { JobSpec, StepSpec, Workflow } from "../workflow/index.js";
 import {
   isLocalUses,
@@ -118,7 +118,7 @@ export interface JobRunResult {
   /** The names of the secrets the job's expressions read (never values), sorted: for the audit (store: secret reads). */
   secretsRead?: string[];
   /** The job's annotations (masked), in order: kept with the run (store: annotations). */
-  annotations?: Annotation[];
+  annotations?: NewAnnotation[];
 }
 
 interface StepState {
@@ -162,6 +162,15 @@ export function jobTimeoutMinutes(job: Pick<JobSpec, "timeoutMinutes">, contexts
   const n = Number(evaluateToken(job.timeoutMinutes, contexts));
   return Number.isFinite(n) && n > 0 ? n : 360;
 }
+
+/** jobTimeoutMinutes, or the default 360 when the expression cannot be evaluated with these contexts (the runner reports that when the job starts). */
+export function jobTimeoutMinutesOrDefault(job: Pick<JobSpec, "timeoutMinutes">, contexts: Contexts): number {
+  try {
+    return jobTimeoutMinutes(job, contexts);
+  } catch {
+    return jobTimeoutMinutes({}, contexts);
+  }
+}
 /** Inputs of built-in actions that end up in the data directory as given: an artifact's name, a cache's key. */
 const STORED_INPUTS: Record<string, string[]> = { "actions/upload-artifact": ["name"], "actions/cache": ["key"], "actions/cache/save": ["key"] };
 
@@ -185,7 +194,7 @@ export class JobRunner {
   private readonly summaryPath: string;
 
   /** The annotations reported, for the result. */
-  private readonly annotations: Annotation[] = [];
+  private readonly annotations: NewAnnotation[] = [];
   /** Names of the secrets read by the job's expressions (trackSecretReads). */
   private readonly secretsRead = new Set<string>();
   private readonly secretsContext: Record<string, string>;
@@ -237,7 +246,8 @@ export class JobRunner {
   }
 
   private annotate(a: Annotation): void {
-    this.annotations.push(a);
+    const { job: _job, ...kept } = a;
+    this.annotations.push(kept);
     this.input.reporter.annotation(a);
   }
 

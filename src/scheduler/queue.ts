@@ -13,7 +13,7 @@
 import { MasterKeyring, type IdTokenCredentials, type JobTokenCredentials } from "../secrets/index.js";
 import { coerceToString, evaluateToken, type Contexts, type Json } from "../expressions/index.js";
 import type { ActionSource } from "../actions/index.js";
-import { jobTimeoutMinutes, type JobRunInput, type JobRunResult } from "../runner/index.js";
+import { jobTimeoutMinutesOrDefault, type JobRunInput, type JobRunResult } from "../runner/index.js";
 import type { JobResult } from "../engine/index.js";
 import type { Store } from "../store/index.js";
 import type { JobSpec, Workflow } from "../workflow/index.js";
@@ -188,12 +188,7 @@ export class QueueDispatcher {
       actionSource: input.actions.source,
     };
     // The deadline the server enforces: the runner's own timer (jobTimeoutMinutes), with the contexts known here.
-    let timeoutMs: number;
-    try {
-      timeoutMs = Math.round(jobTimeoutMinutes(spec, contexts) * 60_000);
-    } catch {
-      timeoutMs = 360 * 60_000;
-    }
+    const timeoutMs = Math.round(jobTimeoutMinutesOrDefault(spec, contexts) * 60_000);
     this.store.enqueueJob({
       jobId: input.jobId,
       runId: input.runId,

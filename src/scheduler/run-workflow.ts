@@ -25,7 +25,7 @@ import {
 } from "../engine/index.js";
 import { coerceToString, evaluateExpression, evaluateString, evaluateToken, isTruthy, type Contexts, type Json } from "../expressions/index.js";
 import type { EventInfo, RepoInfo } from "../git/index.js";
-import { jobTimeoutMinutes, processAlive, runJob, type JobReporter, type JobRunInput, type JobRunResult } from "../runner/index.js";
+import { jobTimeoutMinutesOrDefault, processAlive, runJob, type JobReporter, type JobRunInput, type JobRunResult } from "../runner/index.js";
 import type { Executor } from "../executor/index.js";
 import type { IdTokenCredentials, JobTokenCredentials, Masker, OidcJob } from "../secrets/index.js";
 import { jobLogDir, type Store } from "../store/index.js";
@@ -465,7 +465,7 @@ export class WorkflowRun {
           reporter.finished("failure", reason);
           return { result: "failure", effective: "failure", outputs: {} };
         }
-        const jobToken = opts.jobToken?.({ workflow: g.workflow, job: spec, jobId: job.id, runId: this.runId, timeoutMinutes: safeTimeoutMinutes(spec, ctx) });
+        const jobToken = opts.jobToken?.({ workflow: g.workflow, job: spec, jobId: job.id, runId: this.runId, timeoutMinutes: jobTimeoutMinutesOrDefault(spec, ctx) });
         const r = await this.execute({
           workflow: g.workflow,
           job: spec,
@@ -509,7 +509,7 @@ export class WorkflowRun {
         if (r.cleanup) this.cleanups.push(r.cleanup);
         const effective: JobResult = r.result === "failure" && continueOnError ? "success" : r.result;
         if (r.secretsRead) opts.store.recordSecretReads(job.id, r.secretsRead);
-        if (r.annotations) opts.store.recordAnnotations(job.id, r.annotations.map(({ job: _job, ...a }) => a));
+        if (r.annotations) opts.store.recordAnnotations(job.id, r.annotations);
         opts.store.finishJob(job.id, { conclusion: r.result, reason: r.reason ?? null, outputs: r.outputs });
         reporter.finished(r.result, r.reason);
         return { result: r.result, effective, outputs: r.outputs };
@@ -707,13 +707,4 @@ class Wakeup {
 
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunSummary> {
   return new WorkflowRun(opts).run();
-}
-
-/** The job's timeout-minutes, or the default when its expression cannot be evaluated here (the runner reports that). */
-function safeTimeoutMinutes(spec: JobSpec, ctx: Contexts): number {
-  try {
-    return jobTimeoutMinutes(spec, ctx);
-  } catch {
-    return jobTimeoutMinutes({}, ctx);
-  }
 }

@@ -29,9 +29,7 @@ export { OIDC_KEY_RETENTION_MS, OidcKeyStore, oidcKeysPath } from "./oidc-keys.j
 export { type WriteFileAtomicOptions, writeFileAtomicSync } from "./key-file.js";
 export { deleteRetiredKeys, MASTER_KEY_PREVIOUS_ENV, MasterKeyring, type MasterKeyRotation, retiredKeyIds, retiredKeysDir, rotateMasterKey, withRotationLock } from "./master-keys.js";
 export {
-  type Access,
   allows,
-  DEFAULT_PERMISSIONS,
   describePermissions,
   type JobGrant,
   JOB_TOKEN_MAX_TTL_MS,
@@ -40,8 +38,6 @@ export {
   type JobTokenCredentials,
   JobTokens,
   jobPermissions,
-  parsePermissions,
-  PERMISSION_SCOPES,
   type PermissionScope,
   type Permissions,
 } from "./job-tokens.js";

@@ -47,8 +47,9 @@ export {
   type QueueSweep,
   StoreError,
 } from "./store.js";
-export { BUSY_TIMEOUT_MS, DATABASE_FILE, SqlStore, SqliteStore, type SqliteStoreOptions, openStore } from "./sqlite-store.js";
+export { BUSY_TIMEOUT_MS, DATABASE_FILE, SqliteStore, type SqliteStoreOptions, openStore } from "./sqlite-store.js";
 export { openPostgresStore, PostgresStore } from "./postgres-store.js";
-export { checkDatabaseUrl, configuredDatabase, DATABASE_URL_ENV, DATABASE_URL_FILE, openDataStore, rememberDatabase } from "./open.js";
+export { redactUrl } from "./pg-sync.js";
+export { checkDatabaseUrl, DATABASE_URL_FILE, openDataStore, rememberDatabase } from "./open.js";
 export { type Migration, migrations } from "./migrations/index.js";
 export { JOB_SUMMARY_FILE, jobLevelLog, jobLogDir, stepLogPath } from "./log-paths.js";

@@ -24,9 +24,8 @@ export function configuredDatabase(dataDir: string, env: NodeJS.ProcessEnv = pro
   }
 }
 
-/** Checks a --database value: a postgres:// URL (or `sqlite`, the embedded default). */
+/** Checks a --database value that is not `sqlite`: a postgres:// URL. */
 export function checkDatabaseUrl(url: string): void {
-  if (url === "sqlite") return;
   let u: URL;
   try {
     u = new URL(url);

@@ -35,7 +35,7 @@ describe("PgSyncClient (real PostgreSQL)", () => {
 
   it("queries synchronously, with SQLite-style statements: get, all, run", () => {
     const insert = prepare(client, "INSERT INTO t (name, n, blob) VALUES (@name, @n, @blob) RETURNING *");
-    const row = insert.get({ name: "a", n: 2 ** 40, blob: Buffer.from([0, 1, 255]) });
+    const row = insert.get({ name: "a", n: 2 ** 40, blob: Buffer.from([0, 1, 255]) }) as { blob: unknown } | undefined;
     expect(row).toMatchObject({ id: 1, name: "a", n: 2 ** 40 });
     expect(Buffer.isBuffer(row?.blob)).toBe(true);
     expect([...(row?.blob as Buffer)]).toEqual([0, 1, 255]);

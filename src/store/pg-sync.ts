@@ -10,10 +10,11 @@
 // Statements are written in SQLite's parameter styles (`@name`, `?`) and
 // turned into PostgreSQL's (`$1`…) by `pgParameters`; `prepare` gives
 // better-sqlite3's statement methods (`get`, `all`, `run` → `{ changes }`),
-// so the SQL of sqlite-store.ts can run here. int8 and numeric come back as
+// so the SQL of sql-store.ts can run here. int8 and numeric come back as
 // numbers (every Slipway id and count fits), bytea as Buffer.
 import { createRequire } from "node:module";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import type { StoreStatement } from "./sql-store.js";
 
 /** How long one query may take before the connection is given up. */
 export const PG_QUERY_TIMEOUT_MS = 60_000;
@@ -101,7 +102,7 @@ export class PgSyncClient {
     this.port.postMessage({ sql, params });
     if (Atomics.wait(this.flag, 0, 0, this.timeoutMs) === "timed-out") {
       this.close();
-      throw new PgSyncError(`PostgreSQL did not answer within ${this.timeoutMs / 1000} s (${redact(this.url)}); the connection is closed`, undefined, undefined);
+      throw new PgSyncError(`PostgreSQL did not answer within ${this.timeoutMs / 1000} s (${redactUrl(this.url)}); the connection is closed`, undefined, undefined);
     }
     const reply = receiveMessageOnPort(this.port)?.message as Reply | undefined;
     if (!reply) throw new PgSyncError("the PostgreSQL worker answered nothing", undefined, undefined);
@@ -126,7 +127,8 @@ function buffers(row: Record<string, unknown>): Record<string, unknown> {
   return row;
 }
 
-function redact(url: string): string {
+/** The URL with its password hidden, for messages. */
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
@@ -232,15 +234,8 @@ function closing(sql: string, start: number, quote: string): number {
   return sql.length - 1;
 }
 
-/** A prepared statement with better-sqlite3's methods: named parameters as one object, or positional ones. */
-export interface SyncStatement {
-  get(...params: unknown[]): Record<string, unknown> | undefined;
-  all(...params: unknown[]): Record<string, unknown>[];
-  run(...params: unknown[]): { changes: number };
-}
-
-/** A statement of SQLite-style SQL on a PgSyncClient. */
-export function prepare(client: PgSyncClient, sql: string): SyncStatement {
+/** A statement of SQLite-style SQL on a PgSyncClient, with better-sqlite3's methods: named parameters as one object, or positional ones. */
+export function prepare(client: PgSyncClient, sql: string): StoreStatement {
   const c = compile(sql);
   const bind = (params: unknown[]): unknown[] => {
     if (c.names.length === 0) return params;

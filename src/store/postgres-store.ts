@@ -1,5 +1,5 @@
 // The Store on PostgreSQL (`slipway server --database postgres://…`): the
-// same code and statements as the embedded SQLite store (sqlite-store.ts's
+// same code and statements as the embedded SQLite store (sql-store.ts's
 // SqlStore), over a synchronous connection (pg-sync.ts), with PostgreSQL's
 // own words for the few statements that differ (JSON arrays, time
 // arithmetic, number formatting) and its own schema baseline
@@ -7,9 +7,9 @@
 // needs its PostgreSQL twin). Transactions SQLite begins IMMEDIATE take an
 // advisory lock here, so they run one at a time across server replicas
 // sharing the database, as they do on SQLite.
-import { PgSyncClient, PgSyncError, prepare, transaction } from "./pg-sync.js";
+import { PgSyncClient, prepare, redactUrl, transaction } from "./pg-sync.js";
 import { postgresMigrations } from "./migrations/index.js";
-import { SqlStore, type StoreConnection } from "./sqlite-store.js";
+import { SqlStore, type StoreConnection } from "./sql-store.js";
 import { StoreError } from "./store.js";
 
 /** ISO-8601 UTC with milliseconds, as JavaScript's toISOString writes the store's times. */
@@ -19,7 +19,7 @@ const TIMEOUT_MINUTES = "trim_scale(timeout_ms / 60000.0)::text";
 /** Every label of the job is one of the agent's (labels are JSON arrays of strings). */
 const HAS_LABELS = "NOT EXISTS (SELECT 1 FROM json_array_elements_text(q.labels::json) l(value) WHERE l.value NOT IN (SELECT json_array_elements_text(@labels::json)))";
 
-/** The statements PostgreSQL writes differently (the keys of sqlite-store.ts's SQL). */
+/** The statements PostgreSQL writes differently (the keys of sql-store.ts's SQL). */
 export const POSTGRES_SQL = {
   createMigrationsTable: `
     CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -67,14 +67,14 @@ export function openPostgresStore(url: string, dataDir: string, options: Postgre
   try {
     client = new PgSyncClient(url);
   } catch (err) {
-    throw new StoreError("open", `cannot connect to ${redact(url)}: ${(err as Error).message} (check --database: postgres://USER:PASSWORD@HOST:PORT/DATABASE, and that the database exists)`);
+    throw new StoreError("open", `cannot connect to ${redactUrl(url)}: ${(err as Error).message} (check --database: postgres://USER:PASSWORD@HOST:PORT/DATABASE, and that the database exists)`);
   }
   return new PostgresStore(url, dataDir, client, options);
 }
 
 export class PostgresStore extends SqlStore {
   constructor(url: string, dataDir: string, client: PgSyncClient, options: PostgresStoreOptions = {}) {
-    super({ label: redact(url), dataDir, db: connection(client), dialect: "postgres", overrides: POSTGRES_SQL, migrations: postgresMigrations, ...(options.now ? { now: options.now } : {}) });
+    super({ label: redactUrl(url), dataDir, db: connection(client), overrides: POSTGRES_SQL, migrations: postgresMigrations, ...(options.now ? { now: options.now } : {}) });
   }
 }
 
@@ -96,14 +96,3 @@ function connection(client: PgSyncClient): StoreConnection {
   };
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(an invalid URL)";
-  }
-}
-
-export { PgSyncError };
