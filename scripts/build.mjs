@@ -14,6 +14,7 @@
 //
 // `node scripts/build.mjs DIR` writes DIR/cli.js instead of dist/cli.js (to
 // benchmark a variant with `npm run bench -- --cli`, say).
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
@@ -73,7 +74,10 @@ if (replaced !== 1) throw new Error("the workflow schema module was not found in
 const bundle = join(outdir, "cli.js");
 const escape = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 const lines = readFileSync(bundle, "utf8").split("\n");
-writeFileSync(bundle, lines.map((line) => (/^\s*(\/\/|\/\*|\*)/.test(line) ? line.replace(/[^\0-\x7f]/g, escape) : line)).join("\n"));
+const ascii = lines.map((line) => (/^\s*(\/\/|\/\*|\*)/.test(line) ? line.replace(/[^\0-\x7f]/g, escape) : line)).join("\n");
+writeFileSync(bundle, ascii);
+// The bundle's digest, for bin/slipway.js's code-cache key: hashing 3 MB at every start cost ~8 ms.
+writeFileSync(`${bundle}.sha1`, `${createHash("sha1").update(ascii).digest("hex")}\n`);
 mkdirSync(outdir, { recursive: true });
 writeFileSync(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
 

@@ -1,7 +1,7 @@
 // bin/slipway.js: the bundle started with a V8 code cache, which must never
 // change what a command does, whatever state the cache directory is in.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -17,9 +17,9 @@ function tempDir(): string {
   return dir;
 }
 
-function slipway(args: string[], env: Record<string, string>, cwd = process.cwd()) {
+function slipway(args: string[], env: Record<string, string>, cwd = process.cwd(), bin = BIN) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SLIPWAY_")));
-  const res = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...clean, NO_COLOR: "1", ...env }, encoding: "utf8" });
+  const res = spawnSync(process.execPath, [bin, ...args], { cwd, env: { ...clean, NO_COLOR: "1", ...env }, encoding: "utf8" });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -99,5 +99,27 @@ describe("bin/slipway.js compile cache", () => {
       expect(res.stdout).toContain("from-the-step");
     }
     expect(caches(dir)).toEqual([expect.stringMatching(/^run-/)]);
+  });
+
+  it("keys the cache by the digest the build wrote beside the bundle, and hashes the bundle itself without it", () => {
+    // A copy of the installation, whose files this test may change.
+    const root = tempDir();
+    const main = resolve(import.meta.dirname, "..");
+    cpSync(join(main, "bin"), join(root, "bin"), { recursive: true });
+    cpSync(join(main, "dist"), join(root, "dist"), { recursive: true });
+    symlinkSync(join(main, "node_modules"), join(root, "node_modules"));
+    const bin = join(root, "bin", "slipway.js");
+    const dir = tempDir();
+    const version = () => expect(slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir }, root, bin)).toMatchObject({ code: 0, stdout: "0.1.0\n", stderr: "" });
+    expect(readFileSync(join(root, "dist", "cli.js.sha1"), "utf8")).toMatch(/^[0-9a-f]{40}\n$/);
+    version();
+    const [built] = caches(dir);
+    writeFileSync(join(root, "dist", "cli.js.sha1"), "0".repeat(40) + "\n"); // another build
+    version();
+    expect(caches(dir)).toHaveLength(2);
+    rmSync(join(root, "dist", "cli.js.sha1")); // none: the bundle is hashed
+    version();
+    expect(caches(dir)).toHaveLength(3);
+    expect(caches(dir)).toContain(built);
   });
 });

@@ -8,7 +8,7 @@ import { formatDiagnostic } from "../diagnostics/index.js";
 import {
   classifyStatements,
   DEFAULT_PG_VERSION,
-  lintParsed,
+  MigrationLinter,
   parseSql,
   RULES,
   SqlParseError,
@@ -176,29 +176,44 @@ export async function migrationsLintCommand(paths: string[], opts: MigrationsLin
     if (!/^\d+(\.\d+)?$/.test(opts.pgVersion) || pgVersion < 9 || pgVersion > 99) throw new UsageError(`--pg-version expects a PostgreSQL major version such as 15, got '${opts.pgVersion}'`);
   }
   const files = migrationFiles(paths, dir);
-  const { parsed, errors } = await parseFiles(files);
-  // Project-wide disables apply per directory: lint each group of files that share a disable list together.
+  // Project-wide disables apply per directory: each disable list has its linter (its own view of the schema).
+  // Each file is linted as soon as it is parsed, in order, so its statements need not be kept.
+  const linters = new Map<string, MigrationLinter>();
   const findings: Finding[] = [];
-  const groups = new Map<string, typeof parsed>();
-  for (const f of parsed) {
-    const key = f.file.disable.join(",");
-    groups.set(key, [...(groups.get(key) ?? []), f]);
-  }
-  for (const [key, group] of groups) {
-    const options = { ...(pgVersion !== undefined ? { pgVersion } : {}), assumeInTransaction: opts.assumeInTransaction === true, disable: key ? key.split(",") : [] };
-    findings.push(...lintParsed(group.map((g) => ({ file: g.file.display, sql: g.sql, statements: g.statements })), options));
+  const errors: SqlParseError[] = [];
+  let statements = 0;
+  for (const file of files) {
+    const sql = readFileSync(file.path, "utf8");
+    let parsed: SqlStatement[];
+    try {
+      parsed = await parseSql(file.display, sql);
+    } catch (e) {
+      if (!(e instanceof SqlParseError)) throw e;
+      errors.push(e);
+      continue;
+    }
+    const key = file.disable.join(",");
+    let linter = linters.get(key);
+    if (!linter) {
+      linter = new MigrationLinter({ ...(pgVersion !== undefined ? { pgVersion } : {}), assumeInTransaction: opts.assumeInTransaction === true, disable: file.disable });
+      linters.set(key, linter);
+    }
+    statements += parsed.length;
+    for (const f of linter.lint(file.display, sql, parsed)) findings.push(f);
   }
   printParseErrors(errors);
+  // One write: thousands of findings written one by one cost a system call each.
   if (format === "json") process.stdout.write(JSON.stringify(findings, null, 2) + "\n");
   else {
     const p = paint(process.stdout);
-    for (const f of findings) process.stdout.write(formatFinding(f, format as "text" | "gcc" | "github", p) + "\n");
+    let out = "";
+    for (const f of findings) out += formatFinding(f, format as "text" | "gcc" | "github", p) + "\n";
     if (format === "text") {
       const errorsN = findings.filter((f) => f.severity === "error").length;
-      const statements = parsed.reduce((n, f) => n + f.statements.length, 0);
       const summary = `${files.length} file${files.length === 1 ? "" : "s"}, ${statements} statement${statements === 1 ? "" : "s"}: ${errorsN} error${errorsN === 1 ? "" : "s"}, ${findings.length - errorsN} warning${findings.length - errorsN === 1 ? "" : "s"}${errors.length ? `, ${errors.length} file${errors.length === 1 ? "" : "s"} not parsed` : ""}`;
-      process.stdout.write((errorsN > 0 ? p.red(summary) : p.green(summary)) + "\n");
+      out += (errorsN > 0 ? p.red(summary) : p.green(summary)) + "\n";
     }
+    process.stdout.write(out);
   }
   if (errors.length > 0) return EXIT.usage;
   return findings.some((f) => f.severity === "error") ? EXIT.failed : EXIT.ok;

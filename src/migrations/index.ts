@@ -1,7 +1,7 @@
 // migrations/: PostgreSQL migration lint, expand/contract phases, verify, apply, and what the migration gate reads.
 export { parseSql, QUERY_KINDS, SqlParseError, type SqlStatement } from "./parse.js";
 export { classifyMigration, classifyStatements, type MigrationClassification, type Phase, type StatementPhase } from "./phases.js";
-export { lintMigrations, lintParsed, DEFAULT_PG_VERSION, type Finding, type LintOptions, type LintResult, type MigrationSource } from "./lint.js";
+export { lintMigrations, lintParsed, MigrationLinter, DEFAULT_PG_VERSION, type Finding, type LintOptions, type LintResult, type MigrationSource } from "./lint.js";
 export { RULES, RULE_LIST, type RuleInfo, type RuleSeverity } from "./rules.js";
 export {
   contractChanges,

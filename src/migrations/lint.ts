@@ -547,8 +547,23 @@ export interface LintResult {
 
 /** Lints already-parsed files in order (what earlier files create is known to later ones). */
 export function lintParsed(files: { file: string; sql: string; statements: SqlStatement[] }[], options: LintOptions = {}): Finding[] {
-  const schema: SchemaState = { columns: new Map(), notNullChecks: new Map(), validatedNotNull: new Set() };
-  return files.flatMap((f) => new FileLint(f.file, f.sql, schema, options).run(f.statements));
+  const linter = new MigrationLinter(options);
+  return files.flatMap((f) => linter.lint(f.file, f.sql, f.statements));
+}
+
+/**
+ * Lints migration files one at a time, in the order they apply, each seeing
+ * what the earlier ones did to the schema (a column added NOT NULL, a CHECK
+ * validated): a caller can drop each file's statements once it is linted.
+ */
+export class MigrationLinter {
+  private readonly schema: SchemaState = { columns: new Map(), notNullChecks: new Map(), validatedNotNull: new Set() };
+
+  constructor(private readonly options: LintOptions = {}) {}
+
+  lint(file: string, sql: string, statements: SqlStatement[]): Finding[] {
+    return new FileLint(file, sql, this.schema, this.options).run(statements);
+  }
 }
 
 /** Parses and lints migration files, in the order given (the order they apply). */
