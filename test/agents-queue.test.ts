@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listCacheEntries } from "../src/actions/builtin/cache.js";
+import { listCacheEntries } from "../src/actions/index.js";
 import { FileBlobStore } from "../src/blobs/index.js";
 import { api, startServer, until, type Started } from "./helpers/server.js";
 import { agentToken, completedRuns, pushRepo, query, startAgent, stopAgent, stopServer, type AgentProcess } from "./helpers/agents.js";

@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { defaultQueriesDir, parseSql, QUERY_KINDS, startCaptureProxy } from "../migrations/index.js";
 import { redactUrl } from "../store/index.js";
 import { EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
-import { migrationsDir } from "./migrations-verify.js";
+import { migrationsDir } from "./migrations-dirs.js";
 
 export interface MigrationsCaptureOptions extends GlobalOptions {
   database?: string;

@@ -23,7 +23,7 @@ import {
 } from "../migrations/index.js";
 import { redactUrl } from "../store/index.js";
 import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
-import { configuredDirs } from "./migrations.js";
+import { migrationsDir } from "./migrations-dirs.js";
 import { migrationsCaptureCommand, type MigrationsCaptureOptions } from "./migrations-capture.js";
 import { paint } from "./style.js";
 
@@ -82,16 +82,6 @@ export function addMigrationsVerifyCommands(group: Command): void {
     .action(async (command: string[], opts: MigrationsCaptureOptions) => {
       process.exitCode = await migrationsCaptureCommand(command, opts);
     });
-}
-
-/** The migrations folder: --dir, else the one service's `migrations.dir` in slipway.yml, else `migrations`. */
-export function migrationsDir(repoDir: string, dir: string | undefined): string {
-  if (dir !== undefined) return dir;
-  const dirs = configuredDirs(repoDir);
-  if (dirs.length > 1) {
-    throw new UsageError(`several services have migrations in slipway.yml (${dirs.map((d) => `${d.service}: ${d.configured}`).join(", ")}); choose one with --dir`);
-  }
-  return dirs[0]?.configured ?? "migrations";
 }
 
 /** Prints a parse error or input error (exit 2), a refused migration (exit 1); rethrows anything else. */

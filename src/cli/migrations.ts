@@ -3,7 +3,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import type { Command } from "commander";
-import { findDeliveryConfig, parseDeliveryConfig } from "../delivery/index.js";
 import { formatDiagnostic } from "../diagnostics/index.js";
 import {
   classifyStatements,
@@ -19,6 +18,7 @@ import { escapeData, escapeProperty } from "../runner/index.js";
 import { EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
 import { addMigrationsVerifyCommands } from "./migrations-verify.js";
+import { configuredDirs } from "./migrations-dirs.js";
 
 /** The `migrations` command group; each subcommand is added by one register call. */
 export function registerMigrations(program: Command): Command {
@@ -72,34 +72,6 @@ interface LintFile {
   path: string;
   display: string;
   disable: string[];
-}
-
-/** A service's `migrations` in slipway.yml: its folder (absolute, and as written), its `lint.disable`, and that field's path for messages. */
-export interface ConfiguredMigrationsDir {
-  service: string;
-  /** Absolute. */
-  dir: string;
-  /** As written in slipway.yml (relative to the repository). */
-  configured: string;
-  disable: string[];
-  field: string;
-}
-
-/** The directories of `services.*.migrations` in slipway.yml (none when it is absent; a warning when it has errors). */
-export function configuredDirs(dir: string): ConfiguredMigrationsDir[] {
-  const file = findDeliveryConfig(dir);
-  if (!file) return [];
-  // The schema only: files the config names elsewhere (workflows, …) do not matter here.
-  const loaded = parseDeliveryConfig(readFileSync(file, "utf8"), relative(dir, file));
-  if (!loaded.config) {
-    process.stderr.write(`slipway: ${relative(dir, file)} has errors (see \`slipway lint ${relative(dir, file)}\`); its migrations settings are not used\n`);
-    return [];
-  }
-  return Object.values(loaded.config.services).flatMap((s) =>
-    s.migrations
-      ? [{ service: s.name, dir: resolve(dir, s.migrations.dir), configured: s.migrations.dir, disable: s.migrations.lint?.disable ?? [], field: `services.${s.name}.migrations.lint.disable` }]
-      : [],
-  );
 }
 
 /** PATHS (files, or directories of *.sql in lexical order), or the configured default. */
