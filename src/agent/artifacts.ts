@@ -4,7 +4,7 @@
 // the run page, releases and later jobs read them there. Before a job that
 // uses actions/download-artifact, the run's artifacts the agent does not
 // have are fetched from the server into its data folder (fetchArtifacts).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { listArtifacts, manifestPath, type ArtifactManifest } from "../actions/index.js";
 import { FileBlobStore, writeJsonAtomic, type Digest } from "../blobs/index.js";
@@ -74,7 +74,7 @@ export async function sendArtifacts(
     for (const f of m.files) {
       const file = blobs.path(f.digest);
       const query = new URLSearchParams({ name: job.agent, attempt: String(job.attempt), path: f.path, mode: String(f.mode & 0o777) });
-      const a = await client.putRetry(`${base}/files?${query.toString()}`, readFileSync(file), { signal, what: `artifact ${m.name}: ${f.path}`, max5xx: 5 });
+      const a = await client.putFileRetry(`${base}/files?${query.toString()}`, file, { signal, what: `artifact ${m.name}: ${f.path}`, max5xx: 5 });
       if (!a) throw new Error(`artifact ${m.name} was not sent: the agent is stopping`);
       if (a.status !== 200) throw new Error(`the server refused artifact ${m.name} (${f.path}): HTTP ${a.status}: ${String(a.json.error ?? "")}`);
     }

@@ -6,7 +6,6 @@
 // server keeps entries per repository and files an entry under the run's
 // own ref, whatever the agent says (agent-routes.ts): a job cannot write
 // into another branch's or repository's cache.
-import { readFileSync } from "node:fs";
 import type { SharedCache } from "../actions/index.js";
 import type { AgentClient } from "./client.js";
 
@@ -31,7 +30,7 @@ export function serverCache(client: AgentClient, job: { id: number; attempt: num
     },
     async save(entry, archive) {
       const query = new URLSearchParams({ ...lease, key: entry.key, version: entry.version, ...(entry.home !== undefined ? { home: entry.home } : {}) });
-      const a = await client.putRetry(`${base}?${query.toString()}`, readFileSync(archive), { signal, what: `cache ${entry.key}`, max5xx: 3 });
+      const a = await client.putFileRetry(`${base}?${query.toString()}`, archive, { signal, what: `cache ${entry.key}`, max5xx: 3 });
       if (!a) throw stopping;
       if (a.status !== 201 && a.status !== 200) throw refused(`cache ${entry.key}`, a);
     },

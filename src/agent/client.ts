@@ -1,7 +1,7 @@
 // The agent's HTTP client: JSON requests to the server with the agent token,
 // and retries with exponential backoff while the server is unreachable or
 // answers 5xx (a 4xx is an answer: it is returned, not retried).
-import { createWriteStream } from "node:fs";
+import { createWriteStream, openAsBlob } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as delay } from "node:timers/promises";
@@ -49,8 +49,9 @@ export class AgentClient {
   }
 
   /** PUTs bytes until the server answers below 500 (at most `max5xx` times 5xx); undefined when `signal` aborts. */
-  putRetry(path: string, bytes: Buffer, options: { signal?: AbortSignal; what: string; max5xx?: number }): Promise<Answer | undefined> {
-    return this.retry(() => this.request("PUT", path, bytes, "application/octet-stream", { ...options, timeoutMs: 120_000 }), options);
+  /** PUTs a file's bytes (streamed from the disk, not read into memory) retried on network errors and 5xx as postRetry is. */
+  putFileRetry(path: string, file: string, options: { signal?: AbortSignal; what: string; max5xx?: number }): Promise<Answer | undefined> {
+    return this.retry(async () => this.request("PUT", path, await openAsBlob(file), "application/octet-stream", { ...options, timeoutMs: 120_000 }), options);
   }
 
   /** GETs JSON until the server answers below 500 (at most `max5xx` times 5xx); undefined when `signal` aborts. */
@@ -75,12 +76,11 @@ export class AgentClient {
     return AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 30_000), ...(options.signal ? [options.signal] : [])]);
   }
 
-  private async request(method: string, path: string, body: string | Buffer | undefined, type: string | undefined, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<Answer> {
+  private async request(method: string, path: string, body: string | Blob | undefined, type: string | undefined, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<Answer> {
     const res = await fetch(this.server + path, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(type ? { "content-type": type } : {}) },
-      // A Blob: the DOM typings want an ArrayBuffer-backed view, a Buffer may sit on a shared one.
-      ...(body === undefined ? {} : { body: typeof body === "string" ? body : new Blob([Uint8Array.from(body)]) }),
+      ...(body === undefined ? {} : { body }),
       signal: this.signalOf(options),
     });
     return { status: res.status, json: parseJson(await res.text()) };

@@ -2,7 +2,7 @@
 // summary and its test reports (slipway/test-report) — sent to the server,
 // which keeps them where a job run by `slipway run` keeps them: the run page,
 // the API and `slipway runs show` read them there.
-import { readFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { TEST_REPORT_FILE } from "../reports/index.js";
 import { JOB_SUMMARY_FILE } from "../store/index.js";
@@ -12,15 +12,16 @@ import type { AgentClient } from "./client.js";
 export async function sendJobFiles(client: AgentClient, job: { id: number; attempt: number; agent: string }, logDir: string, signal: AbortSignal): Promise<string[]> {
   const sent: string[] = [];
   for (const file of [JOB_SUMMARY_FILE, TEST_REPORT_FILE]) {
-    let bytes: Buffer;
+    const path = join(logDir, file);
+    let size: number;
     try {
-      bytes = readFileSync(join(logDir, file));
+      size = statSync(path).size;
     } catch {
       continue; // the job made none
     }
-    if (bytes.length === 0) continue;
+    if (size === 0) continue;
     const query = new URLSearchParams({ name: job.agent, attempt: String(job.attempt) });
-    const a = await client.putRetry(`/api/agents/jobs/${job.id}/reports/${file}?${query.toString()}`, bytes, { signal, what: `${file} of job ${job.id}`, max5xx: 5 });
+    const a = await client.putFileRetry(`/api/agents/jobs/${job.id}/reports/${file}?${query.toString()}`, path, { signal, what: `${file} of job ${job.id}`, max5xx: 5 });
     if (!a) throw new Error(`${file} was not sent: the agent is stopping`);
     if (a.status !== 200) throw new Error(`the server refused ${file}: HTTP ${a.status}: ${String(a.json.error ?? "")}`);
     sent.push(file);

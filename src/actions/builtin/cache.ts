@@ -268,7 +268,7 @@ export interface SaveCacheOptions {
   store?: BlobStore;
   signal?: AbortSignal;
   now?: Date;
-  /** Called with the archive (still in a temp file) of an entry saved here: the shared cache takes it. */
+  /** Called with the archive (the blob store's file) of an entry saved here: the shared cache takes a copy. */
   share?: (entry: CacheEntry, archive: string) => Promise<void>;
 }
 
@@ -305,8 +305,7 @@ export async function saveCache(options: SaveCacheOptions): Promise<SaveCacheRes
   const archiveFile = join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}.tar.zst`);
   try {
     const written = await createArchive(archiveFile, options.workspace, members, options.signal);
-    // Shared before the blob store takes the file (a copy: the archive stays for the blob store).
-    const blob = await store.putFile(archiveFile, { move: !options.share, durable: false, knownDigest: written.digest });
+    const blob = await store.putFile(archiveFile, { move: true, durable: false, knownDigest: written.digest });
     const now = (options.now ?? new Date()).toISOString();
     const entry: CacheEntry = {
       key: options.key,
@@ -323,7 +322,9 @@ export async function saveCache(options: SaveCacheOptions): Promise<SaveCacheRes
       // Another job saved the same key meanwhile; its entry stands.
       return { saved: false, reason: "exists", entry: (await readEntry(file)) ?? entry };
     }
-    await options.share?.(entry, archiveFile);
+    // The shared cache reads the archive where the blob store now keeps it.
+    const stored = store.path(blob.digest);
+    if (stored) await options.share?.(entry, stored);
     return { saved: true, entry };
   } finally {
     await fsp.rm(archiveFile, { force: true });
