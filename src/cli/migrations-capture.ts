@@ -48,15 +48,18 @@ export async function migrationsCaptureCommand(command: string[], opts: Migratio
     await proxy.close();
   }
 
+  // Each distinct text parsed once, however often the tests sent it.
   const sent = proxy.sent();
   const kept = new Set<string>();
+  let seen = 0;
   let unparsed = 0;
-  for (const text of sent) {
+  for (const [text, count] of sent) {
+    seen += count;
     let statements;
     try {
       statements = await parseSql("captured", text);
     } catch {
-      unparsed++;
+      unparsed += count;
       continue;
     }
     for (const st of statements) if (QUERY_KINDS.has(st.kind)) kept.add(st.text.replace(/\s+/g, " ").trim());
@@ -71,7 +74,7 @@ export async function migrationsCaptureCommand(command: string[], opts: Migratio
       queries.map((q) => `${q};\n`).join("\n"),
   );
   const shown = relative(repoDir, out) || out;
-  if (opts.json) process.stdout.write(JSON.stringify({ file: shown, queries: queries.length, statementsSeen: sent.length, unparsed, exitCode: code }, null, 2) + "\n");
-  else process.stderr.write(`captured ${queries.length} distinct quer${queries.length === 1 ? "y" : "ies"} (${sent.length} statements sent${unparsed ? `, ${unparsed} not parsed` : ""}) → ${shown}\n`);
+  if (opts.json) process.stdout.write(JSON.stringify({ file: shown, queries: queries.length, statementsSeen: seen, unparsed, exitCode: code }, null, 2) + "\n");
+  else process.stderr.write(`captured ${queries.length} distinct quer${queries.length === 1 ? "y" : "ies"} (${seen} statements sent${unparsed ? `, ${unparsed} not parsed` : ""}) → ${shown}\n`);
   return code === 0 ? EXIT.ok : code;
 }

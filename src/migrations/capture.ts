@@ -16,8 +16,8 @@ export interface CaptureProxy {
   /** The URL to give the tests: the target's, at the proxy's address. */
   url: string;
   port: number;
-  /** Every SQL text the clients sent, in order (with repeats). */
-  sent(): string[];
+  /** Each distinct SQL text the clients sent, in the order first sent, with how many times it was sent (a test suite repeats a few texts many times: only the distinct ones are kept). */
+  sent(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -26,7 +26,8 @@ export async function startCaptureProxy(target: string): Promise<CaptureProxy> {
   const url = new URL(target);
   const host = url.hostname || "127.0.0.1";
   const port = Number(url.port || 5432);
-  const sent: string[] = [];
+  const sent = new Map<string, number>();
+  const record = (text: string) => sent.set(text, (sent.get(text) ?? 0) + 1);
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
@@ -35,6 +36,8 @@ export async function startCaptureProxy(target: string): Promise<CaptureProxy> {
     const end = () => {
       client.destroy();
       upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
     };
     client.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
@@ -67,8 +70,8 @@ export async function startCaptureProxy(target: string): Promise<CaptureProxy> {
         buffer = buffer.subarray(1 + length);
         const type = String.fromCharCode(message[0] ?? 0);
         const body = message.subarray(5);
-        if (type === "Q") sent.push(cString(body, 0).text);
-        else if (type === "P") sent.push(cString(body, cString(body, 0).next).text);
+        if (type === "Q") record(cString(body, 0).text);
+        else if (type === "P") record(cString(body, cString(body, 0).next).text);
         upstream.write(message);
       }
     });
@@ -86,7 +89,7 @@ export async function startCaptureProxy(target: string): Promise<CaptureProxy> {
   return {
     url: proxied.toString(),
     port: proxyPort,
-    sent: () => [...sent],
+    sent: () => new Map(sent),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
