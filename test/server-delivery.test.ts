@@ -87,7 +87,7 @@ describe("slipway server --deliver", () => {
     cleanup.push(work);
     git(work, "push", "-q", `${s.url.replace("http://", `http://d:${developer}@`)}/git/acme/svc.git`, "main");
 
-    type Svc = { env: string; service: string; desired: { release: string } | null; stable: string | null; sync: string; waiting: string | null };
+    type Svc = { env: string; service: string; desired: { release: string } | null; stable: string | null; sync: string; waiting: string | null; awaitingApproval: string | null };
     const statusOf = async (env: string) => {
       const st = (await api(s as Started, "GET", "/api/delivery", developer)).json as { services?: Svc[] };
       return st.services?.find((x) => x.env === env);
@@ -98,8 +98,9 @@ describe("slipway server --deliver", () => {
       const p = await statusOf("prod");
       return p?.waiting ? p : undefined;
     });
-    expect(prod).toMatchObject({ desired: null, stable: null });
+    expect(prod).toMatchObject({ desired: null, stable: null, awaitingApproval: "svc#1" });
     expect(prod.waiting).toContain("waiting for 1 more from qa");
+    expect((await statusOf("dev"))?.awaitingApproval).toBeNull();
 
     // Approving takes a release-manager; the loop then promotes and rolls out.
     expect((await api(s, "POST", "/api/delivery/approvals", developer, { env: "prod", release: "svc#1" })).status).toBe(403);

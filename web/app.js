@@ -208,15 +208,16 @@ function renderAnalysis(analysis) {
   const byTime = new Set(times).size === times.length;
   const x = (i) => PAD + (points.length === 1 ? (W - 2 * PAD) / 2 : (byTime ? (times[i] - t0) / span : i / (points.length - 1)) * (W - 2 * PAD));
   const series = [
-    { key: "error_rate", label: "error rate", unit: "%", scale: 100, cls: "errors" },
-    { key: "p99", label: "p99", unit: " ms", scale: 1, cls: "p99" },
+    // digits: decimals shown; floor: the least top of the scale.
+    { key: "error_rate", label: "error rate", unit: "%", scale: 100, cls: "errors", digits: 2, floor: 1 },
+    { key: "p99", label: "p99", unit: " ms", scale: 1, cls: "p99", digits: 1, floor: 10 },
   ].filter((m) => points.some((p) => typeof p.measured?.[m.key] === "number"));
   const lines = series.map((m) => {
     const values = points.map((p) => (typeof p.measured?.[m.key] === "number" ? p.measured[m.key] * m.scale : null));
-    const max = Math.max(...values.filter((v) => v !== null), m.key === "error_rate" ? 1 : 10);
+    const max = Math.max(...values.filter((v) => v !== null), m.floor);
     const y = (v) => H - PAD + 10 - (v / max) * (H - PAD - 8);
     const path = values.map((v, i) => (v === null ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(" ");
-    const dots = values.map((v, i) => (v === null ? null : svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 2.5, class: `point ${points[i].verdict}` }, svg("title", {}, `${m.label} ${v.toFixed(m.key === "error_rate" ? 2 : 1)}${m.unit} · step ${points[i].step + 1} · ${points[i].verdict} · ${points[i].at}`)))).filter(Boolean);
+    const dots = values.map((v, i) => (v === null ? null : svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 2.5, class: `point ${points[i].verdict}` }, svg("title", {}, `${m.label} ${v.toFixed(m.digits)}${m.unit} · step ${points[i].step + 1} · ${points[i].verdict} · ${points[i].at}`)))).filter(Boolean);
     const last = values.filter((v) => v !== null).at(-1);
     return { m, max, line: svg("polyline", { points: path, class: `series ${m.cls}`, "data-series": m.key }), dots, last };
   });
@@ -225,12 +226,12 @@ function renderAnalysis(analysis) {
     { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "analysis-chart", role: "img", "aria-label": `analysis of ${analysis.release}` },
     svg("line", { x1: PAD, y1: H - PAD + 10, x2: W - PAD, y2: H - PAD + 10, class: "axis" }),
     ...lines.flatMap((l) => [l.line, ...l.dots]),
-    ...lines.map((l, i) => svg("text", { x: i === 0 ? 2 : W - 2, y: 10, "text-anchor": i === 0 ? "start" : "end", class: `scale ${l.m.cls}` }, `${l.m.key === "error_rate" ? l.max.toFixed(1) : Math.round(l.max)}${l.m.unit}`)),
+    ...lines.map((l, i) => svg("text", { x: i === 0 ? 2 : W - 2, y: 10, "text-anchor": i === 0 ? "start" : "end", class: `scale ${l.m.cls}` }, `${l.max.toFixed(l.m.digits - 1)}${l.m.unit}`)),
   );
   return h(
     "div",
     { class: "analysis", "data-rollout": analysis.rollout },
-    h("div", { class: "dim" }, `analysis of ${analysis.release}: `, ...lines.map((l) => h("span", { class: `legend ${l.m.cls}` }, `${l.m.label} ${l.last === undefined ? "-" : `${l.last.toFixed(l.m.key === "error_rate" ? 2 : 1)}${l.m.unit}`} `))),
+    h("div", { class: "dim" }, `analysis of ${analysis.release}: `, ...lines.map((l) => h("span", { class: `legend ${l.m.cls}` }, `${l.m.label} ${l.last === undefined ? "-" : `${l.last.toFixed(l.m.digits)}${l.m.unit}`} `))),
     chart,
   );
 }
@@ -574,7 +575,7 @@ async function environmentsPage() {
             .filter((s) => s.env === env)
             .map((s) => {
               const weights = Object.entries(s.weights ?? {});
-              const waitingFor = s.waiting && /approval/.test(s.waiting) ? /^(\S+#\d+)/.exec(s.waiting)?.[1] : undefined;
+              const waitingFor = s.awaitingApproval;
               return h(
                 "div",
                 { class: "card", "data-service": s.service },

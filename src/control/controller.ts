@@ -234,7 +234,7 @@ export class ControlLoop {
         }
         if (!gates.open) {
           const why = `${releaseName(release)} waits for ${envName}: ${gates.reasons.join("; ")}`;
-          if (target && target.waiting !== why) this.event(envName, service, "waiting", why);
+          if (target && target.waiting !== why) this.event(envName, service, "waiting", why, { release: releaseName(release), awaitingApproval: gates.awaitingApproval });
           if (target) target.waiting = why;
           continue;
         }

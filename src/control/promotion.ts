@@ -56,6 +56,8 @@ export interface GateResult {
   reasons: string[];
   /** Names of the people whose approvals counted. */
   approvals: string[];
+  /** The environment's approval gate waits for decisions (neither approved, rejected nor expired). */
+  awaitingApproval: boolean;
 }
 
 /** When a release became eligible for an environment: it succeeded in the last of those it comes after, or was made. Approval timeouts count from then. */
@@ -90,6 +92,7 @@ export function checkGates(
   const reasons: string[] = [];
   let open = true;
   let approvals: string[] = [];
+  let awaitingApproval = false;
   const window = evaluateWindows(env.windows, options.now, options.windowOverride);
   if (env.windows.length > 0 || options.windowOverride) reasons.push(window.reason);
   if (!window.open) open = false;
@@ -97,6 +100,7 @@ export function checkGates(
     const verdict = evaluateApproval(env.approval, { author: release.createdBy, decisions: approvalDecisions(store, env.name, releaseName(release)), now: options.now, requestedAt: eligibleSince(store, env, release) });
     reasons.push(verdict.reason);
     approvals = verdict.counted;
+    awaitingApproval = verdict.state === "pending";
     if (verdict.state !== "approved") open = false;
   }
   if (policyApplies(env.policy)) {
@@ -109,7 +113,7 @@ export function checkGates(
     reasons.push(options.migrations.reason);
     if (!options.migrations.open) open = false;
   }
-  return { open, reasons, approvals };
+  return { open, reasons, approvals, awaitingApproval };
 }
 
 /**

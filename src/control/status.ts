@@ -39,6 +39,8 @@ export interface ServiceStatus {
   reason: string;
   /** A promotion waiting at a gate, in words. */
   waiting: string | null;
+  /** The release (`web#3`) waiting for this environment's approvals, when that is what it waits for (the UI offers Approve and Reject). */
+  awaitingApproval: string | null;
 }
 
 export async function deliveryStatus(store: Store, repo: StateRepository, config: DeliveryConfig | undefined): Promise<{ commit: string | undefined; services: ServiceStatus[] }> {
@@ -117,9 +119,16 @@ export async function deliveryStatus(store: Store, repo: StateRepository, config
       sync,
       reason,
       waiting: lastWaiting?.kind === "waiting" ? lastWaiting.message : null,
+      awaitingApproval: lastWaiting?.kind === "waiting" ? approvalAwaited(lastWaiting.details) : null,
     });
   }
   const order = config?.environmentOrder ?? [];
   services.sort((a, b) => (order.indexOf(a.env) - order.indexOf(b.env)) || a.env.localeCompare(b.env) || a.service.localeCompare(b.service));
   return { commit: desired.commit, services };
+}
+
+/** The release a `waiting` event's details say waits for approvals, if any. */
+function approvalAwaited(details: unknown): string | null {
+  const d = details as { release?: unknown; awaitingApproval?: unknown } | null;
+  return d?.awaitingApproval === true && typeof d.release === "string" ? d.release : null;
 }
