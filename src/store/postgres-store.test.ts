@@ -5,9 +5,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { migrations, postgresMigrations } from "./migrations/index.js";
 import { PgSyncClient } from "./pg-sync.js";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
+import { openStore } from "./sqlite-store.js";
 import { describeStore } from "./store.case.js";
 import { StoreError } from "./store.js";
 
@@ -69,6 +72,37 @@ describe("PostgresStore", () => {
     } finally {
       again.close();
     }
+  });
+
+  it("has the SQLite schema's tables and columns, with a PostgreSQL twin of every SQLite migration after its baseline", () => {
+    // The twin rule (migrations/index.ts): the same versions past the baseline, and the same last version.
+    const baseline = postgresMigrations[0]?.version ?? 0;
+    expect(postgresMigrations.map((m) => m.version)).toEqual(migrations.filter((m) => m.version >= baseline).map((m) => m.version));
+    const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), "slipway-schema-"));
+    openStore(sqliteDir).close();
+    const lite = new Database(path.join(sqliteDir, "slipway.db"), { readonly: true });
+    const sqlite: Record<string, string[]> = {};
+    try {
+      for (const { name } of lite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]) {
+        sqlite[name] = (lite.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]).map((c) => c.name).sort();
+      }
+    } finally {
+      lite.close();
+      fs.rmSync(sqliteDir, { recursive: true, force: true });
+    }
+    const url = freshDatabase();
+    openPostgresStore(url, dataDir).close();
+    const client = new PgSyncClient(url);
+    const postgres: Record<string, string[]> = {};
+    try {
+      const rows = client.query("SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY t, c").rows as { t: string; c: string }[];
+      for (const r of rows) (postgres[r.t] ??= []).push(r.c);
+    } finally {
+      client.close();
+    }
+    for (const cols of Object.values(postgres)) cols.sort();
+    expect(Object.keys(sqlite).length).toBeGreaterThan(10);
+    expect(postgres).toEqual(sqlite);
   });
 
   it("refuses a database it cannot reach, naming the URL (without its password) and the fix", () => {
