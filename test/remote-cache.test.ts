@@ -6,7 +6,7 @@
 // its viewer token cannot overwrite the team's entries. Nx's protocol is
 // checked with plain HTTP requests following its OpenAPI description (nx
 // itself cannot be installed offline).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,11 +22,13 @@ const temp = (prefix: string) => {
 };
 
 let s: Started;
+let dataDir: string;
 let developer: string;
 let viewer: string;
 
 beforeAll(async () => {
-  s = await startServer(temp("slipway-rc-data-"));
+  dataDir = temp("slipway-rc-data-");
+  s = await startServer(dataDir);
   const make = async (role: string) => {
     const r = await api(s, "POST", "/api/tokens", s.admin, { name: `${role}-ci`, role });
     expect(r.status, r.text).toBe(201);
@@ -154,9 +156,13 @@ describe("Nx's self-hosted remote cache protocol on slipway server", () => {
     const tar = Buffer.from("nx task output as a tar archive");
     const put = await fetch(url, { method: "PUT", headers: { ...auth(developer), "content-type": "application/octet-stream" }, body: tar });
     expect(put.status).toBe(202);
+    // A download marks the entry used (its file's time), which keeps it from eviction (slipway gc).
+    const entry = join(dataDir, "remote-cache", "nx", `${hash}.json`);
+    utimesSync(entry, new Date(0), new Date(0));
     const get = await fetch(url, { headers: auth(viewer) });
     expect(get.status).toBe(200);
     expect(Buffer.from(await get.arrayBuffer())).toEqual(tar);
+    expect(Date.now() - statSync(entry).mtimeMs).toBeLessThan(60_000);
     const again = await fetch(url, { method: "PUT", headers: auth(developer), body: "other bytes" });
     expect(again.status).toBe(409);
     const readOnly = await fetch(`${s.url}/v1/cache/1`, { method: "PUT", headers: auth(viewer), body: "x" });

@@ -3,12 +3,13 @@ export { resolveAction, isLocalUses, builtinFor, ActionResolutionError, type Res
 export { fetchRemoteAction, listRemoteRefs, parseActionSource, parseRemoteUses, type ActionSource, type RemoteRef } from "./remote.js";
 export { ACTION_COMPLETE_MARKER, actionCacheDir, cachedActionCommit } from "./cache-layout.js";
 export { builtinActions, ActionError, type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, type SharedCache } from "./builtin/index.js";
-export { adoptCacheEntry, findCacheEntry, listCacheEntries, type CacheEntry, type CacheLookup } from "./builtin/index.js";
+export { adoptCacheEntry, deleteCacheEntry, findCacheEntry, listCacheEntries, saveCache, type CacheEntry, type CacheLookup } from "./builtin/index.js";
 export {
   type ArtifactFile,
   type ArtifactManifest,
   artifactDigestHex,
   artifactManifestBytes,
+  deleteArtifact,
   listArtifacts,
   manifestPath,
   readArtifact,

@@ -193,7 +193,7 @@ export class FileBlobStore implements BlobStore {
       ({ digest, size } = await hashFile(path));
     }
     this.checkExpected(digest, options);
-    if ((await this.stat(digest))?.size === size) {
+    if (await this.reuse(digest, size)) {
       await fsp.rm(path, { force: true });
       return { digest, size };
     }
@@ -285,7 +285,7 @@ export class FileBlobStore implements BlobStore {
     if (options.expectedDigest !== undefined) parseDigest(options.expectedDigest);
     const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
     this.checkExpected(digest, options);
-    if ((await this.stat(digest))?.size === bytes.length) return { digest, size: bytes.length };
+    if (await this.reuse(digest, bytes.length)) return { digest, size: bytes.length };
     const tmp = await this.tempPath();
     try {
       await fsp.writeFile(tmp, bytes, { flag: "wx", mode: 0o444 });
@@ -296,13 +296,26 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
+  /**
+   * Whether the blob is already stored with this size; if so its time is set
+   * to now, so that the garbage collector (retention/), which deletes only
+   * unreferenced blobs older than its grace period, keeps a blob that is
+   * being stored again while it collects.
+   */
+  private async reuse(digest: Digest, size: number): Promise<boolean> {
+    if ((await this.stat(digest))?.size !== size) return false;
+    const now = new Date();
+    await fsp.utimes(this.path(digest), now, now).catch(() => undefined);
+    return true;
+  }
+
   /** Moves a fully written temp file under its digest (or drops it when the blob already exists). */
   private async commit(tmp: string, digest: Digest, size: number, options: PutOptions): Promise<BlobInfo> {
     this.checkExpected(digest, options);
     const final = this.path(digest);
     // An existing blob is kept; one of another size can only be a torn write
     // (a power loss before a non-durable blob reached the disk): replace it.
-    if ((await this.stat(digest))?.size === size) {
+    if (await this.reuse(digest, size)) {
       await fsp.rm(tmp, { force: true });
       return { digest, size };
     }

@@ -28,6 +28,7 @@ import { hookCommand } from "./hook.js";
 import { changeCommand } from "./change.js";
 import { affectedCommand } from "./affected.js";
 import { insightsCommand } from "./insights.js";
+import { gcCommand } from "./gc.js";
 import { agentCommand } from "./agent.js";
 import { pinCommand } from "./pin.js";
 import { depsReviewCommand } from "./deps.js";
@@ -124,6 +125,16 @@ export function buildProgram(): Command {
       .option("--explain", "print each affected package's chain of reasons"),
   ).action(async (opts) => {
     process.exitCode = await affectedCommand(opts);
+  });
+
+  globalOptions(
+    program
+      .command("gc")
+      .description("remove what the data directory no longer needs: expired artifacts, cache entries unused for 7 days or beyond 10 GiB per repository, unreferenced blobs (slipway server does it hourly)")
+      .option("--dry-run", "report what would go; remove nothing")
+      .option("--json", "print JSON"),
+  ).action(async (opts) => {
+    process.exitCode = await gcCommand(opts);
   });
 
   globalOptions(

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { parseDuration } from "../delivery/index.js";
 import { Authenticator, isRole, jsonLogger, startServer } from "../server/index.js";
+import { retentionFromEnv } from "../retention/index.js";
 import { checkDatabaseUrl, openDataStore, openPostgresStore, rememberDatabase, ROLES, StoreError, type Role } from "../store/index.js";
 import { EXIT, UsageError, withStore, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
@@ -37,6 +38,12 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
     const d = parseDuration(opts.interval);
     if (!d.ok || d.value < 100) throw new UsageError(`--interval expects a duration such as 10s or 500ms, got '${opts.interval}'`);
     intervalMs = d.value;
+  }
+  let retention;
+  try {
+    retention = retentionFromEnv();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
   const dataDir = serverDataDir(opts);
   let store;
@@ -75,6 +82,7 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
       version,
       log,
       parallelEvents: parallel,
+      retention,
       ...(opts.deliver !== undefined ? { deliver: opts.deliver } : {}),
       ...(intervalMs !== undefined ? { deliveryIntervalMs: intervalMs } : {}),
       ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),

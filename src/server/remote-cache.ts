@@ -102,11 +102,48 @@ class CacheError extends Error {
 export function remoteCacheMaxBytes(env: Record<string, string | undefined> = process.env): number {
   const raw = env[REMOTE_CACHE_MAX_BYTES_ENV];
   if (raw === undefined || raw.trim() === "") return DEFAULT_REMOTE_CACHE_MAX_BYTES;
+  return parseSize(raw, REMOTE_CACHE_MAX_BYTES_ENV);
+}
+
+/** A size in bytes, or a number with K, M or G (`512M`, `10G`); throws an Error naming `variable` and the fix when it is not one. */
+export function parseSize(raw: string, variable: string): number {
   const m = /^\s*(\d+)\s*([KMG]i?B?|B)?\s*$/i.exec(raw);
   const unit = (m?.[2] ?? "").charAt(0).toUpperCase();
   const n = m ? Number(m[1]) * (unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : unit === "G" ? 1024 ** 3 : 1) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${REMOTE_CACHE_MAX_BYTES_ENV} must be a size in bytes such as 1073741824 or 512M, got '${raw}'; fix or unset it`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${variable} must be a size in bytes such as 1073741824 or 512M, got '${raw}'; fix or unset it`);
   return n;
+}
+
+/** One entry of a data directory's remote cache, for the garbage collector (retention/). */
+export interface StoredRemoteCacheEntry {
+  file: string;
+  /** `turbo/<team>`, or `nx` (Nx has one space). */
+  group: string;
+  entry: RemoteCacheEntry;
+  /** When it was last stored or downloaded (its file's time: a download sets it). */
+  usedAt: number;
+}
+
+/** Every readable entry of the remote cache in `dataDir`. */
+export async function listRemoteCacheEntries(dataDir: string): Promise<StoredRemoteCacheEntry[]> {
+  const root = join(dataDir, "remote-cache");
+  const dirs: { dir: string; group: string }[] = [{ dir: join(root, "nx"), group: "nx" }];
+  for (const team of await fsp.readdir(join(root, "turbo")).catch(() => [] as string[])) dirs.push({ dir: join(root, "turbo", team), group: `turbo/${team}` });
+  const out: StoredRemoteCacheEntry[] = [];
+  for (const { dir, group } of dirs) {
+    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+      if (!name.endsWith(".json")) continue;
+      const file = join(dir, name);
+      try {
+        const [text, stats] = await Promise.all([fsp.readFile(file, "utf8"), fsp.stat(file)]);
+        const entry = JSON.parse(text) as RemoteCacheEntry;
+        if (typeof entry.digest === "string" && typeof entry.size === "number") out.push({ file, group, entry, usedAt: stats.mtimeMs });
+      } catch {
+        // Removed meanwhile, or not an entry: not ours to judge here (lookup removes a broken one when asked for it).
+      }
+    }
+  }
+  return out;
 }
 
 /** Whether a request path belongs to the remote cache (the server hands those to RemoteCache.serve). */
@@ -191,6 +228,7 @@ export class RemoteCache {
     }
     const found = await this.lookup(file);
     if (!found) throw new CacheError(404, "not_found", `no artifact ${hash} for team '${team}' in the remote cache (turbo stores it after a run with a cache miss)`);
+    if (method === "GET") await used(file);
     this.send(res, found, method === "HEAD");
   }
 
@@ -202,6 +240,7 @@ export class RemoteCache {
     if (method === "GET") {
       const found = await this.lookup(file);
       if (!found) throw new CacheError(404, "not_found", `no task output ${hash} in the remote cache`);
+      await used(file);
       return this.send(res, found, false);
     }
     const length = req.headers["content-length"];
@@ -422,4 +461,10 @@ export function remoteCacheOpenApi(): Record<string, Record<string, unknown>> {
       ),
     },
   };
+}
+
+/** Marks an entry as used now (its file's time), which keeps it from eviction (retention/). */
+async function used(file: string): Promise<void> {
+  const now = new Date();
+  await fsp.utimes(file, now, now).catch(() => undefined);
 }

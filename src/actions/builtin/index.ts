@@ -9,8 +9,8 @@ import { affectedAction } from "./affected.js";
 import { dependencyReviewAction, githubDependencyReviewAction } from "./dependency-review.js";
 
 export { type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, type SharedCache, ActionError } from "./builtin-action.js";
-export { adoptCacheEntry, findCacheEntry, listCacheEntries, type CacheEntry, type CacheLookup } from "./cache.js";
-export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, artifactManifestBytes, listArtifacts, manifestPath, readArtifact, storeArtifactFiles, uploadArtifact, validateArtifactName } from "./artifacts.js";
+export { adoptCacheEntry, deleteCacheEntry, findCacheEntry, listCacheEntries, saveCache, type CacheEntry, type CacheLookup } from "./cache.js";
+export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, artifactManifestBytes, deleteArtifact, listArtifacts, manifestPath, readArtifact, storeArtifactFiles, uploadArtifact, validateArtifactName } from "./artifacts.js";
 
 export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
   [

@@ -1,0 +1,61 @@
+// `slipway gc [--dry-run] [--json]`: removes what the data directory no
+// longer needs (retention/: expired artifacts, idle or excess cache entries,
+// unreferenced blobs). `slipway server` does the same every hour.
+import { collectGarbage, retentionFromEnv, type GcReport } from "../retention/index.js";
+import { openDataStore } from "../store/index.js";
+import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
+import { paint, table } from "./style.js";
+
+export interface GcCommandOptions extends GlobalOptions {
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export async function gcCommand(opts: GcCommandOptions): Promise<number> {
+  let policy;
+  try {
+    policy = retentionFromEnv();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const dataDir = dataDirFor(opts, workDir(opts));
+  const store = openDataStore(dataDir);
+  let report: GcReport;
+  try {
+    report = await collectGarbage({ dataDir, store, policy, dryRun: opts.dryRun === true });
+  } finally {
+    store.close();
+  }
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  const p = paint(process.stdout);
+  const verb = report.dryRun ? "would remove" : "removed";
+  process.stdout.write(
+    table(
+      ["WHAT", verb.toUpperCase(), "SIZE"],
+      [
+        ["expired artifacts", String(report.artifacts.removed), ""],
+        ["actions/cache entries", String(report.caches.removed), formatBytes(report.caches.bytes)],
+        ["remote cache entries", String(report.remoteCache.removed), formatBytes(report.remoteCache.bytes)],
+        ["unreferenced blobs", String(report.blobs.removed), formatBytes(report.blobs.bytes)],
+        ["temporary files", report.dryRun ? "-" : String(report.tempFiles.removed), ""],
+      ],
+    ),
+  );
+  process.stdout.write(p.dim(`${report.blobs.kept} blob(s) kept; ${report.ms} ms${report.dryRun ? "; nothing was removed (--dry-run)" : ""}\n`));
+  return EXIT.ok;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,194 @@
+// What a data directory keeps, and for how long: its garbage collector
+// (`slipway gc`, and every hour in `slipway server`). What goes, as GitHub
+// Actions and Vercel's remote cache would let it go:
+//
+// 1. Artifacts past their `retention-days` (default 90): their manifests.
+// 2. actions/cache entries neither saved nor restored for 7 days (GitHub's
+//    rule), and per repository the least recently used beyond 10 GiB.
+// 3. Turborepo and Nx remote-cache entries neither stored nor fetched for 7
+//    days, and per team (Nx: one space) the least recently used beyond 10 GiB.
+// 4. Blobs nothing refers to any more — no release (its files, SBOM,
+//    signature, provenance), artifact, cache or remote-cache entry — once
+//    older than an hour (a blob being stored is not referred to yet, and a
+//    blob stored again is touched: see FileBlobStore), and temporary files
+//    of the blob store older than a day (left by a crash).
+//
+// Releases are never collected: built once, promoted everywhere. The limits
+// come from SLIPWAY_CACHE_MAX_AGE (a duration: `7d`, `36h`) and
+// SLIPWAY_CACHE_MAX_BYTES (`10G`), read by `retentionFromEnv`.
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+import { deleteArtifact, deleteCacheEntry, listArtifacts, listCacheEntries } from "../actions/index.js";
+import { FileBlobStore } from "../blobs/index.js";
+import { parseDuration } from "../delivery/index.js";
+import { listRemoteCacheEntries, parseSize } from "../server/remote-cache.js";
+import type { Store } from "../store/index.js";
+
+export interface RetentionPolicy {
+  /** Cache entries (actions/cache, remote cache) unused for longer than this go. */
+  cacheMaxAgeMs: number;
+  /** Per repository (actions/cache) or team (remote cache), the least recently used entries beyond this total go. */
+  cacheMaxBytes: number;
+  /** Unreferenced blobs younger than this stay (they may be on their way into an entry). */
+  blobGraceMs: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { cacheMaxAgeMs: 7 * 24 * 3600_000, cacheMaxBytes: 10 * 1024 ** 3, blobGraceMs: 3600_000 };
+
+export const CACHE_MAX_AGE_ENV = "SLIPWAY_CACHE_MAX_AGE";
+export const CACHE_MAX_BYTES_ENV = "SLIPWAY_CACHE_MAX_BYTES";
+
+/** The policy with SLIPWAY_CACHE_MAX_AGE and SLIPWAY_CACHE_MAX_BYTES applied; throws an Error naming the variable and the fix when one is not valid. */
+export function retentionFromEnv(env: Record<string, string | undefined> = process.env): RetentionPolicy {
+  const policy = { ...DEFAULT_RETENTION };
+  const age = env[CACHE_MAX_AGE_ENV]?.trim();
+  if (age) {
+    const parsed = parseDuration(age);
+    if (!parsed.ok || parsed.value <= 0) throw new Error(`${CACHE_MAX_AGE_ENV} must be a duration such as 7d or 36h, got '${age}'${parsed.ok ? "" : ` (${parsed.message})`}; fix or unset it`);
+    policy.cacheMaxAgeMs = parsed.value;
+  }
+  const bytes = env[CACHE_MAX_BYTES_ENV]?.trim();
+  if (bytes) policy.cacheMaxBytes = parseSize(bytes, CACHE_MAX_BYTES_ENV);
+  return policy;
+}
+
+/** What one collection removed (or, with `dryRun`, would remove). */
+export interface GcReport {
+  dryRun: boolean;
+  artifacts: { removed: number };
+  caches: { removed: number; bytes: number };
+  remoteCache: { removed: number; bytes: number };
+  blobs: { removed: number; bytes: number; kept: number };
+  tempFiles: { removed: number };
+  ms: number;
+}
+
+export interface GcOptions {
+  dataDir: string;
+  store: Store;
+  policy?: RetentionPolicy;
+  /** Report what would go, remove nothing. */
+  dryRun?: boolean;
+  now?: Date;
+}
+
+/** Collects the data directory's garbage (see the top of this file). */
+export async function collectGarbage(o: GcOptions): Promise<GcReport> {
+  const started = performance.now();
+  const policy = o.policy ?? DEFAULT_RETENTION;
+  const now = o.now ?? new Date();
+  const dryRun = o.dryRun === true;
+  const referenced = new Set<string>();
+  const report: GcReport = { dryRun, artifacts: { removed: 0 }, caches: { removed: 0, bytes: 0 }, remoteCache: { removed: 0, bytes: 0 }, blobs: { removed: 0, bytes: 0, kept: 0 }, tempFiles: { removed: 0 }, ms: 0 };
+
+  // Releases and their attestations: always kept.
+  for (const r of o.store.listReleases()) {
+    for (const f of r.files) referenced.add(f.digest);
+    for (const a of o.store.listReleaseAttestations(r.id)) referenced.add(a.digest);
+  }
+
+  // Artifacts: expired ones go.
+  for (const runId of await runsWithArtifacts(o.dataDir)) {
+    for (const m of await listArtifacts(o.dataDir, runId, { includeExpired: true })) {
+      if (Date.parse(m.expiresAt) <= now.getTime()) {
+        report.artifacts.removed++;
+        if (!dryRun) await deleteArtifact(o.dataDir, runId, m.name);
+      } else for (const f of m.files) referenced.add(f.digest);
+    }
+  }
+
+  // actions/cache: idle entries, then the least recently used beyond the limit, per repository.
+  const caches = await listCacheEntries(o.dataDir);
+  const cacheKept = evict(
+    caches.map((e) => ({ item: e, group: e.repository ?? "", bytes: e.size, usedAt: Date.parse(e.lastAccessedAt) })),
+    policy,
+    now,
+  );
+  for (const { item, bytes } of cacheKept.removed) {
+    report.caches.removed++;
+    report.caches.bytes += bytes;
+    if (!dryRun) await deleteCacheEntry(o.dataDir, item);
+  }
+  for (const { item } of cacheKept.kept) referenced.add(item.digest);
+
+  // Remote cache: the same, per team.
+  const remote = evict(
+    (await listRemoteCacheEntries(o.dataDir)).map((e) => ({ item: e, group: e.group, bytes: e.entry.size, usedAt: e.usedAt })),
+    policy,
+    now,
+  );
+  for (const { item, bytes } of remote.removed) {
+    report.remoteCache.removed++;
+    report.remoteCache.bytes += bytes;
+    if (!dryRun) await fsp.rm(item.file, { force: true });
+  }
+  for (const { item } of remote.kept) referenced.add(item.entry.digest);
+
+  // Blobs nothing refers to, once past the grace period.
+  const blobs = new FileBlobStore(o.dataDir);
+  const oldest = now.getTime() - policy.blobGraceMs;
+  for (const { digest, file } of await storedBlobs(blobs.root)) {
+    if (referenced.has(digest)) {
+      report.blobs.kept++;
+      continue;
+    }
+    // Stat just before deleting: a blob stored again meanwhile was touched (FileBlobStore), so it is young again.
+    const stats = await fsp.stat(file).catch(() => undefined);
+    if (!stats || stats.mtimeMs > oldest) {
+      report.blobs.kept++;
+      continue;
+    }
+    report.blobs.removed++;
+    report.blobs.bytes += stats.size;
+    if (!dryRun) await blobs.delete(digest);
+  }
+  if (!dryRun) report.tempFiles.removed = await blobs.sweepTemp();
+  report.ms = Math.round(performance.now() - started);
+  return report;
+}
+
+interface Candidate<T> {
+  item: T;
+  group: string;
+  bytes: number;
+  usedAt: number;
+}
+
+/** Idle entries go; then, per group, the least recently used until the group fits the limit. */
+export function evict<T>(entries: Candidate<T>[], policy: RetentionPolicy, now: Date): { kept: Candidate<T>[]; removed: Candidate<T>[] } {
+  const kept: Candidate<T>[] = [];
+  const removed: Candidate<T>[] = [];
+  const groups = new Map<string, Candidate<T>[]>();
+  for (const e of entries) {
+    // An unreadable time counts as unused.
+    if (!(now.getTime() - e.usedAt <= policy.cacheMaxAgeMs)) removed.push(e);
+    else groups.set(e.group, [...(groups.get(e.group) ?? []), e]);
+  }
+  for (const group of groups.values()) {
+    let total = 0;
+    for (const e of group.sort((a, b) => b.usedAt - a.usedAt)) {
+      total += e.bytes;
+      (total > policy.cacheMaxBytes ? removed : kept).push(e);
+    }
+  }
+  return { kept, removed };
+}
+
+/** The runs that have an artifacts folder. */
+async function runsWithArtifacts(dataDir: string): Promise<number[]> {
+  const names = await fsp.readdir(join(dataDir, "artifacts")).catch(() => [] as string[]);
+  return names.filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
+/** Every blob file of the store, with its digest. */
+async function storedBlobs(root: string): Promise<{ digest: string; file: string }[]> {
+  const out: { digest: string; file: string }[] = [];
+  const base = join(root, "sha256");
+  for (const prefix of await fsp.readdir(base).catch(() => [] as string[])) {
+    if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+    for (const rest of await fsp.readdir(join(base, prefix)).catch(() => [] as string[])) {
+      if (/^[0-9a-f]{62}$/.test(rest)) out.push({ digest: `sha256:${prefix}${rest}`, file: join(base, prefix, rest) });
+    }
+  }
+  return out;
+}
