@@ -2,11 +2,19 @@
 // a cached snapshot of a freshly initialised cluster. `initdb` in WASM takes
 // seconds; loading the snapshot (PGlite's `dumpDataDir` tarball, given back
 // as `loadDataDir`) skips it. The snapshot lives in the data directory at
-// `migrations/pglite-<version>.tar.gz`, keyed by PGlite's version (a new
+// `migrations/pglite-<version>-slim.tar.gz`, keyed by PGlite's version (a new
 // version makes a new one); it is written once, atomically, and a snapshot
 // that does not load is replaced. The tarball is handed to PGlite as a
 // Blob-like object over the file's bytes: Node 20's Blob copies them, and
 // reads them back in small chunks.
+//
+// The snapshot is slim: verify works in the `postgres` database, so the
+// template databases are dropped before it is taken (template0 and template1,
+// 15 of the cluster's 40 MB; a migration that runs CREATE DATABASE cannot be
+// verified here), and the WAL segment is cut after its last written page
+// (initdb wrote 7 of its 16 MB; the rest is zeros that PostgreSQL extends
+// again as it writes). Unpacking less: 1.33 s → 0.81 s to a ready database
+// (measured 2026-11-27 on a quiet machine).
 //
 // Two settings cut the CPU time of a start by about 40% (3.7 → 2.2 s under load):
 // `shared_buffers = 16MB` (PGlite sets up its default 128MB at every start; verify
@@ -15,6 +23,7 @@
 // only: no optimising recompilation in the background, whose CPU a short
 // verify never earns back).
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { pgliteClient, type PgliteLike, type SqlClient } from "./database.js";
 import { requireExternal, resolveExternal, withLiftoffOnly } from "./external.js";
@@ -48,7 +57,7 @@ function pgliteVersion(): string {
 
 /** Where the snapshot of this PGlite version is kept in `dataDir`. */
 function snapshotPath(dataDir: string): string {
-  return join(dataDir, "migrations", `pglite-${pgliteVersion()}.tar.gz`);
+  return join(dataDir, "migrations", `pglite-${pgliteVersion()}-slim.tar.gz`);
 }
 
 /** An embedded database ready for use, and how it started. */
@@ -93,7 +102,11 @@ async function startEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
   }
   const db = await PGlite.create(settings);
   try {
-    const dump = Buffer.from(await (await db.dumpDataDir("gzip")).arrayBuffer());
+    await db.exec("ALTER DATABASE template0 IS_TEMPLATE false; ALTER DATABASE template1 IS_TEMPLATE false");
+    await db.exec("DROP DATABASE template0");
+    await db.exec("DROP DATABASE template1");
+    await db.exec("CHECKPOINT");
+    const dump = gzipSync(trimWal(Buffer.from(await (await db.dumpDataDir("none")).arrayBuffer())));
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, dump);
@@ -103,3 +116,42 @@ async function startEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
   }
   return { client: pgliteClient(db), fromSnapshot: false, startMs: performance.now() - started, snapshot: path };
 }
+
+/**
+ * The tar archive with each WAL segment (`pg_wal/<24 hex digits>`) cut after
+ * its last 8 kB page holding anything but zeros. PostgreSQL reads only what
+ * was written (up to the checkpoint it starts from) and writes on from there.
+ */
+export function trimWal(tar: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let off = 0;
+  while (off + 512 <= tar.length) {
+    const header = tar.subarray(off, off + 512);
+    if (header.every((b) => b === 0)) break; // the end-of-archive blocks
+    const field = (start: number, length: number) => header.subarray(start, start + length).toString("latin1").replace(/\0.*$/s, "");
+    const name = field(345, 155) ? `${field(345, 155)}/${field(0, 100)}` : field(0, 100);
+    const size = Number.parseInt(field(124, 12).trim() || "0", 8);
+    const start = off + 512;
+    let data = tar.subarray(start, start + size);
+    let out: Buffer = header;
+    const type = header[156];
+    if ((type === 0x30 || type === 0) && /(^|\/)pg_wal\/[0-9A-F]{24}$/.test(name)) {
+      let end = data.length;
+      while (end > 0 && data[end - 1] === 0) end--;
+      const cut = Math.ceil(end / 8192) * 8192;
+      if (cut < size) {
+        data = data.subarray(0, cut);
+        out = Buffer.from(header);
+        out.write(`${cut.toString(8).padStart(11, "0")}\0`, 124, 12, "latin1");
+        out.fill(0x20, 148, 156); // the checksum counts its own field as spaces
+        const sum = out.reduce((a, b) => a + b, 0);
+        out.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "latin1");
+      }
+    }
+    parts.push(out, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    off = start + Math.ceil(size / 512) * 512;
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
