@@ -16,6 +16,7 @@ import { builtinActions } from "../actions/index.js";
 import type { Executor } from "../executor/index.js";
 import { runJob, type JobRunResult } from "../runner/index.js";
 import { evaluateWorkflowEnv, type QueuedJobPayload } from "../scheduler/index.js";
+import { collectGarbage, type RetentionPolicy } from "../retention/index.js";
 import { Masker } from "../secrets/index.js";
 import { AgentClient, backoff, describe, sleep, type AgentLog } from "./client.js";
 import { artifactDigests, downloadsArtifacts, fetchArtifacts, sendArtifacts } from "./artifacts.js";
@@ -40,7 +41,12 @@ export interface AgentOptions {
   baseEnv: Record<string, string>;
   /** Parent of job workspaces (createWorkRoot(); the caller removes it when the agent is done). */
   workRoot: string;
+  /** What the hourly collection of the data folder keeps (default DEFAULT_RETENTION). */
+  retention?: RetentionPolicy;
 }
+
+/** The data folder is collected at most this often. */
+const GC_EVERY_MS = 3_600_000;
 
 /** A job as the lease answer gives it. */
 interface LeasedJob {
@@ -73,6 +79,8 @@ export class Agent {
   private readonly cleanups = new Set<Promise<void>>();
   /** Jobs finished by this agent, for its log and tests. */
   jobs = 0;
+  /** When the data folder was last collected (retention/). */
+  private collectedAt = 0;
 
   constructor(private readonly o: AgentOptions) {
     this.name = o.name ?? `${hostname()}-${process.pid}`;
@@ -171,6 +179,13 @@ export class Agent {
     clearInterval(beat);
     this.jobs++;
     this.o.log("info", "job finished", { job: job.id, attempt: job.attempt, result: result.result, ...(lost ? { lost } : {}) });
+    // Its data folder (caches, artifacts fetched, their blobs) is collected at most hourly, between jobs.
+    if (Date.now() - this.collectedAt >= GC_EVERY_MS) {
+      this.collectedAt = Date.now();
+      await collectGarbage({ dataDir: join(this.o.workDir, "data"), store: null, ...(this.o.retention ? { policy: this.o.retention } : {}) })
+        .then((r) => this.o.log("info", "garbage collected", { artifacts: r.artifacts.removed, caches: r.caches.removed, blobs: r.blobs.removed, bytes: r.caches.bytes + r.blobs.bytes, ms: r.ms }))
+        .catch((err: unknown) => this.o.log("warn", "garbage collection failed", { error: describe(err) }));
+    }
     // The workspace is deleted while the next job runs; the agent waits for it only when it stops.
     if (result.cleanup) {
       const cleanup = result.cleanup.catch(() => undefined);

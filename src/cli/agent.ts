@@ -1,5 +1,6 @@
 // `slipway agent --server URL --token T --labels a,b [--executor host|sandbox]`:
 // a runner agent that leases jobs from a Slipway server (agent/).
+import { retentionFromEnv } from "../retention/index.js";
 import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -29,6 +30,12 @@ export async function agentCommand(opts: AgentCommandOptions): Promise<number> {
   const badLabel = labels.find((l) => l.length > 100 || /[\s,]/.test(l));
   if (badLabel !== undefined) throw new UsageError(`--labels: '${badLabel}' is not a label (no spaces, at most 100 characters); separate labels with commas`);
   if (opts.name !== undefined && !NAME.test(opts.name)) throw new UsageError(`--name '${opts.name}' is not an agent name: letters, digits, '.', '_' and '-', up to 63`);
+  let retention;
+  try {
+    retention = retentionFromEnv();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const kind = opts.executor ?? "host";
   if (kind !== "host" && kind !== "sandbox") throw new UsageError(`--executor must be host or sandbox, got '${kind}'`);
   const workDir = resolve(opts.workDir ?? join(tmpdir(), `slipway-agent-${opts.name ?? process.pid}`));
@@ -48,7 +55,7 @@ export async function agentCommand(opts: AgentCommandOptions): Promise<number> {
     executor = createSandboxExecutor({ workspace: workRoot, writable: [home], hidden: [join(workDir, "repos"), join(workDir, "data")], network: opts.network === true });
   }
   const log: AgentLog = (level, msg, fields = {}) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + "\n");
-  const agent = new Agent({ server, token, labels, executor, workDir, log, baseEnv, workRoot, ...(opts.name !== undefined ? { name: opts.name } : {}) });
+  const agent = new Agent({ server, token, labels, executor, workDir, log, baseEnv, workRoot, retention, ...(opts.name !== undefined ? { name: opts.name } : {}) });
 
   let terms = 0;
   const onTerm = () => {

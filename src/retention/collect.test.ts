@@ -116,6 +116,20 @@ describe("collectGarbage", () => {
   });
 });
 
+describe("collectGarbage on a runner agent's data folder (no store, no releases)", () => {
+  it("removes an idle cache entry and its blob", async () => {
+    const dataDir = tempDir();
+    const work = tempDir();
+    mkdirSync(join(work, "deps"));
+    writeFileSync(join(work, "deps", "a"), "agent cache\n");
+    await saveCache({ dataDir, workspace: work, home: work, paths: ["deps"], key: "k", scope: "refs/heads/main", repository: "acme/app", now: new Date(Date.now() - 8 * DAY) });
+    ageBlobs(dataDir, 2 * DAY);
+    const report = await collectGarbage({ dataDir, store: null });
+    expect(report).toMatchObject({ caches: { removed: 1 }, blobs: { removed: 1, kept: 0 } });
+    expect(await listCacheEntries(dataDir)).toEqual([]);
+  });
+});
+
 describe("evict", () => {
   const now = new Date("2026-11-27T12:00:00Z");
   const at = (hoursAgo: number) => now.getTime() - hoursAgo * 3600_000;

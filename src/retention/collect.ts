@@ -1,5 +1,6 @@
 // What a data directory keeps, and for how long: its garbage collector
-// (`slipway gc`, and every hour in `slipway server`). What goes, as GitHub
+// (`slipway gc`, every hour in `slipway server`, and on a runner agent after
+// a job when the last collection is an hour old). What goes, as GitHub
 // Actions and Vercel's remote cache would let it go:
 //
 // 1. Artifacts past their `retention-days` (default 90): their manifests.
@@ -65,7 +66,8 @@ export interface GcReport {
 
 export interface GcOptions {
   dataDir: string;
-  store: Store;
+  /** The data directory's store, whose releases are kept; null for a runner agent's data directory, which holds no releases. */
+  store: Store | null;
   policy?: RetentionPolicy;
   /** Report what would go, remove nothing. */
   dryRun?: boolean;
@@ -82,9 +84,9 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
   const report: GcReport = { dryRun, artifacts: { removed: 0 }, caches: { removed: 0, bytes: 0 }, remoteCache: { removed: 0, bytes: 0 }, blobs: { removed: 0, bytes: 0, kept: 0 }, tempFiles: { removed: 0 }, ms: 0 };
 
   // Releases and their attestations: always kept.
-  for (const r of o.store.listReleases()) {
+  for (const r of o.store?.listReleases() ?? []) {
     for (const f of r.files) referenced.add(f.digest);
-    for (const a of o.store.listReleaseAttestations(r.id)) referenced.add(a.digest);
+    for (const a of o.store?.listReleaseAttestations(r.id) ?? []) referenced.add(a.digest);
   }
 
   // Artifacts: expired ones go.
