@@ -19,7 +19,7 @@ import type { DeliveryEvent, ReleaseRecord, RolloutRecord, Store } from "../stor
 import { ProcessSupervisor } from "../targets/index.js";
 import { createRouter, type TrafficRouter } from "../traffic/index.js";
 import { applyReleaseMigrations, describeMigrationRun } from "./migrate.js";
-import { checkGates, checkMigrationGate, commitPromotion, nextRelease, releaseName, releaseNumber } from "./promotion.js";
+import { checkGates, checkMigrationGate, commitPromotion, storedRelease, nextRelease, releaseName } from "./promotion.js";
 import { driveRollout, RolloutParked, type Interrupt, type RolloutOutcome } from "./rollout.js";
 import { configHash, effectiveService, type EffectiveService } from "./service-config.js";
 import { ServiceSlot } from "./slot.js";
@@ -318,7 +318,7 @@ export class ControlLoop {
         this.report(target, spec, `the state repository's config hash for ${service} in ${env} differs from slipway.yml's; promote again to record the current configuration`, undefined);
         return;
       }
-      const release = this.findRelease(service, want.release);
+      const release = storedRelease(this.o.store, service, want.release);
       if (!release || release.digest !== want.digest) {
         this.report(target, spec, `the state repository asks for ${want.release} (${want.digest.slice(0, 19)}…), which this Slipway does not have; make it with \`slipway release create\` or fix the state file`, undefined);
         return;
@@ -445,7 +445,7 @@ export class ControlLoop {
     if (!pending) return true;
     const { env, service } = target;
     const deployed = this.o.store.getDeployment(env, service)?.release;
-    const release = deployed === pending.release ? this.findRelease(service, pending.release) : undefined;
+    const release = deployed === pending.release ? storedRelease(this.o.store, service, pending.release) : undefined;
     if (!release) {
       target.contract = undefined; // another release runs now: its own rollout brings its contract migrations
       return true;
@@ -505,18 +505,12 @@ export class ControlLoop {
     }
     // The desired state changed again since (or there was no commit to revert): record the rollback to what runs.
     const deployment = this.o.store.getDeployment(env, service);
-    const stable = deployment?.release ? this.findRelease(service, deployment.release) : undefined;
+    const stable = deployment?.release ? storedRelease(this.o.store, service, deployment.release) : undefined;
     if (!stable) return;
     const desired = (await this.o.stateRepo.readDesired(env)).states.find((s) => s.service === service);
     if (desired && desired.state.release !== record.toRelease) return; // someone already asked for something else: that wins
     const r = await commitPromotion(this.o.stateRepo, this.config, { env, release: stable, actor: this.o.actor, reason, approvals: [], action: "rollback" });
     this.event(env, service, "reverted", `state repository: ${service} in ${env} set back to ${releaseName(stable)} (commit ${r.commit.slice(0, 12)})`, { commit: r.commit });
-  }
-
-  /** The stored release named `web#3`, if there is one. */
-  private findRelease(service: string, name: string): ReleaseRecord | undefined {
-    const number = releaseNumber(service, name);
-    return number === undefined ? undefined : this.o.store.getRelease(service, number);
   }
 
   // ---- drift -------------------------------------------------------------------------------

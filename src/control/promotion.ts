@@ -21,6 +21,12 @@ export function releaseNumber(service: string, name: string): number | undefined
   return m && m[1] === service ? Number(m[2]) : undefined;
 }
 
+/** The stored release named `web#3` of `service`, if there is one. */
+export function storedRelease(store: Store, service: string, name: string): ReleaseRecord | undefined {
+  const number = releaseNumber(service, name);
+  return number === undefined ? undefined : store.getRelease(service, number);
+}
+
 /**
  * The release an environment should get next, if any: for an environment
  * without `after`, the service's newest release; otherwise the newest release
@@ -211,8 +217,7 @@ export async function checkMigrationGate(
     names.delete(name);
     const running: RunningRelease[] = [];
     for (const n of names) {
-      const number = releaseNumber(release.service, n);
-      const record = number !== undefined ? store.getRelease(release.service, number) : undefined;
+      const record = storedRelease(store, release.service, n);
       if (!record?.sourceCommit) {
         running.push({ release: n, migrations: [], unknown: "no source commit is recorded for it" });
         continue;

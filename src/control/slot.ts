@@ -7,7 +7,7 @@ import type { Store } from "../store/index.js";
 import { materializeRelease, type InstanceStatus, type ProcessSupervisor } from "../targets/index.js";
 import { createRouter, type Backend, type RouteTable, type TrafficRouter } from "../traffic/index.js";
 import { RolloutFailure, type SlotInstance, type SlotRuntime } from "./rollout.js";
-import { releaseNumber } from "./promotion.js";
+import { storedRelease } from "./promotion.js";
 import type { EffectiveService } from "./service-config.js";
 
 export interface ServiceSlotOptions {
@@ -54,8 +54,7 @@ export class ServiceSlot implements SlotRuntime {
 
   async start(release: string, count: number): Promise<SlotInstance[]> {
     const { env, service, store, dataDir, run } = this.o;
-    const number = releaseNumber(service, release);
-    const record = number === undefined ? undefined : store.getRelease(service, number);
+    const record = storedRelease(store, service, release);
     if (!record) throw new RolloutFailure(`${release} is not a release of ${service} in this Slipway's store`);
     let dir: string;
     try {
