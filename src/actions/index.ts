@@ -9,6 +9,7 @@ export {
   type ArtifactManifest,
   artifactDigestHex,
   artifactManifestBytes,
+  artifactRunIds,
   deleteArtifact,
   listArtifacts,
   manifestPath,

@@ -16,7 +16,7 @@ import { builtinActions } from "../actions/index.js";
 import type { Executor } from "../executor/index.js";
 import { runJob, type JobRunResult } from "../runner/index.js";
 import { evaluateWorkflowEnv, type QueuedJobPayload } from "../scheduler/index.js";
-import { collectGarbage, type RetentionPolicy } from "../retention/index.js";
+import { COLLECT_EVERY_MS, gcLogFields, PeriodicCollector, type RetentionPolicy } from "../retention/index.js";
 import { Masker } from "../secrets/index.js";
 import { AgentClient, backoff, describe, sleep, type AgentLog } from "./client.js";
 import { artifactDigests, downloadsArtifacts, fetchArtifacts, sendArtifacts } from "./artifacts.js";
@@ -45,8 +45,6 @@ export interface AgentOptions {
   retention?: RetentionPolicy;
 }
 
-/** The data folder is collected at most this often. */
-const GC_EVERY_MS = 3_600_000;
 
 /** A job as the lease answer gives it. */
 interface LeasedJob {
@@ -79,8 +77,8 @@ export class Agent {
   private readonly cleanups = new Set<Promise<void>>();
   /** Jobs finished by this agent, for its log and tests. */
   jobs = 0;
-  /** When the data folder was last collected (retention/). */
-  private collectedAt = 0;
+  /** Collects the data folder (retention/). */
+  private readonly collector: PeriodicCollector;
 
   constructor(private readonly o: AgentOptions) {
     this.name = o.name ?? `${hostname()}-${process.pid}`;
@@ -88,6 +86,19 @@ export class Agent {
     this.labels = [...implicitLabels(), ...o.labels];
     this.client = new AgentClient(o.server.replace(/\/+$/, ""), o.token, o.log);
     mkdirSync(o.workDir, { recursive: true });
+    this.collector = new PeriodicCollector({
+      dataDir: this.dataDir,
+      store: null, // an agent's data folder holds no releases
+      ...(o.retention ? { policy: o.retention } : {}),
+      everyMs: COLLECT_EVERY_MS,
+      onReport: (r) => o.log("info", "garbage collected", gcLogFields(r)),
+      onError: (err) => o.log("warn", "garbage collection failed", { error: describe(err) }),
+    });
+  }
+
+  /** Its data folder: remote actions, the tool cache, caches and the artifacts of its jobs. */
+  private get dataDir(): string {
+    return join(this.o.workDir, "data");
   }
 
   /** Takes no new job; the current one finishes and is reported. */
@@ -180,12 +191,7 @@ export class Agent {
     this.jobs++;
     this.o.log("info", "job finished", { job: job.id, attempt: job.attempt, result: result.result, ...(lost ? { lost } : {}) });
     // Its data folder (caches, artifacts fetched, their blobs) is collected at most hourly, between jobs.
-    if (Date.now() - this.collectedAt >= GC_EVERY_MS) {
-      this.collectedAt = Date.now();
-      await collectGarbage({ dataDir: join(this.o.workDir, "data"), store: null, ...(this.o.retention ? { policy: this.o.retention } : {}) })
-        .then((r) => this.o.log("info", "garbage collected", { artifacts: r.artifacts.removed, caches: r.caches.removed, blobs: r.blobs.removed, bytes: r.caches.bytes + r.blobs.bytes, ms: r.ms }))
-        .catch((err: unknown) => this.o.log("warn", "garbage collection failed", { error: describe(err) }));
-    }
+    await this.collector.runIfDue();
     // The workspace is deleted while the next job runs; the agent waits for it only when it stops.
     if (result.cleanup) {
       const cleanup = result.cleanup.catch(() => undefined);
@@ -226,7 +232,7 @@ export class Agent {
       writeFileSync(eventPath, JSON.stringify(p.github.event ?? {}, null, 2));
       const github = { ...p.github, event_path: eventPath };
       const workflowEnv = evaluateWorkflowEnv(repo.workflow.env, { github, vars: p.vars, inputs: p.inputs, secrets: job.secrets, env: {} });
-      const dataDir = join(this.o.workDir, "data");
+      const dataDir = this.dataDir;
       mkdirSync(dataDir, { recursive: true });
       // Artifacts of earlier jobs of the run, which other agents may have made: from the server.
       if (downloadsArtifacts(spec.steps)) {

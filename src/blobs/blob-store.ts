@@ -259,6 +259,19 @@ export class FileBlobStore implements BlobStore {
     for (let i = 0; i < files.length; i += 8) await Promise.all(files.slice(i, i + 8).map(fsyncFile));
   }
 
+  /** Every stored blob's digest (for the garbage collector, retention/). */
+  async digests(): Promise<Digest[]> {
+    const out: Digest[] = [];
+    const base = join(this.root, "sha256");
+    for (const prefix of await fsp.readdir(base).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      for (const rest of await fsp.readdir(join(base, prefix)).catch(() => [] as string[])) {
+        if (/^[0-9a-f]{62}$/.test(rest)) out.push(`sha256:${prefix}${rest}`);
+      }
+    }
+    return out;
+  }
+
   /** Removes temp files older than `olderThanMs` left by crashed writers; returns how many. */
   async sweepTemp(olderThanMs = 24 * 3600_000): Promise<number> {
     let names: string[];

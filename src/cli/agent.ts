@@ -1,13 +1,12 @@
 // `slipway agent --server URL --token T --labels a,b [--executor host|sandbox]`:
 // a runner agent that leases jobs from a Slipway server (agent/).
-import { retentionFromEnv } from "../retention/index.js";
 import { mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Agent, type AgentLog } from "../agent/index.js";
 import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
 import { createWorkRoot } from "../runner/index.js";
-import { EXIT, UsageError } from "./common.js";
+import { EXIT, retentionPolicy, UsageError } from "./common.js";
 
 export interface AgentCommandOptions {
   server?: string;
@@ -30,12 +29,7 @@ export async function agentCommand(opts: AgentCommandOptions): Promise<number> {
   const badLabel = labels.find((l) => l.length > 100 || /[\s,]/.test(l));
   if (badLabel !== undefined) throw new UsageError(`--labels: '${badLabel}' is not a label (no spaces, at most 100 characters); separate labels with commas`);
   if (opts.name !== undefined && !NAME.test(opts.name)) throw new UsageError(`--name '${opts.name}' is not an agent name: letters, digits, '.', '_' and '-', up to 63`);
-  let retention;
-  try {
-    retention = retentionFromEnv();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const retention = retentionPolicy();
   const kind = opts.executor ?? "host";
   if (kind !== "host" && kind !== "sandbox") throw new UsageError(`--executor must be host or sandbox, got '${kind}'`);
   const workDir = resolve(opts.workDir ?? join(tmpdir(), `slipway-agent-${opts.name ?? process.pid}`));

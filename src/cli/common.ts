@@ -1,5 +1,6 @@
 // What every command shares: exit codes, the data directory, the store.
 import { resolve } from "node:path";
+import { retentionFromEnv, type RetentionPolicy } from "../retention/index.js";
 import { openDataStore, type Store } from "../store/index.js";
 
 export const VERSION = "0.1.0";
@@ -58,4 +59,13 @@ export function keyValues(values: string[] | undefined, option: string): Record<
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** The retention policy from SLIPWAY_CACHE_MAX_AGE and SLIPWAY_CACHE_MAX_BYTES; a usage error (exit 2) naming the variable when one is wrong. */
+export function retentionPolicy(): RetentionPolicy {
+  try {
+    return retentionFromEnv();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }

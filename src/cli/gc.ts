@@ -1,9 +1,9 @@
 // `slipway gc [--dry-run] [--json]`: removes what the data directory no
 // longer needs (retention/: expired artifacts, idle or excess cache entries,
 // unreferenced blobs). `slipway server` does the same every hour.
-import { collectGarbage, retentionFromEnv, type GcReport } from "../retention/index.js";
+import { collectGarbage, type GcReport } from "../retention/index.js";
 import { openDataStore } from "../store/index.js";
-import { dataDirFor, EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
+import { dataDirFor, EXIT, retentionPolicy, workDir, type GlobalOptions } from "./common.js";
 import { paint, table } from "./style.js";
 
 export interface GcCommandOptions extends GlobalOptions {
@@ -12,12 +12,7 @@ export interface GcCommandOptions extends GlobalOptions {
 }
 
 export async function gcCommand(opts: GcCommandOptions): Promise<number> {
-  let policy;
-  try {
-    policy = retentionFromEnv();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const policy = retentionPolicy();
   const dataDir = dataDirFor(opts, workDir(opts));
   const store = openDataStore(dataDir);
   let report: GcReport;

@@ -5,9 +5,9 @@
 import { resolve } from "node:path";
 import { parseDuration } from "../delivery/index.js";
 import { Authenticator, isRole, jsonLogger, startServer } from "../server/index.js";
-import { retentionFromEnv } from "../retention/index.js";
+import { COLLECT_EVERY_MS, gcLogFields, PeriodicCollector } from "../retention/index.js";
 import { checkDatabaseUrl, openDataStore, openPostgresStore, rememberDatabase, ROLES, StoreError, type Role } from "../store/index.js";
-import { EXIT, UsageError, withStore, type GlobalOptions } from "./common.js";
+import { EXIT, retentionPolicy, UsageError, withStore, type GlobalOptions } from "./common.js";
 import { paint } from "./style.js";
 
 export interface ServerCommandOptions {
@@ -39,12 +39,7 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
     if (!d.ok || d.value < 100) throw new UsageError(`--interval expects a duration such as 10s or 500ms, got '${opts.interval}'`);
     intervalMs = d.value;
   }
-  let retention;
-  try {
-    retention = retentionFromEnv();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const retention = retentionPolicy();
   const dataDir = serverDataDir(opts);
   let store;
   try {
@@ -82,7 +77,6 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
       version,
       log,
       parallelEvents: parallel,
-      retention,
       ...(opts.deliver !== undefined ? { deliver: opts.deliver } : {}),
       ...(intervalMs !== undefined ? { deliveryIntervalMs: intervalMs } : {}),
       ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
@@ -95,6 +89,16 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
     throw err;
   }
   log.info("listening", { url: server.url, dataDir, version });
+  // Every hour: expired artifacts, idle cache entries and the blobs nothing refers to any more go (retention/).
+  const collector = new PeriodicCollector({
+    dataDir,
+    store,
+    policy: retention,
+    everyMs: COLLECT_EVERY_MS,
+    onReport: (r) => log.info("garbage collected", gcLogFields(r)),
+    onError: (err) => log.error("garbage collection failed", { error: (err as Error).message }),
+  });
+  collector.start();
   const running = server;
   await new Promise<void>((done) => {
     let stopping = false;
@@ -109,6 +113,7 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
       log.info("stopping: no new requests; runs in progress finish (send the signal again to cancel them)", { signal: sig, running: r, waiting: w });
       void running
         .close()
+        .then(() => collector.stop())
         .then(() => running.launcher.whenIdle())
         .then(() => done());
     };

@@ -8,9 +8,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { findCacheEntry, listArtifacts, listCacheEntries, readArtifact, saveCache, uploadArtifact } from "../actions/index.js";
 import { FileBlobStore } from "../blobs/index.js";
 import { createRelease } from "../release/index.js";
-import { listRemoteCacheEntries } from "../server/remote-cache.js";
+import { listRemoteCacheEntries } from "../server/index.js";
 import { openStore } from "../store/index.js";
-import { collectGarbage, evict, retentionFromEnv, DEFAULT_RETENTION } from "./index.js";
+import { collectGarbage, evict, PeriodicCollector, retentionFromEnv, DEFAULT_RETENTION, type GcReport } from "./index.js";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -127,6 +127,18 @@ describe("collectGarbage on a runner agent's data folder (no store, no releases)
     const report = await collectGarbage({ dataDir, store: null });
     expect(report).toMatchObject({ caches: { removed: 1 }, blobs: { removed: 1, kept: 0 } });
     expect(await listCacheEntries(dataDir)).toEqual([]);
+  });
+});
+
+describe("PeriodicCollector", () => {
+  it("collects when due, once at a time, and not again before its period", async () => {
+    const reports: GcReport[] = [];
+    const c = new PeriodicCollector({ dataDir: tempDir(), store: null, everyMs: 60_000, onReport: (r) => reports.push(r), onError: (err) => { throw err; } });
+    await Promise.all([c.runIfDue(), c.runIfDue()]); // the second waits for the first
+    expect(reports).toHaveLength(1);
+    await c.runIfDue(); // within the period
+    expect(reports).toHaveLength(1);
+    await c.stop();
   });
 });
 

@@ -18,11 +18,10 @@
 // come from SLIPWAY_CACHE_MAX_AGE (a duration: `7d`, `36h`) and
 // SLIPWAY_CACHE_MAX_BYTES (`10G`), read by `retentionFromEnv`.
 import { promises as fsp } from "node:fs";
-import { join } from "node:path";
-import { deleteArtifact, deleteCacheEntry, listArtifacts, listCacheEntries } from "../actions/index.js";
+import { artifactRunIds, deleteArtifact, deleteCacheEntry, listArtifacts, listCacheEntries } from "../actions/index.js";
 import { FileBlobStore } from "../blobs/index.js";
 import { parseDuration } from "../delivery/index.js";
-import { listRemoteCacheEntries, parseSize } from "../server/remote-cache.js";
+import { listRemoteCacheEntries, parseSize, removeRemoteCacheEntry } from "../server/index.js";
 import type { Store } from "../store/index.js";
 
 export interface RetentionPolicy {
@@ -33,6 +32,9 @@ export interface RetentionPolicy {
   /** Unreferenced blobs younger than this stay (they may be on their way into an entry). */
   blobGraceMs: number;
 }
+
+/** How often `slipway server` and runner agents collect. */
+export const COLLECT_EVERY_MS = 3_600_000;
 
 export const DEFAULT_RETENTION: RetentionPolicy = { cacheMaxAgeMs: 7 * 24 * 3600_000, cacheMaxBytes: 10 * 1024 ** 3, blobGraceMs: 3600_000 };
 
@@ -90,7 +92,7 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
   }
 
   // Artifacts: expired ones go.
-  for (const runId of await runsWithArtifacts(o.dataDir)) {
+  for (const runId of await artifactRunIds(o.dataDir)) {
     for (const m of await listArtifacts(o.dataDir, runId, { includeExpired: true })) {
       if (Date.parse(m.expiresAt) <= now.getTime()) {
         report.artifacts.removed++;
@@ -122,20 +124,20 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
   for (const { item, bytes } of remote.removed) {
     report.remoteCache.removed++;
     report.remoteCache.bytes += bytes;
-    if (!dryRun) await fsp.rm(item.file, { force: true });
+    if (!dryRun) await removeRemoteCacheEntry(item);
   }
   for (const { item } of remote.kept) referenced.add(item.entry.digest);
 
   // Blobs nothing refers to, once past the grace period.
   const blobs = new FileBlobStore(o.dataDir);
   const oldest = now.getTime() - policy.blobGraceMs;
-  for (const { digest, file } of await storedBlobs(blobs.root)) {
+  for (const digest of await blobs.digests()) {
     if (referenced.has(digest)) {
       report.blobs.kept++;
       continue;
     }
     // Stat just before deleting: a blob stored again meanwhile was touched (FileBlobStore), so it is young again.
-    const stats = await fsp.stat(file).catch(() => undefined);
+    const stats = await fsp.stat(blobs.path(digest)).catch(() => undefined);
     if (!stats || stats.mtimeMs > oldest) {
       report.blobs.kept++;
       continue;
@@ -164,7 +166,11 @@ export function evict<T>(entries: Candidate<T>[], policy: RetentionPolicy, now: 
   for (const e of entries) {
     // An unreadable time counts as unused.
     if (!(now.getTime() - e.usedAt <= policy.cacheMaxAgeMs)) removed.push(e);
-    else groups.set(e.group, [...(groups.get(e.group) ?? []), e]);
+    else {
+      const group = groups.get(e.group);
+      if (group) group.push(e);
+      else groups.set(e.group, [e]);
+    }
   }
   for (const group of groups.values()) {
     let total = 0;
@@ -176,21 +182,48 @@ export function evict<T>(entries: Candidate<T>[], policy: RetentionPolicy, now: 
   return { kept, removed };
 }
 
-/** The runs that have an artifacts folder. */
-async function runsWithArtifacts(dataDir: string): Promise<number[]> {
-  const names = await fsp.readdir(join(dataDir, "artifacts")).catch(() => [] as string[]);
-  return names.filter((n) => /^\d+$/.test(n)).map(Number);
+/** A report's counts as log fields. */
+export function gcLogFields(r: GcReport): Record<string, number> {
+  return { artifacts: r.artifacts.removed, caches: r.caches.removed, remoteCache: r.remoteCache.removed, blobs: r.blobs.removed, bytes: r.caches.bytes + r.remoteCache.bytes + r.blobs.bytes, ms: r.ms };
 }
 
-/** Every blob file of the store, with its digest. */
-async function storedBlobs(root: string): Promise<{ digest: string; file: string }[]> {
-  const out: { digest: string; file: string }[] = [];
-  const base = join(root, "sha256");
-  for (const prefix of await fsp.readdir(base).catch(() => [] as string[])) {
-    if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
-    for (const rest of await fsp.readdir(join(base, prefix)).catch(() => [] as string[])) {
-      if (/^[0-9a-f]{62}$/.test(rest)) out.push({ digest: `sha256:${prefix}${rest}`, file: join(base, prefix, rest) });
-    }
+/**
+ * Collects a data directory at most every `everyMs`, one collection at a
+ * time: `slipway server` on a timer (`start`), a runner agent between jobs
+ * (`runIfDue`). Reports and failures go to the callbacks.
+ */
+export class PeriodicCollector {
+  private last = 0;
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly o: Omit<GcOptions, "dryRun" | "now"> & { everyMs: number; onReport: (r: GcReport) => void; onError: (err: unknown) => void },
+  ) {}
+
+  /** Collects when the last collection is `everyMs` old (or there was none); resolves when it is done. */
+  runIfDue(): Promise<void> {
+    if (this.running) return this.running;
+    if (this.last !== 0 && Date.now() - this.last < this.o.everyMs) return Promise.resolve();
+    this.last = Date.now();
+    this.running = collectGarbage(this.o)
+      .then(this.o.onReport, this.o.onError)
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
   }
-  return out;
+
+  /** Collects every `everyMs` from now on (the first after `everyMs`). */
+  start(): void {
+    this.last = Date.now();
+    this.timer = setInterval(() => void this.runIfDue(), this.o.everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a collection in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
 }

@@ -124,6 +124,11 @@ export interface StoredRemoteCacheEntry {
   usedAt: number;
 }
 
+/** Removes an entry (its blob stays until the garbage collector finds nothing else uses it). */
+export async function removeRemoteCacheEntry(e: StoredRemoteCacheEntry): Promise<void> {
+  await fsp.rm(e.file, { force: true });
+}
+
 /** Every readable entry of the remote cache in `dataDir`. */
 export async function listRemoteCacheEntries(dataDir: string): Promise<StoredRemoteCacheEntry[]> {
   const root = join(dataDir, "remote-cache");

@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Authenticator } from "./auth.js";
-import { collectGarbage, type RetentionPolicy } from "../retention/index.js";
 import { compile, HttpError, match, validate, type Actor, type CompiledRoute, type Reply, type Route } from "./api.js";
 import { FileBlobStore } from "../blobs/index.js";
 import { HostedRepositories, REPOSITORY_NAME, type RefUpdate } from "../git/index.js";
@@ -49,10 +48,6 @@ export interface ServerOptions {
   deliver?: string;
   /** The control loop's interval. */
   deliveryIntervalMs?: number;
-  /** What the hourly garbage collection keeps (retention/); default DEFAULT_RETENTION. */
-  retention?: RetentionPolicy;
-  /** How often it runs (default 1 hour; 0: never). */
-  gcIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -281,27 +276,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // Launches an earlier server left: settle them, and start those waiting.
   launcher.recover();
   await delivery?.start();
-  // Expired artifacts, idle cache entries and the blobs nothing refers to any more go (retention/).
-  let collecting: Promise<void> | undefined;
-  const gcTimer =
-    o.gcIntervalMs === 0
-      ? undefined
-      : setInterval(() => {
-          collecting ??= collectGarbage({ dataDir: o.dataDir, store: o.store, ...(o.retention ? { policy: o.retention } : {}) })
-            .then((r) => log.info("garbage collected", { artifacts: r.artifacts.removed, caches: r.caches.removed, remoteCache: r.remoteCache.removed, blobs: r.blobs.removed, bytes: r.caches.bytes + r.remoteCache.bytes + r.blobs.bytes, ms: r.ms }))
-            .catch((err: unknown) => log.error("garbage collection failed", { error: (err as Error).message }))
-            .finally(() => {
-              collecting = undefined;
-            });
-        }, o.gcIntervalMs ?? 3_600_000);
-  gcTimer?.unref();
   return {
     url: baseUrl,
     port,
     launcher,
     close: async () => {
-      clearInterval(gcTimer);
-      await collecting;
       external.stop();
       launcher.stop();
       await delivery?.stop();

@@ -96,6 +96,12 @@ export function artifactsDir(dataDir: string, runId: number): string {
   return join(dataDir, "artifacts", String(runId));
 }
 
+/** The runs that have artifacts (or had: an emptied folder stays). */
+export async function artifactRunIds(dataDir: string): Promise<number[]> {
+  const names = await fsp.readdir(join(dataDir, "artifacts")).catch(() => [] as string[]);
+  return names.filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
 export function manifestPath(dataDir: string, runId: number, name: string): string {
   validateArtifactName(name);
   return join(artifactsDir(dataDir, runId), `${name}.json`);

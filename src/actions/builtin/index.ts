@@ -10,7 +10,7 @@ import { dependencyReviewAction, githubDependencyReviewAction } from "./dependen
 
 export { type BuiltinAction, type BuiltinAnnotation, type BuiltinContext, type BuiltinRepo, type SharedCache, ActionError } from "./builtin-action.js";
 export { adoptCacheEntry, deleteCacheEntry, findCacheEntry, listCacheEntries, saveCache, type CacheEntry, type CacheLookup } from "./cache.js";
-export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, artifactManifestBytes, deleteArtifact, listArtifacts, manifestPath, readArtifact, storeArtifactFiles, uploadArtifact, validateArtifactName } from "./artifacts.js";
+export { type ArtifactFile, type ArtifactManifest, artifactDigestHex, artifactManifestBytes, artifactRunIds, deleteArtifact, listArtifacts, manifestPath, readArtifact, storeArtifactFiles, uploadArtifact, validateArtifactName } from "./artifacts.js";
 
 export const builtinActions: ReadonlyMap<string, BuiltinAction> = new Map(
   [
