@@ -4,7 +4,7 @@
 import { collectGarbage, type GcReport } from "../retention/index.js";
 import { openDataStore } from "../store/index.js";
 import { dataDirFor, EXIT, retentionPolicy, workDir, type GlobalOptions } from "./common.js";
-import { paint, table } from "./style.js";
+import { formatBytes, paint, table } from "./style.js";
 
 export interface GcCommandOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -41,16 +41,4 @@ export async function gcCommand(opts: GcCommandOptions): Promise<number> {
   );
   process.stdout.write(p.dim(`${report.blobs.kept} blob(s) kept; ${report.ms} ms${report.dryRun ? "; nothing was removed (--dry-run)" : ""}\n`));
   return EXIT.ok;
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }

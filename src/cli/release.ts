@@ -7,7 +7,7 @@ import { readRepo } from "../git/index.js";
 import { createRelease, validateServiceName, type ReleaseSource } from "../release/index.js";
 import { openDataStore, type ReleaseRecord } from "../store/index.js";
 import { dataDirFor, EXIT, UsageError, withStore, workDir, type GlobalOptions } from "./common.js";
-import { paint, table } from "./style.js";
+import { formatBytes, paint, table } from "./style.js";
 
 export interface ReleaseCreateOptions extends GlobalOptions {
   service?: string;
@@ -126,10 +126,4 @@ function actor(): string {
   } catch {
     return "unknown";
   }
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
