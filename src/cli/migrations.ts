@@ -107,19 +107,20 @@ function migrationFiles(paths: string[], dir: string): LintFile[] {
 }
 
 /** Reads and parses every file; parse errors are collected (they make the exit code 2). */
-async function parseFiles(files: LintFile[]): Promise<{ parsed: { file: LintFile; sql: string; statements: SqlStatement[] }[]; errors: SqlParseError[] }> {
-  const parsed: { file: LintFile; sql: string; statements: SqlStatement[] }[] = [];
-  const errors: SqlParseError[] = [];
+/** Each file parsed, one at a time (the caller may drop one before the next is read); files that do not parse go to `errors`. */
+async function* parseFiles(files: LintFile[], errors: SqlParseError[]): AsyncGenerator<{ file: LintFile; sql: string; statements: SqlStatement[] }> {
   for (const file of files) {
     const sql = readFileSync(file.path, "utf8");
+    let statements: SqlStatement[];
     try {
-      parsed.push({ file, sql, statements: await parseSql(file.display, sql) });
+      statements = await parseSql(file.display, sql);
     } catch (e) {
       if (!(e instanceof SqlParseError)) throw e;
       errors.push(e);
+      continue;
     }
+    yield { file, sql, statements };
   }
-  return { parsed, errors };
 }
 
 function printParseErrors(errors: SqlParseError[]): void {
@@ -154,16 +155,7 @@ export async function migrationsLintCommand(paths: string[], opts: MigrationsLin
   const findings: Finding[] = [];
   const errors: SqlParseError[] = [];
   let statements = 0;
-  for (const file of files) {
-    const sql = readFileSync(file.path, "utf8");
-    let parsed: SqlStatement[];
-    try {
-      parsed = await parseSql(file.display, sql);
-    } catch (e) {
-      if (!(e instanceof SqlParseError)) throw e;
-      errors.push(e);
-      continue;
-    }
+  for await (const { file, sql, statements: parsed } of parseFiles(files, errors)) {
     const key = file.disable.join(",");
     let linter = linters.get(key);
     if (!linter) {
@@ -194,7 +186,9 @@ export async function migrationsLintCommand(paths: string[], opts: MigrationsLin
 /** `slipway migrations plan`: the phase of each file; 0, or 2 on bad input. */
 export async function migrationsPlanCommand(paths: string[], opts: MigrationsPlanOptions): Promise<number> {
   const dir = workDir(opts);
-  const { parsed, errors } = await parseFiles(migrationFiles(paths, dir));
+  const errors: SqlParseError[] = [];
+  const parsed = [];
+  for await (const f of parseFiles(migrationFiles(paths, dir), errors)) parsed.push(f);
   printParseErrors(errors);
   const plans = parsed.map((f) => classifyStatements(f.file.display, f.statements));
   if (opts.json) {
