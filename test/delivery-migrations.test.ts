@@ -78,6 +78,33 @@ async function commitAndRelease(dir: string, store: Store, dataDir: string, file
   return `web#${release.number}`;
 }
 
+/**
+ * A repository whose first release (web#1) creates `users`, its store, and a
+ * control loop (ticking every 300 ms) started on it; cleaned up after the test.
+ */
+async function startDelivery(slipwayYml: string) {
+  const dir = makeRepo({
+    "slipway.yml": slipwayYml,
+    ".gitignore": ".slipway/\n",
+    "app/server.js": APP,
+    "app/version.txt": "1\n",
+    "db/migrations/001_users.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n",
+    "db/migrations/queries/users.sql": "SELECT id FROM users WHERE id = $1;\n",
+  });
+  cleanups.push(() => removeDir(dir));
+  const dataDir = join(dir, ".slipway");
+  const store = openStore(dataDir);
+  cleanups.push(() => store.close());
+  const first = await commitAndRelease(dir, store, dataDir, { "app/version.txt": "1.0\n" }, "first release");
+  const config = loadDeliveryConfig(dir).config;
+  if (!config) throw new Error("slipway.yml does not load");
+  const events: DeliveryEvent[] = [];
+  const loop = new ControlLoop({ dataDir, store, stateRepo: await openStateRepository({ dataDir }), config, repoDir: dir, intervalMs: 300, onEvent: (e) => events.push(e) });
+  cleanups.push(() => loop.shutdown());
+  await loop.start();
+  return { dir, dataDir, store, first, events, loop };
+}
+
 async function columns(url: string): Promise<string[]> {
   const db = await connectPostgres(url);
   try {
@@ -100,25 +127,7 @@ describe("migrations in delivery (real PostgreSQL)", { timeout: 120_000 }, () =>
   it("applies expand and data migrations before the rollout and contract ones after it; a refused migration holds the rollout back", async () => {
     scratch = await createScratchDatabase(SERVER, "slipway_deliver_test");
     process.env[DB_VARIABLE] = scratch.url;
-    const dir = makeRepo({
-      "slipway.yml": SLIPWAY_YML,
-      ".gitignore": ".slipway/\n",
-      "app/server.js": APP,
-      "app/version.txt": "1\n",
-      "db/migrations/001_users.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n",
-      "db/migrations/queries/users.sql": "SELECT id FROM users WHERE id = $1;\n",
-    });
-    cleanups.push(() => removeDir(dir));
-    const dataDir = join(dir, ".slipway");
-    const store = openStore(dataDir);
-    cleanups.push(() => store.close());
-    const first = await commitAndRelease(dir, store, dataDir, { "app/version.txt": "1.0\n" }, "first release");
-    const config = loadDeliveryConfig(dir).config;
-    if (!config) throw new Error("slipway.yml does not load");
-    const events: DeliveryEvent[] = [];
-    const loop = new ControlLoop({ dataDir, store, stateRepo: await openStateRepository({ dataDir }), config, repoDir: dir, intervalMs: 300, onEvent: (e) => events.push(e) });
-    cleanups.push(() => loop.shutdown());
-    await loop.start();
+    const { dir, dataDir, store, first, events, loop } = await startDelivery(SLIPWAY_YML);
 
     // The first deploy: its expand migration (CREATE TABLE) before it starts.
     await until(`${first} deployed`, () => store.getDeployment("prod", "web")?.release === first);
@@ -191,25 +200,7 @@ describe("migrations in delivery (real PostgreSQL)", { timeout: 120_000 }, () =>
     process.env.SLIPWAY_TEST_HOOK_URL = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
     cleanups.push(() => void delete process.env.SLIPWAY_TEST_HOOK_URL);
     const yml = `${SLIPWAY_YML}    rollback: { alert: [ops] }\nalerts:\n  ops: { type: webhook, url: env:SLIPWAY_TEST_HOOK_URL }\n`;
-    const dir = makeRepo({
-      "slipway.yml": yml,
-      ".gitignore": ".slipway/\n",
-      "app/server.js": APP,
-      "app/version.txt": "1\n",
-      "db/migrations/001_users.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n",
-      "db/migrations/queries/users.sql": "SELECT id FROM users WHERE id = $1;\n",
-    });
-    cleanups.push(() => removeDir(dir));
-    const dataDir = join(dir, ".slipway");
-    const store = openStore(dataDir);
-    cleanups.push(() => store.close());
-    const first = await commitAndRelease(dir, store, dataDir, { "app/version.txt": "1.0\n" }, "first release");
-    const config = loadDeliveryConfig(dir).config;
-    if (!config) throw new Error("slipway.yml does not load");
-    const events: DeliveryEvent[] = [];
-    const loop = new ControlLoop({ dataDir, store, stateRepo: await openStateRepository({ dataDir }), config, repoDir: dir, intervalMs: 300, onEvent: (e) => events.push(e) });
-    cleanups.push(() => loop.shutdown());
-    await loop.start();
+    const { dir, dataDir, store, first, events } = await startDelivery(yml);
     await until(`${first} deployed`, () => store.getDeployment("prod", "web")?.release === first);
 
     // A long transaction holds a lock on users: the contract's DROP COLUMN cannot get its own within its lock_timeout.
