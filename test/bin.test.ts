@@ -40,6 +40,20 @@ describe("bin/slipway.js compile cache", () => {
     expect(caches(dir)).toEqual([expect.stringMatching(/^lint-/), file]);
   });
 
+  it("loads the cache of a command that compiled WebAssembly (V8's flags are the same at load and at save)", () => {
+    const dir = tempDir();
+    const sql = join(tempDir(), "001_add.sql");
+    writeFileSync(sql, "ALTER TABLE t ADD COLUMN c text;\n");
+    const lint = () => slipway(["migrations", "lint", sql], { SLIPWAY_COMPILE_CACHE: dir });
+    expect(lint()).toMatchObject({ code: 0, stderr: "" });
+    const [file] = caches(dir);
+    expect(file).toMatch(/^migrations-/);
+    const written = statSync(join(dir, file as string));
+    expect(lint()).toMatchObject({ code: 0, stderr: "" });
+    // Rejected, it would have been written again (a new file renamed over it).
+    expect(statSync(join(dir, file as string))).toMatchObject({ ino: written.ino, mtimeMs: written.mtimeMs });
+  });
+
   it("replaces a cache V8 rejects", () => {
     const dir = tempDir();
     slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });

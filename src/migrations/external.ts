@@ -1,6 +1,5 @@
 // The two WebAssembly packages of migrations/ (libpg-query, PGlite): how they are loaded and compiled.
 import { createRequire } from "node:module";
-import v8 from "node:v8";
 
 const require = createRequire(import.meta.url);
 
@@ -17,22 +16,4 @@ export function requireExternal(name: string): unknown {
 /** The path `require` resolves `name` to. */
 export function resolveExternal(name: string): string {
   return require.resolve(name);
-}
-
-let liftoffDepth = 0;
-
-/**
- * Runs `fn` (which compiles a WebAssembly module) with V8's `--liftoff-only`:
- * V8 compiles a module twice by default (Liftoff, then TurboFan in the
- * background); for a command that lives seconds, the baseline code alone
- * costs far less CPU and is fast enough. The flag is read when a module is
- * compiled, so it is on while `fn` runs (calls may nest) and off again after.
- */
-export async function withLiftoffOnly<T>(fn: () => Promise<T>): Promise<T> {
-  if (liftoffDepth++ === 0) v8.setFlagsFromString("--liftoff-only");
-  try {
-    return await fn();
-  } finally {
-    if (--liftoffDepth === 0) v8.setFlagsFromString("--no-liftoff-only");
-  }
 }

@@ -1,6 +1,6 @@
 // SQL text → statements with their positions, through PostgreSQL's own parser (libpg-query, WASM).
 // libpg-query is loaded when first needed, with require: the CLI bundle keeps it external (external.ts).
-import { requireExternal, withLiftoffOnly } from "./external.js";
+import { requireExternal } from "./external.js";
 
 /** One top-level statement of a migration file. */
 export interface SqlStatement {
@@ -41,12 +41,12 @@ interface PgQuery {
 
 let loading: Promise<PgQuery> | undefined;
 
-/** Loads libpg-query once per process (its 1.7 MB WASM module compiled by Liftoff only). */
+/** Loads libpg-query once per process (its 1.7 MB WASM module; compiled by Liftoff only when started by bin/slipway.js). */
 function loadParser(): Promise<PgQuery> {
   loading ??= (async () => {
     const mod = requireExternal("libpg-query") as PgQuery & { default?: PgQuery };
     const api = typeof mod.parseSync === "function" ? mod : (mod.default as PgQuery);
-    await withLiftoffOnly(() => api.loadModule());
+    await api.loadModule();
     return api;
   })();
   return loading;

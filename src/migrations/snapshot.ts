@@ -18,15 +18,15 @@
 //
 // Two settings cut the CPU time of a start by about 40% (3.7 → 2.2 s under load):
 // `shared_buffers = 16MB` (PGlite sets up its default 128MB at every start; verify
-// touches a few pages) and V8's `--liftoff-only` while PGlite starts
-// (external.ts: PGlite's 9 MB module is compiled by the baseline compiler
-// only: no optimising recompilation in the background, whose CPU a short
-// verify never earns back).
+// touches a few pages) and V8's `--liftoff-only`, which bin/slipway.js sets
+// for the whole process (PGlite's 9 MB module is compiled by the baseline
+// compiler only: no optimising recompilation in the background, whose CPU a
+// short verify never earns back).
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { pgliteClient, type PgliteLike, type SqlClient } from "./database.js";
-import { requireExternal, resolveExternal, withLiftoffOnly } from "./external.js";
+import { requireExternal, resolveExternal } from "./external.js";
 
 /** What PGlite reads of `loadDataDir`: its bytes, and its type (gzip or not). */
 interface BlobLike {
@@ -72,7 +72,7 @@ export interface EmbeddedDatabase {
 
 /** Starts PGlite from the snapshot in `dataDir`, or from nothing (then saves the snapshot for next time). */
 export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
-  return withLiftoffOnly(() => startEmbedded(dataDir));
+  return startEmbedded(dataDir);
 }
 
 async function startEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
