@@ -4,7 +4,7 @@
 // tests. See docs/benchmarks.md for what is measured and the last results.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import * as affected from "./affected.mjs";
@@ -236,12 +236,10 @@ export async function main(argv) {
  */
 function snapshot(dir) {
   mkdirSync(join(dir, "bin"), { recursive: true });
-  mkdirSync(join(dir, "dist"), { recursive: true });
   copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
   copyFileSync(SLIPWAY, join(dir, "bin", "slipway.js"));
-  copyFileSync(CLI_BUNDLE, join(dir, "dist", "cli.js"));
-  if (existsSync(`${CLI_BUNDLE}.map`)) copyFileSync(`${CLI_BUNDLE}.map`, join(dir, "dist", "cli.js.map"));
-  copyFileSync(join(dirname(CLI_BUNDLE), "package.json"), join(dir, "dist", "package.json"));
+  // Every bundle (bin/slipway.js picks one by command), with its source map, digest and package.json.
+  cpSync(dirname(CLI_BUNDLE), join(dir, "dist"), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   return join(dir, "bin", "slipway.js");
 }

@@ -63,6 +63,7 @@ export async function run({ tmp, reps, log, sizes = [1000, 10_000] }) {
     const [a, b] = [await slipway(), await squawk()];
     if (a.code !== 1 || b.code !== 1) throw new Error(`(i) expected both to report violations (exit 1): slipway ${a.code}, squawk ${b.code}\n${a.stderr}\n${b.stderr}`);
     const findings = { slipway: a.stdout.split("\n").filter(Boolean).length, squawk: b.stdout.split("\n").filter(Boolean).length };
+    if (findings.slipway === 0 || findings.squawk === 0) throw new Error(`(i) expected both to print findings: slipway ${findings.slipway}, squawk ${findings.squawk}\n${a.stderr}\n${b.stderr}`);
     const result = await sideBySide(
       reps,
       async () => {

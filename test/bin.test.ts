@@ -54,6 +54,27 @@ describe("bin/slipway.js compile cache", () => {
     expect(statSync(join(dir, file as string))).toMatchObject({ ino: written.ino, mtimeMs: written.mtimeMs });
   });
 
+  it("starts dist/migrations.js for `migrations …`, which answers as dist/cli.js does", () => {
+    const dir = tempDir();
+    const sql = join(tempDir(), "002_unsafe.sql");
+    writeFileSync(sql, "ALTER TABLE t ALTER COLUMN c SET NOT NULL;\nALTER TABLE t RENAME COLUMN a TO b;\nSELECT FROM;\n");
+    const CLI = resolve(import.meta.dirname, "../dist/cli.js");
+    const viaCli = (args: string[]) => {
+      const res = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" });
+      return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+    };
+    for (const args of [["migrations", "lint", sql, "--json"], ["migrations", "plan", sql], ["migrations", "--help"], ["migrations", "lint", "--pg-version", "x", sql]]) {
+      const bin = slipway(args, { SLIPWAY_COMPILE_CACHE: dir });
+      expect(bin, args.join(" ")).toEqual(viaCli(args));
+    }
+    expect(slipway(["migrations", "lint", sql], { SLIPWAY_COMPILE_CACHE: dir }).code).toBe(2); // the parse error
+    // Its own bundle: a cache keyed by dist/migrations.js's digest, not dist/cli.js's.
+    const key = (file: string) => file.replace(/^[a-z]+-/, "");
+    slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });
+    const [migrations, other] = [caches(dir).find((f) => f.startsWith("migrations-")), caches(dir).find((f) => f.startsWith("other-"))];
+    expect(migrations && other && key(migrations) !== key(other)).toBe(true);
+  });
+
   it("replaces a cache V8 rejects", () => {
     const dir = tempDir();
     slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });

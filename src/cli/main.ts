@@ -1,11 +1,8 @@
 // The `slipway` command line. Exit codes: 0 success, 1 the run failed,
 // 2 invalid input or usage.
-import { Command, CommanderError, Option } from "commander";
-import { GitError } from "../git/index.js";
-import { StateRepositoryError } from "../gitops/index.js";
-import { SecretsError } from "../secrets/index.js";
-import { StoreError } from "../store/index.js";
-import { EXIT, UsageError, VERSION, collect } from "./common.js";
+import { Command, Option } from "commander";
+import { collect, VERSION } from "./common.js";
+import { newProgram, start } from "./entry.js";
 import { abortCommand, promoteCommand } from "./promote.js";
 import { approveCommand } from "./approve.js";
 import { historyCommand } from "./history.js";
@@ -13,12 +10,10 @@ import { rollbackCommand } from "./rollback.js";
 import { statusCommand } from "./status.js";
 import { upCommand } from "./up.js";
 import { downCommand } from "./down.js";
-import { MissingValueError } from "../control/index.js";
 import { lintCommand } from "./lint.js";
 import { registerMigrations } from "./migrations.js";
 import { logsCommand } from "./logs.js";
 import { releaseCreateCommand, releasesCommand } from "./release.js";
-import { ReleaseError } from "../release/index.js";
 import { runCommand } from "./run.js";
 import { runsCommand } from "./runs.js";
 import { runsShowCommand } from "./runs-show.js";
@@ -45,11 +40,7 @@ function globalOptions(cmd: Command): Command {
 }
 
 export function buildProgram(): Command {
-  const program = new Command("slipway")
-    .description("Run GitHub Actions workflows unchanged, and deliver releases safely")
-    .version(VERSION)
-    .showHelpAfterError()
-    .exitOverride();
+  const program = newProgram();
 
   globalOptions(
     program
@@ -455,38 +446,4 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Errors caused by input a user can fix: printed without a stack, exit 2. */
-function isUserError(err: unknown): err is Error {
-  return (
-    err instanceof GitError ||
-    err instanceof SecretsError ||
-    err instanceof ReleaseError ||
-    err instanceof StateRepositoryError ||
-    err instanceof MissingValueError ||
-    (err instanceof StoreError && (err.code === "open" || err.code === "schema"))
-  );
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
-      return EXIT.usage;
-    }
-    if (err instanceof UsageError || isUserError(err)) {
-      process.stderr.write(`slipway: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    process.stderr.write(`slipway: internal error: ${(err as Error).stack ?? String(err)}\n`);
-    return EXIT.failed;
-  }
-}
-
-// No top-level await: the bundle is CommonJS (see scripts/build.mjs).
-void main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+start(buildProgram());
