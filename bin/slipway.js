@@ -29,8 +29,8 @@ const KEEP = 16;
 // WebAssembly (libpg-query's parser, PGlite) is compiled by V8's baseline
 // compiler only: by default V8 also recompiles hot functions with TurboFan,
 // which for a command that lives a second costs more CPU than it saves
-// (`migrations lint` of 1,000 statements: 0.8 s with tier-up, 0.4 s
-// without). Set here, before the bundle is compiled, and never changed: V8
+// (`migrations lint` of 1,000 statements: 0.69 s with tier-up, 0.37 s
+// without; medians of 9 runs, 2026-11-27). Set here, before the bundle is compiled, and never changed: V8
 // keys the code cache by a hash of its flags, and a flag changed while the
 // command ran made every later start reject the cache.
 v8.setFlagsFromString("--liftoff-only");
