@@ -1,6 +1,7 @@
-// Bundles the CLI into dist/cli.js (every command) and dist/migrations.js (the
-// `slipway migrations` commands alone, which bin/slipway.js starts for them:
-// a quarter of the size, so a quicker start). Bundling is needed because
+// Bundles the CLI into dist/cli.js (every command), dist/run.js (`slipway
+// run` alone) and dist/migrations.js (the `slipway migrations` commands
+// alone): bin/slipway.js starts the last two for their commands, which then
+// start quicker (less to read, deserialise and initialise). Bundling is needed because
 // @actions/workflow-parser imports its JSON schema without an import
 // attribute, which Node 20 refuses; it also makes start-up fast.
 //
@@ -19,7 +20,7 @@
 // left out of it whole, which is what keeps dist/migrations.js small (the
 // barrels it imports from reach most of the code base).
 //
-// `node scripts/build.mjs DIR` writes DIR/cli.js and DIR/migrations.js
+// `node scripts/build.mjs DIR` writes the bundles into DIR
 // instead (to benchmark a variant with `npm run bench -- --cli`, say).
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -29,13 +30,15 @@ import { runInThisContext } from "node:vm";
 import { build } from "esbuild";
 
 const outdir = process.argv[2] ?? "dist";
+/** The bundles: every command, and the commands bin/slipway.js starts from a bundle of their own. */
+const BUNDLES = { cli: "src/cli/main.ts", migrations: "src/cli/migrations-main.ts", run: "src/cli/run-main.ts" };
 const SNAPSHOT_MODULE = resolve("src/workflow/schema-snapshot.ts");
 const SCHEMA_MODULE = /[\\/]@actions[\\/]workflow-parser[\\/]dist[\\/]workflows[\\/]workflow-schema\.js$/;
 
 const snapshot = await workflowSchemaSnapshot();
 let replaced = 0;
 await build({
-  entryPoints: { cli: "src/cli/main.ts", migrations: "src/cli/migrations-main.ts" },
+  entryPoints: BUNDLES,
   bundle: true,
   platform: "node",
   format: "cjs",
@@ -77,7 +80,7 @@ await build({
   ],
 });
 if (replaced !== 1) throw new Error("the workflow schema module was not found in the bundle; update scripts/build.mjs");
-for (const name of ["cli.js", "migrations.js"]) {
+for (const name of Object.keys(BUNDLES).map((b) => `${b}.js`)) {
   // esbuild escapes what is not ASCII in code, but not in the comments it keeps.
   const bundle = join(outdir, name);
   const escape = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;

@@ -54,25 +54,43 @@ describe("bin/slipway.js compile cache", () => {
     expect(statSync(join(dir, file as string))).toMatchObject({ ino: written.ino, mtimeMs: written.mtimeMs });
   });
 
+  const CLI = resolve(import.meta.dirname, "../dist/cli.js");
+  function viaCli(args: string[], cwd = process.cwd()) {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SLIPWAY_")));
+    const res = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...clean, NO_COLOR: "1" }, encoding: "utf8" });
+    return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+  }
+  /** The cache files' keys (bundle digest and Node version), by command. */
+  const keys = (dir: string) => Object.fromEntries(caches(dir).map((f) => [f.replace(/-.*$/, ""), f.replace(/^[a-z]+-/, "")]));
+
   it("starts dist/migrations.js for `migrations …`, which answers as dist/cli.js does", () => {
     const dir = tempDir();
     const sql = join(tempDir(), "002_unsafe.sql");
     writeFileSync(sql, "ALTER TABLE t ALTER COLUMN c SET NOT NULL;\nALTER TABLE t RENAME COLUMN a TO b;\nSELECT FROM;\n");
-    const CLI = resolve(import.meta.dirname, "../dist/cli.js");
-    const viaCli = (args: string[]) => {
-      const res = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" });
-      return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-    };
     for (const args of [["migrations", "lint", sql, "--json"], ["migrations", "plan", sql], ["migrations", "--help"], ["migrations", "lint", "--pg-version", "x", sql]]) {
-      const bin = slipway(args, { SLIPWAY_COMPILE_CACHE: dir });
-      expect(bin, args.join(" ")).toEqual(viaCli(args));
+      expect(slipway(args, { SLIPWAY_COMPILE_CACHE: dir }), args.join(" ")).toEqual(viaCli(args));
     }
     expect(slipway(["migrations", "lint", sql], { SLIPWAY_COMPILE_CACHE: dir }).code).toBe(2); // the parse error
     // Its own bundle: a cache keyed by dist/migrations.js's digest, not dist/cli.js's.
-    const key = (file: string) => file.replace(/^[a-z]+-/, "");
     slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });
-    const [migrations, other] = [caches(dir).find((f) => f.startsWith("migrations-")), caches(dir).find((f) => f.startsWith("other-"))];
-    expect(migrations && other && key(migrations) !== key(other)).toBe(true);
+    const { migrations, other } = keys(dir);
+    expect(migrations && other && migrations !== other).toBe(true);
+  });
+
+  it("starts dist/run.js for `run`, which answers as dist/cli.js does", () => {
+    const dir = tempDir();
+    const repo = makeRepo({ ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hello from a step\n" });
+    cleanup.push(repo);
+    for (const args of [["run", "--help"], ["run", "--parallel", "many"], ["run", "push", "-W", "missing.yml"]]) {
+      expect(slipway(args, { SLIPWAY_COMPILE_CACHE: dir }, repo), args.join(" ")).toEqual(viaCli(args, repo));
+    }
+    const run = slipway(["run", "--json"], { SLIPWAY_COMPILE_CACHE: dir }, repo);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ event: "push", runs: [{ conclusion: "success" }] });
+    expect(viaCli(["logs", "1", "a"], repo).stdout).toContain("hello from a step");
+    slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });
+    const { run: own, other } = keys(dir);
+    expect(own && other && own !== other).toBe(true);
   });
 
   it("replaces a cache V8 rejects", () => {

@@ -1,5 +1,6 @@
 // What every command shares: exit codes, the data directory, the store.
 import { resolve } from "node:path";
+import type { Command } from "commander";
 import { retentionFromEnv, type RetentionPolicy } from "../retention/index.js";
 import { openDataStore, type Store } from "../store/index.js";
 
@@ -19,6 +20,13 @@ export class UsageError extends Error {
 export interface GlobalOptions {
   dataDir?: string;
   directory?: string;
+}
+
+/** The options every command that works in a repository takes. */
+export function globalOptions(cmd: Command): Command {
+  return cmd
+    .option("--data-dir <dir>", "data directory (default: $SLIPWAY_DATA_DIR or .slipway/ in the repository)")
+    .option("-C, --directory <dir>", "repository directory (default: the current directory)");
 }
 
 export function workDir(opts: GlobalOptions): string {

@@ -1,5 +1,6 @@
 // How a CLI bundle starts: a `slipway` program, the arguments parsed by it, and what it throws mapped to an exit code.
-// main.ts (every command, dist/cli.js) and migrations-main.ts (the migrations commands alone, dist/migrations.js) both start here.
+// main.ts (every command, dist/cli.js), run-main.ts (`run` alone, dist/run.js) and migrations-main.ts (the migrations
+// commands alone, dist/migrations.js) all start here.
 import { Command, CommanderError } from "commander";
 import { MissingValueError } from "../control/values.js";
 import { GitError } from "../git/git.js";

@@ -1,7 +1,7 @@
 // The `slipway` command line. Exit codes: 0 success, 1 the run failed,
 // 2 invalid input or usage.
 import { Command, Option } from "commander";
-import { collect, VERSION } from "./common.js";
+import { collect, globalOptions, VERSION } from "./common.js";
 import { newProgram, start } from "./entry.js";
 import { abortCommand, promoteCommand } from "./promote.js";
 import { approveCommand } from "./approve.js";
@@ -14,7 +14,7 @@ import { lintCommand } from "./lint.js";
 import { registerMigrations } from "./migrations.js";
 import { logsCommand } from "./logs.js";
 import { releaseCreateCommand, releasesCommand } from "./release.js";
-import { runCommand } from "./run.js";
+import { registerRun } from "./run.js";
 import { runsCommand } from "./runs.js";
 import { runsShowCommand } from "./runs-show.js";
 import { secretsCommand, varsCommand } from "./secrets.js";
@@ -33,40 +33,11 @@ import { keysCommand } from "./keys.js";
 import { oidcCommand } from "./oidc.js";
 
 
-function globalOptions(cmd: Command): Command {
-  return cmd
-    .option("--data-dir <dir>", "data directory (default: $SLIPWAY_DATA_DIR or .slipway/ in the repository)")
-    .option("-C, --directory <dir>", "repository directory (default: the current directory)");
-}
 
 export function buildProgram(): Command {
   const program = newProgram();
 
-  globalOptions(
-    program
-      .command("run")
-      .description("run the workflows that an event triggers, as GitHub would")
-      .argument("[event]", "push, pull_request, workflow_dispatch, schedule, workflow_call, …", "push")
-      .option("-W, --workflow <file>", "workflow file or directory (repeatable; default .github/workflows)", collect)
-      .option("-j, --job <id>", "run only this job (and the jobs it needs)")
-      .option("-s, --secret <name[=value]>", "secret; without a value, read from the secret store or the environment (repeatable)", collect)
-      .option("--var <name=value>", "configuration variable for the vars context (repeatable)", collect)
-      .option("--input <name=value>", "workflow_dispatch / workflow_call input (repeatable)", collect)
-      .option("--parallel <n>", "jobs run at once (default: CPU count)")
-      .option("--sandbox", "run each job under bubblewrap: read-only host, writable workspace, no network")
-      .option("--network", "with --sandbox: allow network access")
-      .option("-e, --event-path <file>", "JSON merged over the generated event payload")
-      .option("--ref <ref>", "ref to run for (default: HEAD), e.g. refs/tags/v1.2.0")
-      .option("--base <branch>", "pull_request: the base branch (default: the default branch)")
-      .option("--no-secrets", "give the jobs no secrets (what a pull request from a fork gets)")
-      .option("--before <sha>", "push: the commit the ref pointed to before the push (default: the pushed commit's parent)")
-      .option("--action-source <url|dir>", "where remote actions are fetched from (default https://github.com; $SLIPWAY_ACTION_SOURCE)")
-      .option("--keep-workspace", "keep each job's workspace (under the system temp directory) after the run")
-      .option("--queue", "put the jobs in the job queue for runner agents (slipway agent) instead of running them here")
-      .option("--json", "print a JSON result instead of the live view"),
-  ).action(async (event: string | undefined, opts) => {
-    process.exitCode = await runCommand(event, opts);
-  });
+  registerRun(program);
 
   globalOptions(
     program

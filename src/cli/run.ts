@@ -1,5 +1,6 @@
 // `slipway run [EVENT]`: what GitHub would have done for this event, here.
 import { setMaxListeners } from "node:events";
+import type { Command } from "commander";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, userInfo } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -16,7 +17,7 @@ import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
 import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
 import { DATABASE_URL_FILE, openDataStore, type Store } from "../store/index.js";
 import { loadWorkflowFile, matchTrigger, resolveInputs, type Workflow } from "../workflow/index.js";
-import { dataDirFor, EXIT, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
+import { collect, dataDirFor, EXIT, globalOptions, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { ConsoleReporter } from "./reporter.js";
 import { paint } from "./style.js";
 
@@ -41,6 +42,35 @@ export interface RunOptions extends GlobalOptions {
   keepWorkspace?: boolean;
   /** Put the jobs in the store's job queue for runner agents (`slipway agent`) instead of running them here. */
   queue?: boolean;
+}
+
+/** `slipway run`, on `program` (dist/cli.js, and dist/run.js alone: run-main.ts). */
+export function registerRun(program: Command): void {
+  globalOptions(
+    program
+      .command("run")
+      .description("run the workflows that an event triggers, as GitHub would")
+      .argument("[event]", "push, pull_request, workflow_dispatch, schedule, workflow_call, …", "push")
+      .option("-W, --workflow <file>", "workflow file or directory (repeatable; default .github/workflows)", collect)
+      .option("-j, --job <id>", "run only this job (and the jobs it needs)")
+      .option("-s, --secret <name[=value]>", "secret; without a value, read from the secret store or the environment (repeatable)", collect)
+      .option("--var <name=value>", "configuration variable for the vars context (repeatable)", collect)
+      .option("--input <name=value>", "workflow_dispatch / workflow_call input (repeatable)", collect)
+      .option("--parallel <n>", "jobs run at once (default: CPU count)")
+      .option("--sandbox", "run each job under bubblewrap: read-only host, writable workspace, no network")
+      .option("--network", "with --sandbox: allow network access")
+      .option("-e, --event-path <file>", "JSON merged over the generated event payload")
+      .option("--ref <ref>", "ref to run for (default: HEAD), e.g. refs/tags/v1.2.0")
+      .option("--base <branch>", "pull_request: the base branch (default: the default branch)")
+      .option("--no-secrets", "give the jobs no secrets (what a pull request from a fork gets)")
+      .option("--before <sha>", "push: the commit the ref pointed to before the push (default: the pushed commit's parent)")
+      .option("--action-source <url|dir>", "where remote actions are fetched from (default https://github.com; $SLIPWAY_ACTION_SOURCE)")
+      .option("--keep-workspace", "keep each job's workspace (under the system temp directory) after the run")
+      .option("--queue", "put the jobs in the job queue for runner agents (slipway agent) instead of running them here")
+      .option("--json", "print a JSON result instead of the live view"),
+  ).action(async (event: string | undefined, opts) => {
+    process.exitCode = await runCommand(event, opts);
+  });
 }
 
 /** Workflow files: the -W files, or every .yml/.yaml in .github/workflows. */
