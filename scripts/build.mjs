@@ -31,7 +31,7 @@ import { build } from "esbuild";
 
 const outdir = process.argv[2] ?? "dist";
 /** The bundles: every command, and the commands bin/slipway.js starts from a bundle of their own. */
-const BUNDLES = { cli: "src/cli/main.ts", migrations: "src/cli/migrations-main.ts", run: "src/cli/run-main.ts" };
+const BUNDLES = { cli: "src/cli/main.ts", run: "src/cli/run-main.ts", affected: "src/cli/affected-main.ts", migrations: "src/cli/migrations-main.ts" };
 const SNAPSHOT_MODULE = resolve("src/workflow/schema-snapshot.ts");
 const SCHEMA_MODULE = /[\\/]@actions[\\/]workflow-parser[\\/]dist[\\/]workflows[\\/]workflow-schema\.js$/;
 

@@ -93,6 +93,27 @@ describe("bin/slipway.js compile cache", () => {
     expect(own && other && own !== other).toBe(true);
   });
 
+  it("starts dist/affected.js for `affected`, which answers as dist/cli.js does", () => {
+    const dir = tempDir();
+    const repo = makeRepo({
+      "package.json": JSON.stringify({ name: "root", private: true, workspaces: ["packages/*"] }),
+      "packages/a/package.json": JSON.stringify({ name: "a", version: "1.0.0" }),
+      "packages/b/package.json": JSON.stringify({ name: "b", version: "1.0.0", dependencies: { a: "*" } }),
+      "packages/a/index.js": "export {};\n",
+    });
+    cleanup.push(repo);
+    writeFileSync(join(repo, "packages/a/index.js"), "export const changed = true;\n");
+    for (const args of [["affected", "--uncommitted", "--json"], ["affected", "--uncommitted", "--explain"], ["affected", "--help"], ["affected", "--base", "no-such-ref"]]) {
+      expect(slipway(args, { SLIPWAY_COMPILE_CACHE: dir }, repo), args.join(" ")).toEqual(viaCli(args, repo));
+    }
+    expect(JSON.parse(slipway(["affected", "--uncommitted", "--json"], { SLIPWAY_COMPILE_CACHE: dir }, repo).stdout)).toMatchObject({
+      packages: [expect.objectContaining({ name: "a" }), expect.objectContaining({ name: "b" })],
+    });
+    slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });
+    const { affected, other } = keys(dir);
+    expect(affected && other && affected !== other).toBe(true);
+  });
+
   it("replaces a cache V8 rejects", () => {
     const dir = tempDir();
     slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });

@@ -1,7 +1,8 @@
 // `slipway affected`: the workspace packages a change affects, with the
 // reasons (see docs/affected.md).
+import type { Command } from "commander";
 import { findAffected, type FindAffectedOptions } from "../monorepo/index.js";
-import { EXIT, UsageError, workDir, type GlobalOptions } from "./common.js";
+import { EXIT, globalOptions, UsageError, workDir, type GlobalOptions } from "./common.js";
 import { paint, table } from "./style.js";
 
 export interface AffectedOptions extends GlobalOptions {
@@ -10,6 +11,22 @@ export interface AffectedOptions extends GlobalOptions {
   uncommitted?: boolean;
   json?: boolean;
   explain?: boolean;
+}
+
+/** `slipway affected`, on `program` (dist/cli.js, and dist/affected.js alone: affected-main.ts). */
+export function registerAffected(program: Command): void {
+  globalOptions(
+    program
+      .command("affected")
+      .description("the workspace packages a change affects, and why (npm, yarn and pnpm workspaces)")
+      .option("--base <ref>", "count changes since the merge base with this ref (default: origin/HEAD, else the default branch)")
+      .option("--head <ref>", "up to this ref (default: HEAD)")
+      .option("--uncommitted", "add staged, unstaged and untracked files (packages read from the working tree)")
+      .option("--json", "print JSON")
+      .option("--explain", "print each affected package's chain of reasons"),
+  ).action(async (opts) => {
+    process.exitCode = await affectedCommand(opts);
+  });
 }
 
 export async function affectedCommand(opts: AffectedOptions): Promise<number> {

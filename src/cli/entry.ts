@@ -1,6 +1,6 @@
 // How a CLI bundle starts: a `slipway` program, the arguments parsed by it, and what it throws mapped to an exit code.
-// main.ts (every command, dist/cli.js), run-main.ts (`run` alone, dist/run.js) and migrations-main.ts (the migrations
-// commands alone, dist/migrations.js) all start here.
+// main.ts (every command, dist/cli.js) and the bundles of single commands that bin/slipway.js starts for them
+// (run-main.ts, affected-main.ts, migrations-main.ts) all start here.
 import { Command, CommanderError } from "commander";
 import { MissingValueError } from "../control/values.js";
 import { GitError } from "../git/git.js";

@@ -21,7 +21,7 @@ import { secretsCommand, varsCommand } from "./secrets.js";
 import { serverCommand, tokensCommand } from "./server.js";
 import { hookCommand } from "./hook.js";
 import { changeCommand } from "./change.js";
-import { affectedCommand } from "./affected.js";
+import { registerAffected } from "./affected.js";
 import { insightsCommand } from "./insights.js";
 import { gcCommand } from "./gc.js";
 import { agentCommand } from "./agent.js";
@@ -76,18 +76,7 @@ export function buildProgram(): Command {
     process.exitCode = await depsReviewCommand(range, opts);
   });
 
-  globalOptions(
-    program
-      .command("affected")
-      .description("the workspace packages a change affects, and why (npm, yarn and pnpm workspaces)")
-      .option("--base <ref>", "count changes since the merge base with this ref (default: origin/HEAD, else the default branch)")
-      .option("--head <ref>", "up to this ref (default: HEAD)")
-      .option("--uncommitted", "add staged, unstaged and untracked files (packages read from the working tree)")
-      .option("--json", "print JSON")
-      .option("--explain", "print each affected package's chain of reasons"),
-  ).action(async (opts) => {
-    process.exitCode = await affectedCommand(opts);
-  });
+  registerAffected(program);
 
   globalOptions(
     program
