@@ -78,7 +78,7 @@ export async function run({ tmp, reps, log }) {
       "whole `slipway migrations verify`, from nothing": median(coldWall),
       "CPU time (user + sys) of the whole command, from the snapshot": median(warmCpu),
       "CPU time (user + sys) of the whole command, from nothing": median(coldCpu),
-      "load average (1 min) at the end": loadavg()[0],
+      "load average (1 min) at the end": loadavg()[0].toFixed(2),
     },
   };
 }
