@@ -10,4 +10,6 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  // bin/ is CommonJS (bin/package.json): Node starts a CommonJS entry without setting up its ES module loader.
+  { files: ["bin/**/*.js"], languageOptions: { sourceType: "commonjs" }, rules: { "@typescript-eslint/no-require-imports": "off" } },
 );

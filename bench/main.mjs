@@ -4,7 +4,7 @@
 // tests. See docs/benchmarks.md for what is measured and the last results.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import * as affected from "./affected.mjs";
@@ -230,14 +230,14 @@ export async function main(argv) {
 }
 
 /**
- * bin/slipway.js and dist/ (cli.js, its map and its package.json, which makes
- * it CommonJS) copied to `dir`, with the checkout's package.json and
- * node_modules (better-sqlite3's native addon is loaded from there).
+ * bin/ (slipway.js and the package.json that makes it CommonJS) and dist/
+ * (the bundles, their maps and package.json) copied to `dir`, with the
+ * checkout's package.json and node_modules (better-sqlite3's native addon is
+ * loaded from there).
  */
 function snapshot(dir) {
-  mkdirSync(join(dir, "bin"), { recursive: true });
   copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
-  copyFileSync(SLIPWAY, join(dir, "bin", "slipway.js"));
+  cpSync(dirname(SLIPWAY), join(dir, "bin"), { recursive: true });
   // Every bundle (bin/slipway.js picks one by command), with its source map, digest and package.json.
   cpSync(dirname(CLI_BUNDLE), join(dir, "dist"), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
