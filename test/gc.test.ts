@@ -66,5 +66,17 @@ describe("slipway gc", () => {
     const bad = await runCli(["gc"], { cwd: dir, env: { SLIPWAY_CACHE_MAX_BYTES: "lots" } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("SLIPWAY_CACHE_MAX_BYTES must be a size in bytes");
+
+    // A damaged artifact manifest: the collection goes on, names the file and the fix, keeps every blob, exits 1.
+    writeFileSync(join(manifests, "app.json"), "{ damaged");
+    const damaged = await runCli(["gc"], { cwd: dir });
+    expect(damaged.code).toBe(1);
+    expect(damaged.stdout).toMatch(/^expired artifacts\s+0\s*$/m);
+    expect(damaged.stderr).toContain(`slipway gc: ${join(manifests, "app.json")}: not an artifact manifest (`);
+    expect(damaged.stderr).toContain("restore it from a backup, or delete it to drop the artifact");
+    expect(damaged.stderr).toContain("slipway gc: no blob was removed: an unreadable artifact manifest may list any of them");
+    const json = await runCli(["gc", "--json"], { cwd: dir });
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as { problems: string[] }).problems).toHaveLength(2);
   });
 });

@@ -91,7 +91,7 @@ export class Agent {
       store: null, // an agent's data folder holds no releases
       ...(o.retention ? { policy: o.retention } : {}),
       everyMs: COLLECT_EVERY_MS,
-      onReport: (r) => o.log("info", "garbage collected", gcLogFields(r)),
+      onReport: (r) => o.log(r.problems.length > 0 ? "warn" : "info", "garbage collected", gcLogFields(r)),
       onError: (err) => o.log("warn", "garbage collection failed", { error: describe(err) }),
     });
   }

@@ -21,9 +21,11 @@ export async function gcCommand(opts: GcCommandOptions): Promise<number> {
   } finally {
     store.close();
   }
+  // Something unreadable: the collection went on around it, and exits 1 so that it is seen.
+  const code = report.problems.length > 0 ? EXIT.failed : EXIT.ok;
   if (opts.json) {
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-    return EXIT.ok;
+    return code;
   }
   const p = paint(process.stdout);
   const verb = report.dryRun ? "would remove" : "removed";
@@ -40,5 +42,6 @@ export async function gcCommand(opts: GcCommandOptions): Promise<number> {
     ),
   );
   process.stdout.write(p.dim(`${report.blobs.kept} blob(s) kept; ${report.ms} ms${report.dryRun ? "; nothing was removed (--dry-run)" : ""}\n`));
-  return EXIT.ok;
+  for (const problem of report.problems) process.stderr.write(`slipway gc: ${problem}\n`);
+  return code;
 }

@@ -95,7 +95,7 @@ export async function serverCommand(opts: ServerCommandOptions, version: string)
     store,
     policy: retention,
     everyMs: COLLECT_EVERY_MS,
-    onReport: (r) => log.info("garbage collected", gcLogFields(r)),
+    onReport: (r) => (r.problems.length > 0 ? log.warn : log.info)("garbage collected", gcLogFields(r)),
     onError: (err) => log.error("garbage collection failed", { error: (err as Error).message }),
   });
   collector.start();

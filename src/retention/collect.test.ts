@@ -116,6 +116,53 @@ describe("collectGarbage", () => {
   });
 });
 
+describe("collectGarbage with damaged files in the data directory", () => {
+  it("goes on around a damaged artifact manifest, names it, and removes no blob while it cannot know what that artifact holds", async () => {
+    const dataDir = tempDir();
+    const work = tempDir();
+    writeFileSync(join(work, "old.txt"), "expired artifact\n");
+    writeFileSync(join(work, "kept.txt"), "artifact of a damaged manifest\n");
+    await uploadArtifact({ dataDir, runId: 1, name: "old", files: [join(work, "old.txt")], rootDirectory: work, retentionDays: 1, now: new Date(Date.now() - 10 * DAY) });
+    await uploadArtifact({ dataDir, runId: 2, name: "broken", files: [join(work, "kept.txt")], rootDirectory: work });
+    const manifest = join(dataDir, "artifacts", "2", "broken.json");
+    writeFileSync(manifest, '{"name": "broken", "files": [');
+    ageBlobs(dataDir, 2 * DAY);
+    const report = await collectGarbage({ dataDir, store: null });
+    expect(report.artifacts.removed).toBe(1); // run 1's expired artifact, as usual
+    expect(report.problems).toEqual([
+      expect.stringMatching(new RegExp(`^${manifest.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: not an artifact manifest \\(.*\\); restore it from a backup, or delete it to drop the artifact$`)),
+      "no blob was removed: an unreadable artifact manifest may list any of them",
+    ]);
+    expect(report.blobs).toMatchObject({ removed: 0, kept: 2 });
+    expect(blobCount(dataDir)).toBe(2);
+    // Valid JSON of the wrong shape is named too.
+    writeFileSync(manifest, JSON.stringify({ name: "broken" }));
+    await expect(readArtifact(dataDir, 2, "broken")).rejects.toThrow(/broken\.json: not an artifact manifest \(expiresAt and files\[\]\.digest are missing\)/);
+    // Once the manifest is deleted, as the message says, the collection is whole again.
+    rmSync(manifest);
+    const after = await collectGarbage({ dataDir, store: null });
+    expect(after.problems).toEqual([]);
+    expect(after.blobs).toMatchObject({ removed: 2, kept: 0 });
+  });
+
+  it("takes a damaged actions/cache entry for a miss and collects its blob", async () => {
+    const dataDir = tempDir();
+    const work = tempDir();
+    mkdirSync(join(work, "deps"));
+    writeFileSync(join(work, "deps", "a"), "cached\n");
+    await saveCache({ dataDir, workspace: work, home: work, paths: ["deps"], key: "k", scope: "refs/heads/main", repository: "acme/app" });
+    const [entry] = await listCacheEntries(dataDir);
+    expect(entry?.key).toBe("k");
+    const files = (readdirSync(join(dataDir, "cache"), { recursive: true }) as string[]).filter((f) => f.endsWith(".json"));
+    expect(files).toHaveLength(1);
+    writeFileSync(join(dataDir, "cache", files[0] as string), "{ not json");
+    expect(await listCacheEntries(dataDir)).toEqual([]);
+    ageBlobs(dataDir, 2 * DAY);
+    const report = await collectGarbage({ dataDir, store: null });
+    expect(report).toMatchObject({ problems: [], blobs: { removed: 1, kept: 0 } });
+  });
+});
+
 describe("collectGarbage on a runner agent's data folder (no store, no releases)", () => {
   it("removes an idle cache entry and its blob", async () => {
     const dataDir = tempDir();

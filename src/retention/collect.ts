@@ -63,6 +63,8 @@ export interface GcReport {
   remoteCache: { removed: number; bytes: number };
   blobs: { removed: number; bytes: number; kept: number };
   tempFiles: { removed: number };
+  /** What could not be read, each naming the file and the fix. While an artifact manifest is unreadable no blob is removed: the blobs it lists are unknown. */
+  problems: string[];
   ms: number;
 }
 
@@ -83,7 +85,7 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
   const now = o.now ?? new Date();
   const dryRun = o.dryRun === true;
   const referenced = new Set<string>();
-  const report: GcReport = { dryRun, artifacts: { removed: 0 }, caches: { removed: 0, bytes: 0 }, remoteCache: { removed: 0, bytes: 0 }, blobs: { removed: 0, bytes: 0, kept: 0 }, tempFiles: { removed: 0 }, ms: 0 };
+  const report: GcReport = { dryRun, artifacts: { removed: 0 }, caches: { removed: 0, bytes: 0 }, remoteCache: { removed: 0, bytes: 0 }, blobs: { removed: 0, bytes: 0, kept: 0 }, tempFiles: { removed: 0 }, problems: [], ms: 0 };
 
   // Releases and their attestations: always kept.
   for (const r of o.store?.listReleases() ?? []) {
@@ -92,8 +94,17 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
   }
 
   // Artifacts: expired ones go.
+  let unknownBlobs = false;
   for (const runId of await artifactRunIds(o.dataDir)) {
-    for (const m of await listArtifacts(o.dataDir, runId, { includeExpired: true })) {
+    let manifests;
+    try {
+      manifests = await listArtifacts(o.dataDir, runId, { includeExpired: true });
+    } catch (err) {
+      report.problems.push((err as Error).message);
+      unknownBlobs = true;
+      continue;
+    }
+    for (const m of manifests) {
       if (Date.parse(m.expiresAt) <= now.getTime()) {
         report.artifacts.removed++;
         if (!dryRun) await deleteArtifact(o.dataDir, runId, m.name);
@@ -131,8 +142,9 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
   // Blobs nothing refers to, once past the grace period.
   const blobs = new FileBlobStore(o.dataDir);
   const oldest = now.getTime() - policy.blobGraceMs;
+  if (unknownBlobs) report.problems.push("no blob was removed: an unreadable artifact manifest may list any of them");
   for (const digest of await blobs.digests()) {
-    if (referenced.has(digest)) {
+    if (referenced.has(digest) || unknownBlobs) {
       report.blobs.kept++;
       continue;
     }
@@ -182,9 +194,17 @@ export function evict<T>(entries: Candidate<T>[], policy: RetentionPolicy, now: 
   return { kept, removed };
 }
 
-/** A report's counts as log fields. */
-export function gcLogFields(r: GcReport): Record<string, number> {
-  return { artifacts: r.artifacts.removed, caches: r.caches.removed, remoteCache: r.remoteCache.removed, blobs: r.blobs.removed, bytes: r.caches.bytes + r.remoteCache.bytes + r.blobs.bytes, ms: r.ms };
+/** A report's counts as log fields, with its problems when there are any. */
+export function gcLogFields(r: GcReport): Record<string, number | string[]> {
+  return {
+    artifacts: r.artifacts.removed,
+    caches: r.caches.removed,
+    remoteCache: r.remoteCache.removed,
+    blobs: r.blobs.removed,
+    bytes: r.caches.bytes + r.remoteCache.bytes + r.blobs.bytes,
+    ms: r.ms,
+    ...(r.problems.length > 0 ? { problems: r.problems } : {}),
+  };
 }
 
 /**

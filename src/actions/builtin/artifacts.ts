@@ -121,9 +121,24 @@ export async function readArtifact(
     if (isNotFound(error)) return undefined;
     throw error;
   }
-  const manifest = JSON.parse(text) as ArtifactManifest;
+  const manifest = parseManifest(text, manifestPath(dataDir, runId, name));
   if (!options.includeExpired && Date.parse(manifest.expiresAt) <= (options.now ?? new Date()).getTime()) return undefined;
   return manifest;
+}
+
+/** A manifest's text, checked for what readers rely on; an Error naming the file and the fix when it is damaged. */
+function parseManifest(text: string, file: string): ArtifactManifest {
+  let manifest: Partial<ArtifactManifest> | null;
+  try {
+    manifest = JSON.parse(text) as Partial<ArtifactManifest> | null;
+  } catch (err) {
+    throw new Error(`${file}: not an artifact manifest (${(err as Error).message}); restore it from a backup, or delete it to drop the artifact`);
+  }
+  const files = manifest?.files;
+  if (!manifest || typeof manifest.expiresAt !== "string" || !Array.isArray(files) || files.some((f) => typeof f?.digest !== "string")) {
+    throw new Error(`${file}: not an artifact manifest (expiresAt and files[].digest are missing); restore it from a backup, or delete it to drop the artifact`);
+  }
+  return manifest as ArtifactManifest;
 }
 
 /** The artifacts of a run, by name (expired ones left out unless `includeExpired`). */

@@ -151,12 +151,20 @@ function entryPath(dataDir: string, entry: Pick<CacheEntry, "scope" | "version" 
   return join(entryDir(dataDir, entry.scope, entry.version, entry.repository), `${sha256(entry.key)}.json`);
 }
 
+/** An entry's file; undefined when it is gone or damaged (not JSON, no key or digest): a damaged entry is a miss, as a lost cache is on GitHub, and its blob goes with the next collection. */
 async function readEntry(file: string): Promise<CacheEntry | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await fsp.readFile(file, "utf8")) as CacheEntry;
+    text = await fsp.readFile(file, "utf8");
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
+  }
+  try {
+    const entry = JSON.parse(text) as Partial<CacheEntry> | null;
+    return typeof entry?.key === "string" && typeof entry.digest === "string" ? (entry as CacheEntry) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
