@@ -425,7 +425,7 @@ export class ControlLoop {
       // The previous release has left: contract migrations may break only what nothing runs any more.
       target.contract = { release: record.toRelease, failures: 0, next: 0, alerted: false };
       const contracted = await this.applyContract(target, spec);
-      const last = this.o.store.listEvents({ env, service }).filter((e) => e.kind === "alert-trigger" || e.kind === "alert-resolve").at(-1);
+      const last = this.o.store.lastAlertEvent(env, service);
       if (contracted && last?.kind === "alert-trigger") await this.alert(spec, "resolve", env, service, record.toRelease, `${record.toRelease} deployed successfully to ${env}`);
       return;
     }

@@ -204,6 +204,10 @@ const SQL = {
       WHERE (@env IS NULL OR env = @env) AND (@service IS NULL OR service = @service) AND id > @afterId
       ORDER BY id DESC LIMIT @limit
     ) AS recent ORDER BY id`,
+  lastAlertEvent: `
+    SELECT * FROM delivery_events
+    WHERE env = @env AND service = @service AND kind IN ('alert-trigger', 'alert-resolve')
+    ORDER BY id DESC LIMIT 1`,
 
   putSecret: `
     INSERT INTO secrets (environment, name, ciphertext, updated_at) VALUES (@environment, @name, @ciphertext, @now)
@@ -1287,6 +1291,11 @@ export class SqlStore implements Store {
       limit: filter.limit ?? -1,
     }) as EventRow[];
     return rows.map(toEvent);
+  }
+
+  lastAlertEvent(env: string, service: string): DeliveryEvent | undefined {
+    const row = this.sql.lastAlertEvent.get({ env, service }) as EventRow | undefined;
+    return row && toEvent(row);
   }
 
   putSecret(name: string, environment: string, ciphertext: Buffer): void {

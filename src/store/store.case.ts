@@ -960,6 +960,18 @@ export function describeStore(name: string, factory: () => Store): void {
         expect(store.listEvents({ afterId: a.id }).map((e) => e.env)).toEqual(["dev", "prod"]);
         expect(store.listEvents({ limit: 1 }).map((e) => e.kind)).toEqual(["healed"]);
       });
+
+      it("finds the newest alert event of a service", () => {
+        expect(store.lastAlertEvent("prod", "web")).toBeUndefined();
+        store.addEvent({ env: "prod", service: "web", kind: "alert-trigger", message: "web#2 failed", details: null });
+        store.addEvent({ env: "prod", service: "web", kind: "alert-resolve", message: "web#3 deployed", details: null });
+        store.addEvent({ env: "prod", service: "web", kind: "alert-trigger", message: "web#4 failed", details: null });
+        store.addEvent({ env: "prod", service: "web", kind: "healed", message: "restarted", details: null });
+        store.addEvent({ env: "dev", service: "web", kind: "alert-resolve", message: "dev", details: null });
+        store.addEvent({ env: "prod", service: "api", kind: "alert-resolve", message: "api", details: null });
+        expect(store.lastAlertEvent("prod", "web")).toMatchObject({ kind: "alert-trigger", message: "web#4 failed" });
+        expect(store.lastAlertEvent("dev", "web")?.kind).toBe("alert-resolve");
+      });
     });
 
     describe("job queue (agents)", () => {

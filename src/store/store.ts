@@ -590,6 +590,8 @@ export interface Store {
   addEvent(event: Omit<DeliveryEvent, "id" | "at">): DeliveryEvent;
   /** Oldest first, after `afterId` when given; the newest `limit` when given. */
   listEvents(filter?: { env?: string; service?: string; afterId?: number; limit?: number }): DeliveryEvent[];
+  /** The newest `alert-trigger` or `alert-resolve` event of an environment's service: whether its alert is open. */
+  lastAlertEvent(env: string, service: string): DeliveryEvent | undefined;
 
   putSecret(name: string, environment: string, ciphertext: Buffer): void;
   getSecret(name: string, environment: string): SecretRecord | undefined;
