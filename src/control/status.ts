@@ -56,7 +56,7 @@ export async function deliveryStatus(store: Store, repo: StateRepository, config
     const want = desired.states.find((s) => s.env === env && s.service === service)?.state;
     const deployment = store.getDeployment(env, service);
     const rollout = store.listRollouts({ env, service, limit: 1 })[0];
-    const measurements = rollout ? store.listMeasurements(rollout.id) : [];
+    const measurements = rollout ? store.listMeasurements(rollout.id, ANALYSIS_POINTS) : [];
     const measurement = measurements.at(-1);
     const events = store.listEvents({ env, service, limit: 50 });
     const stable = deployment?.release ?? null;
@@ -114,7 +114,7 @@ export async function deliveryStatus(store: Store, repo: StateRepository, config
       lastVerdict: measurement ? { verdict: measurement.verdict, reason: measurement.reason, measured: measurement.measured, at: measurement.at } : null,
       analysis:
         rollout && measurements.length > 0
-          ? { rollout: rollout.id, release: rollout.toRelease, points: measurements.slice(-ANALYSIS_POINTS).map((m) => ({ at: m.at, step: m.step, verdict: m.verdict, measured: m.measured })) }
+          ? { rollout: rollout.id, release: rollout.toRelease, points: measurements.map((m) => ({ at: m.at, step: m.step, verdict: m.verdict, measured: m.measured })) }
           : null,
       sync,
       reason,

@@ -179,7 +179,8 @@ const SQL = {
   addMeasurement: `
     INSERT INTO measurements (rollout_id, step, at, verdict, measured, reason)
     VALUES (@rolloutId, @step, @now, @verdict, @measured, @reason) RETURNING *`,
-  listMeasurements: `SELECT * FROM measurements WHERE rollout_id = ? ORDER BY id`,
+  listMeasurements: `
+    SELECT * FROM (SELECT * FROM measurements WHERE rollout_id = @rolloutId ORDER BY id DESC LIMIT @limit) AS recent ORDER BY id`,
 
   putApproval: `
     INSERT INTO approvals (env, release, by, groups, decision, comment, at)
@@ -1252,8 +1253,8 @@ export class SqlStore implements Store {
     return toMeasurement(row);
   }
 
-  listMeasurements(rolloutId: number): MeasurementRecord[] {
-    return (this.sql.listMeasurements.all(rolloutId) as MeasurementRow[]).map(toMeasurement);
+  listMeasurements(rolloutId: number, limit?: number): MeasurementRecord[] {
+    return (this.sql.listMeasurements.all({ rolloutId, limit: limit ?? -1 }) as MeasurementRow[]).map(toMeasurement);
   }
 
   putApproval(a: Omit<ApprovalRecord, "id" | "at">): ApprovalRecord {

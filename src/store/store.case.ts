@@ -928,6 +928,8 @@ export function describeStore(name: string, factory: () => Store): void {
         const list = store.listMeasurements(r.id);
         expect(list.map((m) => m.verdict)).toEqual(["pass", "inconclusive"]);
         expect(list[1]?.measured).toEqual({ requests: 3, p99: null });
+        store.addMeasurement({ rolloutId: r.id, step: 2, verdict: "fail", measured: { error_rate: 0.5 }, reason: "errors" });
+        expect(store.listMeasurements(r.id, 2).map((m) => m.step)).toEqual([1, 2]); // the newest two, oldest first
       });
 
       it("keeps one approval decision per person, environment and release", () => {

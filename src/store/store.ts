@@ -577,7 +577,8 @@ export interface Store {
   listRollouts(filter?: { env?: string; service?: string; limit?: number }): RolloutRecord[];
 
   addMeasurement(measurement: Omit<MeasurementRecord, "id" | "at">): MeasurementRecord;
-  listMeasurements(rolloutId: number): MeasurementRecord[];
+  /** Oldest first; only the newest `limit` when given. */
+  listMeasurements(rolloutId: number, limit?: number): MeasurementRecord[];
 
   /** One decision per person, environment and release: a second one replaces the first. */
   putApproval(approval: Omit<ApprovalRecord, "id" | "at">): ApprovalRecord;
