@@ -4,7 +4,7 @@
 // tests. See docs/benchmarks.md for what is measured and the last results.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import * as affected from "./affected.mjs";
@@ -236,6 +236,7 @@ export async function main(argv) {
  * loaded from there).
  */
 function snapshot(dir) {
+  mkdirSync(dir, { recursive: true });
   copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
   cpSync(dirname(SLIPWAY), join(dir, "bin"), { recursive: true });
   // Every bundle (bin/slipway.js picks one by command), with its source map, digest and package.json.

@@ -32,6 +32,17 @@ import { build } from "esbuild";
 const outdir = process.argv[2] ?? "dist";
 /** The bundles: every command, and the commands bin/slipway.js starts from a bundle of their own. */
 const BUNDLES = { cli: "src/cli/main.ts", run: "src/cli/run-main.ts", affected: "src/cli/affected-main.ts", migrations: "src/cli/migrations-main.ts" };
+/**
+ * Built-in modules a bundle loads when it first uses them rather than when
+ * it starts. esbuild turns every `import … from "node:http"` of the bundled
+ * ES modules into a `require` at the bundle's top level, so each command
+ * loaded every built-in module any command imports (http, child_process,
+ * zlib, worker_threads…): ~15 ms of `migrations lint` and of `--version` on
+ * a small VM. These modules' exports are plain functions, classes and
+ * values (none is called with the module as `this`), so an object of
+ * getters that requires the module on first access stands in for it.
+ */
+const LAZY_BUILTINS = ["child_process", "crypto", "dgram", "dns", "dns/promises", "fs/promises", "http", "http2", "https", "net", "readline", "timers/promises", "tls", "worker_threads", "zlib"];
 const SNAPSHOT_MODULE = resolve("src/workflow/schema-snapshot.ts");
 const SCHEMA_MODULE = /[\\/]@actions[\\/]workflow-parser[\\/]dist[\\/]workflows[\\/]workflow-schema\.js$/;
 
@@ -50,7 +61,7 @@ await build({
   // optional native binding, which Slipway does not use.
   external: ["libpg-query", "@electric-sql/pglite", "@cyclonedx/cyclonedx-library", "pg-native"],
   // import.meta.url of the ES module sources, in a CommonJS bundle.
-  banner: { js: 'var __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  banner: { js: ['var __importMetaUrl = require("node:url").pathToFileURL(__filename).href;', lazyBuiltinHelper()].join("\n") },
   define: { "import.meta.url": "__importMetaUrl" },
   logLevel: "warning",
   plugins: [
@@ -81,10 +92,12 @@ await build({
 });
 if (replaced !== 1) throw new Error("the workflow schema module was not found in the bundle; update scripts/build.mjs");
 for (const name of Object.keys(BUNDLES).map((b) => `${b}.js`)) {
-  // esbuild escapes what is not ASCII in code, but not in the comments it keeps.
   const bundle = join(outdir, name);
+  const lazy = lazyBuiltins(readFileSync(bundle, "utf8"));
+  if (name === "cli.js" && lazy.count === 0) throw new Error("no built-in module was made lazy in cli.js: esbuild's require lines changed; update lazyBuiltins in scripts/build.mjs");
+  // esbuild escapes what is not ASCII in code, but not in the comments it keeps.
   const escape = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
-  const lines = readFileSync(bundle, "utf8").split("\n");
+  const lines = lazy.code.split("\n");
   const ascii = lines.map((line) => (/^\s*(\/\/|\/\*|\*)/.test(line) ? line.replace(/[^\0-\x7f]/g, escape) : line)).join("\n");
   writeFileSync(bundle, ascii);
   // The bundle's digest, for bin/slipway.js's code-cache key: hashing 3 MB at every start cost ~8 ms.
@@ -92,6 +105,35 @@ for (const name of Object.keys(BUNDLES).map((b) => `${b}.js`)) {
 }
 mkdirSync(outdir, { recursive: true });
 writeFileSync(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
+
+
+/** The banner's `__lazyBuiltin(id, esm)`: getters for the module's exports (and `default`, as esbuild's __toESM gives it), read from the module on each access. The export names are this Node's. */
+function lazyBuiltinHelper() {
+  const require = createRequire(import.meta.url);
+  const keys = Object.fromEntries(LAZY_BUILTINS.map((id) => [`node:${id}`, Object.getOwnPropertyNames(require(`node:${id}`)).filter((k) => k !== "default")]));
+  return [
+    `var __lazyBuiltinKeys = ${JSON.stringify(keys)};`,
+    "function __lazyBuiltin(id, esm) {",
+    "  var mod;",
+    "  var load = () => (mod ??= require(id));",
+    "  var lazy = {};",
+    "  for (const k of __lazyBuiltinKeys[id]) Object.defineProperty(lazy, k, { get: () => load()[k], set: (v) => { load()[k] = v; }, enumerable: true });",
+    '  if (esm) Object.defineProperty(lazy, "default", { get: load });',
+    "  return lazy;",
+    "}",
+  ].join("\n");
+}
+
+/** The bundle with its top-level `var x = require("node:<lazy>")` (and `__toESM(require(…), 1)`) lines made lazy; line count unchanged, so the source map holds. */
+function lazyBuiltins(code) {
+  let count = 0;
+  const out = code.replace(/^(\s*)var ([\w$]+) = (__toESM\()?require\("(?:node:)?([\w/]+)"\)(, 1\))?;$/gm, (line, indent, name, esm, id, esmEnd) => {
+    if (!LAZY_BUILTINS.includes(id) || Boolean(esm) !== Boolean(esmEnd)) return line;
+    count++;
+    return `${indent}var ${name} = __lazyBuiltin("node:${id}", ${esm ? 1 : 0});`;
+  });
+  return { code: out, count };
+}
 
 /** Builds the parser's workflow schema and returns its snapshot, checked to revive to the same snapshot. */
 async function workflowSchemaSnapshot() {

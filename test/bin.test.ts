@@ -114,6 +114,21 @@ describe("bin/slipway.js compile cache", () => {
     expect(affected && other && affected !== other).toBe(true);
   });
 
+  it("loads heavy built-in modules (http, child_process, zlib…) only when a command uses them", () => {
+    const dir = tempDir();
+    const hook = join(dir, "loaded.cjs");
+    // At exit, the built-in modules this process loaded.
+    writeFileSync(hook, `process.on("exit", () => process.stderr.write(JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")))));\n`);
+    const loaded = (args: string[]) => {
+      const res = spawnSync(process.execPath, ["--require", hook, BIN, ...args], { env: { ...process.env, SLIPWAY_COMPILE_CACHE: dir }, encoding: "utf8" });
+      expect(res.status, res.stderr).toBe(0);
+      return JSON.parse(res.stderr.slice(res.stderr.lastIndexOf("["))) as string[];
+    };
+    const version = loaded(["--version"]);
+    for (const heavy of ["http", "https", "zlib", "worker_threads", "tls"]) expect(version).not.toContain(`NativeModule ${heavy}`);
+    expect(loaded(["migrations", "--help"])).not.toContain("NativeModule child_process");
+  });
+
   it("replaces a cache V8 rejects", () => {
     const dir = tempDir();
     slipway(["--version"], { SLIPWAY_COMPILE_CACHE: dir });
