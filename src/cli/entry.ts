@@ -2,12 +2,12 @@
 // main.ts (every command, dist/cli.js) and the bundles of single commands that bin/slipway.js starts for them
 // (run-main.ts, affected-main.ts, migrations-main.ts) all start here.
 import { Command, CommanderError } from "commander";
-import { MissingValueError } from "../control/values.js";
-import { GitError } from "../git/git.js";
-import { StateRepositoryError } from "../gitops/desired-state.js";
-import { ReleaseError } from "../release/release.js";
-import { SecretsError } from "../secrets/crypto.js";
-import { StoreError } from "../store/store.js";
+import { MissingValueError } from "../control/index.js";
+import { GitError } from "../git/index.js";
+import { StateRepositoryError } from "../gitops/index.js";
+import { ReleaseError } from "../release/index.js";
+import { SecretsError } from "../secrets/index.js";
+import { StoreError } from "../store/index.js";
 import { EXIT, UsageError, VERSION } from "./common.js";
 
 /** The root `slipway` command, before any subcommand is added. */
