@@ -4,7 +4,7 @@
 // `migrations …` (those commands alone: 1.8, 0.5 and 0.8 MB of the 3 MB),
 // dist/cli.js for everything else. The code cache: the
 // functions a command compiled the first time it ran are stored, and later
-// starts load them instead of parsing and compiling the 1 MB bundle again
+// starts load them instead of parsing and compiling the bundle again
 // (30–40 ms on a small VM). Node 20 has no compile cache of its own, and
 // `module.enableCompileCache()` (Node 22) would keep only what was compiled
 // before the bundle ran.

@@ -1,7 +1,7 @@
-// Bundles the CLI into dist/cli.js (every command), dist/run.js (`slipway
-// run` alone) and dist/migrations.js (the `slipway migrations` commands
-// alone): bin/slipway.js starts the last two for their commands, which then
-// start quicker (less to read, deserialise and initialise). Bundling is needed because
+// Bundles the CLI into dist/cli.js (every command) and one bundle per command
+// that bin/slipway.js starts on its own (BUNDLES below: run, affected,
+// migrations), which then starts quicker (less to read, deserialise and
+// initialise). Bundling is needed because
 // @actions/workflow-parser imports its JSON schema without an import
 // attribute, which Node 20 refuses; it also makes start-up fast.
 //
@@ -23,7 +23,7 @@
 // `node scripts/build.mjs DIR` writes the bundles into DIR
 // instead (to benchmark a variant with `npm run bench -- --cli`, say).
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { runInThisContext } from "node:vm";
@@ -96,16 +96,18 @@ for (const name of Object.keys(BUNDLES).map((b) => `${b}.js`)) {
   const lazy = lazyBuiltins(readFileSync(bundle, "utf8"));
   if (name === "cli.js" && lazy.count === 0) throw new Error("no built-in module was made lazy in cli.js: esbuild's require lines changed; update lazyBuiltins in scripts/build.mjs");
   // esbuild escapes what is not ASCII in code, but not in the comments it keeps.
-  const escape = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
   const lines = lazy.code.split("\n");
-  const ascii = lines.map((line) => (/^\s*(\/\/|\/\*|\*)/.test(line) ? line.replace(/[^\0-\x7f]/g, escape) : line)).join("\n");
+  const ascii = lines.map((line) => (/^\s*(\/\/|\/\*|\*)/.test(line) ? line.replace(/[^\0-\x7f]/g, escapeChar) : line)).join("\n");
   writeFileSync(bundle, ascii);
   // The bundle's digest, for bin/slipway.js's code-cache key: hashing 3 MB at every start cost ~8 ms.
   writeFileSync(`${bundle}.sha1`, `${createHash("sha1").update(ascii).digest("hex")}\n`);
 }
-mkdirSync(outdir, { recursive: true });
 writeFileSync(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
 
+/** A character as a JavaScript `\\uXXXX` escape. */
+function escapeChar(c) {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
 
 /** The banner's `__lazyBuiltin(id, esm)`: getters for the module's exports (and `default`, as esbuild's __toESM gives it), read from the module on each access. The export names are this Node's. */
 function lazyBuiltinHelper() {
@@ -124,7 +126,11 @@ function lazyBuiltinHelper() {
   ].join("\n");
 }
 
-/** The bundle with its top-level `var x = require("node:<lazy>")` (and `__toESM(require(…), 1)`) lines made lazy; line count unchanged, so the source map holds. */
+/**
+ * The bundle with its `var x = require("node:<lazy>")` (and `__toESM(require(…), 1)`) lines made lazy: those
+ * esbuild hoisted to the top level and those of the bundled CommonJS packages (commander's child_process);
+ * line count unchanged, so the source map holds.
+ */
 function lazyBuiltins(code) {
   let count = 0;
   const out = code.replace(/^(\s*)var ([\w$]+) = (__toESM\()?require\("(?:node:)?([\w/]+)"\)(, 1\))?;$/gm, (line, indent, name, esm, id, esmEnd) => {

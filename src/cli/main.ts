@@ -32,8 +32,6 @@ import { verifyCommand } from "./verify.js";
 import { keysCommand } from "./keys.js";
 import { oidcCommand } from "./oidc.js";
 
-
-
 export function buildProgram(): Command {
   const program = newProgram();
 

@@ -128,15 +128,16 @@ export async function readArtifact(
 
 /** A manifest's text, checked for what readers rely on; an Error naming the file and the fix when it is damaged. */
 function parseManifest(text: string, file: string): ArtifactManifest {
+  const damaged = (why: string) => new Error(`${file}: not an artifact manifest (${why}); restore it from a backup, or delete it to drop the artifact`);
   let manifest: Partial<ArtifactManifest> | null;
   try {
     manifest = JSON.parse(text) as Partial<ArtifactManifest> | null;
   } catch (err) {
-    throw new Error(`${file}: not an artifact manifest (${(err as Error).message}); restore it from a backup, or delete it to drop the artifact`);
+    throw damaged((err as Error).message);
   }
   const files = manifest?.files;
   if (!manifest || typeof manifest.expiresAt !== "string" || !Array.isArray(files) || files.some((f) => typeof f?.digest !== "string")) {
-    throw new Error(`${file}: not an artifact manifest (expiresAt and files[].digest are missing); restore it from a backup, or delete it to drop the artifact`);
+    throw damaged("expiresAt and files[].digest are missing");
   }
   return manifest as ArtifactManifest;
 }
