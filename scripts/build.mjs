@@ -30,7 +30,7 @@ import { runInThisContext } from "node:vm";
 import { build } from "esbuild";
 
 const outdir = process.argv[2] ?? "dist";
-/** The bundles: every command, and the commands bin/slipway.js starts from a bundle of their own. */
+/** The bundles: every command, and the commands bin/slipway.js starts from a bundle of their own (its OWN_BUNDLE names the same ones). */
 const BUNDLES = { cli: "src/cli/main.ts", run: "src/cli/run-main.ts", affected: "src/cli/affected-main.ts", migrations: "src/cli/migrations-main.ts" };
 /**
  * Built-in modules a bundle loads when it first uses them rather than when
