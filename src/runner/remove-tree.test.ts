@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { removeTree } from "./remove-tree.js";
+import { removeTree, SYNC_BUDGET } from "./remove-tree.js";
 
 describe("removeTree", () => {
   let base = "";
@@ -31,6 +31,36 @@ describe("removeTree", () => {
     tree(root, 3000);
     await removeTree(root);
     expect(existsSync(root)).toBe(false);
+  });
+
+  it("removes a tree whose entries run past the synchronous budget inside a subfolder", async () => {
+    const root = join(base, "boundary");
+    for (const d of ["a", "a/deep", "b"]) mkdirSync(join(root, d), { recursive: true });
+    for (let i = 0; i < SYNC_BUDGET / 2; i++) {
+      writeFileSync(join(root, `r${i}`), "x");
+      writeFileSync(join(root, "a", `a${i}`), "x");
+      writeFileSync(join(root, "a", "deep", `d${i}`), "x");
+      writeFileSync(join(root, "b", `b${i}`), "x");
+    }
+    await removeTree(root);
+    expect(existsSync(root)).toBe(false);
+  });
+
+  it("lets the event loop run while it deletes a big tree", async () => {
+    const root = join(base, "big");
+    tree(root, 3000);
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await removeTree(root);
+    done = true;
+    expect(existsSync(root)).toBe(false);
+    // Deleted synchronously, the tree would leave the loop one or two turns.
+    expect(turns).toBeGreaterThan(10);
   });
 
   it("is fine with a folder that does not exist", async () => {
