@@ -386,3 +386,48 @@ jobs:
     }
   });
 });
+
+describe("step files on tmpfs", () => {
+  // Each step's script and file-command files live in a folder of the run on
+  // /dev/shm (work-root.ts createStepFilesRoot), also inside --sandbox, and
+  // are gone when the run ends.
+  const workflow = [
+    "on: push",
+    "jobs:",
+    "  a:",
+    "    runs-on: ubuntu-latest",
+    "    outputs:",
+    "      greeting: ${{ steps.write.outputs.greeting }}",
+    "    steps:",
+    "      - id: write",
+    "        run: |",
+    '          echo "script=$0"',
+    '          echo "files=$GITHUB_OUTPUT"',
+    '          echo "greeting=hello" >> "$GITHUB_OUTPUT"',
+    '          echo "FROM_ENV=set by step one" >> "$GITHUB_ENV"',
+    `      - run: 'echo "next step sees: $FROM_ENV / \${{ steps.write.outputs.greeting }}"'`,
+    "  b:",
+    "    needs: a",
+    "    runs-on: ubuntu-latest",
+    "    steps:",
+    '      - run: echo "job b got ${{ needs.a.outputs.greeting }}"',
+    "",
+  ].join("\n");
+  for (const sandbox of [false, true]) {
+    it(`carries outputs and env between steps and jobs${sandbox ? " with --sandbox" : ""}, and leaves nothing behind`, async () => {
+      const repo = makeRepo({ ".github/workflows/ci.yml": workflow });
+      cleanup.push(repo);
+      const res = await runCli(["run", ...(sandbox ? ["--sandbox"] : [])], { cwd: repo });
+      expect(res.code, context(res)).toBe(0);
+      const script = /script=(\/\S+)/.exec(res.stdout)?.[1] ?? "";
+      const files = /files=(\/\S+)/.exec(res.stdout)?.[1] ?? "";
+      const root = /^\/dev\/shm\/slipway-work-\d+-[A-Za-z0-9]{6}\//.exec(script)?.[0];
+      expect(root, context(res)).toBeDefined();
+      expect(files.startsWith(root!), context(res)).toBe(true);
+      expect(res.stdout).toContain("next step sees: set by step one / hello");
+      expect(res.stdout).toContain("job b got hello");
+      expect(() => statSync(root!)).toThrow(/ENOENT/);
+      noCrash(res);
+    });
+  }
+});

@@ -41,6 +41,8 @@ export interface AgentOptions {
   baseEnv: Record<string, string>;
   /** Parent of job workspaces (createWorkRoot(); the caller removes it when the agent is done). */
   workRoot: string;
+  /** Steps' scripts and file-command files, on tmpfs (createStepFilesRoot(); the caller removes it too). */
+  stepFilesRoot?: string;
   /** What the hourly collection of the data folder keeps (default DEFAULT_RETENTION). */
   retention?: RetentionPolicy;
 }
@@ -262,6 +264,7 @@ export class Agent {
         store: stream.steps,
         dataDir,
         workRoot: this.o.workRoot,
+        ...(this.o.stepFilesRoot ? { stepFilesRoot: this.o.stepFilesRoot } : {}),
         logDir,
         eventPath,
         reporter: stream.reporter,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Agent, type AgentLog } from "../agent/index.js";
 import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
-import { createWorkRoot } from "../runner/index.js";
+import { createStepFilesRoot, createWorkRoot } from "../runner/index.js";
 import { EXIT, retentionPolicy, UsageError } from "./common.js";
 
 export interface AgentCommandOptions {
@@ -38,6 +38,7 @@ export async function agentCommand(opts: AgentCommandOptions): Promise<number> {
   const baseEnv = stepEnv();
   // Job workspaces: outside the work directory, so steps never see the mirrors and data (removed when the agent stops).
   const workRoot = createWorkRoot();
+  const stepFilesRoot = createStepFilesRoot();
   let executor: Executor = createHostExecutor();
   if (kind === "sandbox") {
     const ok = await sandboxAvailable();
@@ -46,10 +47,10 @@ export async function agentCommand(opts: AgentCommandOptions): Promise<number> {
     mkdirSync(home, { recursive: true });
     baseEnv.HOME = home;
     // Steps see the host read-only, cannot read the agent's mirrors and data, and have no network unless --network.
-    executor = createSandboxExecutor({ workspace: workRoot, writable: [home], hidden: [join(workDir, "repos"), join(workDir, "data")], network: opts.network === true });
+    executor = createSandboxExecutor({ workspace: workRoot, writable: stepFilesRoot ? [home, stepFilesRoot] : [home], hidden: [join(workDir, "repos"), join(workDir, "data")], network: opts.network === true });
   }
   const log: AgentLog = (level, msg, fields = {}) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + "\n");
-  const agent = new Agent({ server, token, labels, executor, workDir, log, baseEnv, workRoot, retention, ...(opts.name !== undefined ? { name: opts.name } : {}) });
+  const agent = new Agent({ server, token, labels, executor, workDir, log, baseEnv, workRoot, ...(stepFilesRoot ? { stepFilesRoot } : {}), retention, ...(opts.name !== undefined ? { name: opts.name } : {}) });
 
   let terms = 0;
   const onTerm = () => {
@@ -77,7 +78,7 @@ export async function agentCommand(opts: AgentCommandOptions): Promise<number> {
   } finally {
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
-    rmSync(workRoot, { recursive: true, force: true });
+    for (const root of [workRoot, stepFilesRoot]) if (root) rmSync(root, { recursive: true, force: true });
   }
   return EXIT.ok;
 }

@@ -14,7 +14,7 @@ import { buildEvent, readRepo } from "../git/index.js";
 import { ConcurrencyGroups, ownerAlive, processOwner, QueueDispatcher, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { JOB_TOKEN_MAX_TTL_MS, JobTokens, jobPermissions, Masker, SERVER_URL_ENV, RunOidc, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
-import { createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
+import { createStepFilesRoot, createWorkRoot, removeAbandonedWorkRoots, STEP_FILES_BASE } from "../runner/index.js";
 import { DATABASE_URL_FILE, openDataStore, type Store } from "../store/index.js";
 import { loadWorkflowFile, matchTrigger, resolveInputs, type Workflow } from "../workflow/index.js";
 import { collect, dataDirFor, EXIT, globalOptions, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
@@ -196,6 +196,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
 
   // Job workspaces live outside the data directory (see JobRunInput.workRoot).
   const workRoot = createWorkRoot();
+  const stepFilesRoot = createStepFilesRoot();
   const baseEnv = hostEnv();
   let executor: Executor = createHostExecutor();
   if (opts.sandbox) {
@@ -212,7 +213,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
     baseEnv.HOME = home;
     executor = createSandboxExecutor({
       workspace: workRoot,
-      writable: [],
+      writable: stepFilesRoot ? [stepFilesRoot] : [],
       // The database URL too: it may hold PostgreSQL's password.
       hidden: ["keys", "slipway.db", "slipway.db-wal", "slipway.db-shm", DATABASE_URL_FILE, "blobs", "logs", "cache", "artifacts"].map((p) => join(dataDir, p)),
       network: opts.network === true,
@@ -304,6 +305,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
             ...(opts.job ? { onlyJob: opts.job } : {}),
             ...(opts.keepWorkspace ? { keepWorkspace: true } : {}),
             workRoot,
+            ...(stepFilesRoot ? { stepFilesRoot } : {}),
             baseEnv,
             actor,
             environmentGate: (environment, g) => waitForEnvironmentGates({ store, config: deliveryEnvironments(), environment, runId: g.runId, actor, signal: g.signal, waiting: g.waiting }),
@@ -328,10 +330,11 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
     );
   } finally {
     await oidc?.close();
-    if (!opts.keepWorkspace) rmSync(workRoot, { recursive: true, force: true });
-    else if (!json) process.stdout.write(`workspaces kept in ${workRoot}\n`);
+    if (!opts.keepWorkspace) {
+      for (const root of [workRoot, stepFilesRoot]) if (root) rmSync(root, { recursive: true, force: true });
+    } else if (!json) process.stdout.write(`workspaces kept in ${workRoot}${stepFilesRoot ? `, step scripts in ${stepFilesRoot}` : ""}\n`);
     // Those of runs that were killed before they could delete theirs.
-    await removeAbandonedWorkRoots();
+    await Promise.all([removeAbandonedWorkRoots(), removeAbandonedWorkRoots(STEP_FILES_BASE)]);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     reporter.finish();

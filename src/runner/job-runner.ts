@@ -87,6 +87,11 @@ export interface JobRunInput {
    * land in it.
    */
   workRoot: string;
+  /**
+   * Where each step's script and file-command files go, on tmpfs
+   * (createStepFilesRoot()); without it, in the job's temp folder.
+   */
+  stepFilesRoot?: string;
   /** Directory for this job's logs. */
   logDir: string;
   /** Path of the event payload file (GITHUB_EVENT_PATH). */
@@ -177,6 +182,8 @@ const STORED_INPUTS: Record<string, string[]> = { "actions/upload-artifact": ["n
 export class JobRunner {
   private readonly workspace: string;
   private readonly temp: string;
+  /** The steps' scripts and file-command files (GITHUB_ENV, GITHUB_OUTPUT…). */
+  private readonly stepFiles: string;
   private readonly toolCache: string;
   private readonly jobRoot: string;
   /** Env added by GITHUB_ENV, persisted for later steps. */
@@ -206,6 +213,7 @@ export class JobRunner {
     this.jobRoot = join(input.workRoot, String(input.runId), String(input.jobId));
     this.workspace = join(this.jobRoot, "workspace");
     this.temp = join(this.jobRoot, "temp");
+    this.stepFiles = input.stepFilesRoot ? join(input.stepFilesRoot, String(input.runId), String(input.jobId)) : join(this.temp, "_runner_file_commands");
     this.toolCache = join(input.dataDir, "tool-cache");
     this.summaryPath = join(input.logDir, JOB_SUMMARY_FILE);
   }
@@ -214,7 +222,7 @@ export class JobRunner {
     const { input } = this;
     if (input.idToken) input.masker.add(input.idToken.token);
     if (input.jobToken) input.masker.add(input.jobToken.token);
-    for (const d of [this.workspace, this.temp, this.toolCache, input.logDir]) mkdirSync(d, { recursive: true });
+    for (const d of [this.workspace, this.temp, this.stepFiles, this.toolCache, input.logDir]) mkdirSync(d, { recursive: true });
     const onCancel = () => {
       this.cancelled = true;
       this.jobAbort.abort();
@@ -242,7 +250,8 @@ export class JobRunner {
     if (this.annotations.length > 0) result = { ...result, annotations: this.annotations };
     // Asynchronous: a big workspace takes seconds to delete, and other jobs go on meanwhile.
     if (input.keepWorkspace) return result;
-    return { ...result, cleanup: removeTree(this.jobRoot) };
+    const cleanup = input.stepFilesRoot ? Promise.all([removeTree(this.jobRoot), removeTree(this.stepFiles)]).then(() => undefined) : removeTree(this.jobRoot);
+    return { ...result, cleanup };
   }
 
   private annotate(a: Annotation): void {
@@ -772,8 +781,6 @@ export class JobRunner {
     return env;
   }
 
-  private fileCommandsDir: string | undefined;
-
   /** Fresh, empty file-command files for one step (the directory is made once per job). */
   private makeFileCommands(): FileCommandPaths {
     const paths = this.fileCommandPaths();
@@ -783,8 +790,7 @@ export class JobRunner {
 
   /** Names of a step's file-command files, not created (built-in actions do not write them). */
   private fileCommandPaths(): FileCommandPaths {
-    const dir = (this.fileCommandsDir ??= join(this.temp, "_runner_file_commands"));
-    mkdirSync(dir, { recursive: true });
+    const dir = this.stepFiles;
     const id = randomUUID();
     return {
       env: join(dir, `set_env_${id}`),
@@ -841,7 +847,7 @@ export class JobRunner {
   ): Promise<StepOutcome> {
     const files = this.makeFileCommands();
     const env = this.stepEnvironment(scope, stepEnv, files, {});
-    const scriptPath = join(this.temp, `${randomUUID()}${scriptExtension(shell)}`);
+    const scriptPath = join(this.stepFiles, `${randomUUID()}${scriptExtension(shell)}`);
     writeFileSync(scriptPath, script);
     const cmd = shellCommand(shell, scriptPath, env.PATH ?? "");
     const cwd = workingDirectory ? (isAbsolute(workingDirectory) ? workingDirectory : resolve(this.workspace, workingDirectory)) : this.workspace;

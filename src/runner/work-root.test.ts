@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createWorkRoot, removeAbandonedWorkRoots } from "./work-root.js";
+import { createStepFilesRoot, createWorkRoot, removeAbandonedWorkRoots } from "./work-root.js";
 
 describe("work roots", () => {
   let base = "";
@@ -43,5 +43,15 @@ describe("work roots", () => {
     await removeAbandonedWorkRoots(base);
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
+  });
+
+  it("makes the step-files folder, named like a work root, where the base is a writable folder, and none elsewhere", () => {
+    const root = createStepFilesRoot(base);
+    expect(root).toBeDefined();
+    expect(existsSync(root!)).toBe(true);
+    expect(basename(root!)).toMatch(new RegExp(`^slipway-work-${process.pid}-[A-Za-z0-9]{6}$`));
+    expect(createStepFilesRoot(join(base, "missing"))).toBeUndefined();
+    writeFileSync(join(base, "a-file"), "");
+    expect(createStepFilesRoot(join(base, "a-file"))).toBeUndefined();
   });
 });

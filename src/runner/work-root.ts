@@ -1,9 +1,10 @@
 // The folder under the system temp directory that holds a `slipway run`'s
-// job workspaces: `slipway-work-<pid>-XXXXXX`. The run deletes it when it
+// job workspaces: `slipway-work-<pid>-XXXXXX`, and its twin on tmpfs for the
+// small files every step creates and deletes. The run deletes both when it
 // ends; a run that was killed (SIGKILL, power loss) cannot, so each new run
 // deletes, in the background, the folders of processes that no longer exist.
 
-import { mkdtempSync, readdirSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeTree } from "./remove-tree.js";
@@ -12,6 +13,26 @@ const PREFIX = "slipway-work-";
 
 export function createWorkRoot(base = tmpdir()): string {
   return mkdtempSync(join(base, `${PREFIX}${process.pid}-`));
+}
+
+/** Linux's tmpfs for every user. */
+export const STEP_FILES_BASE = "/dev/shm";
+
+/**
+ * A folder on tmpfs for each step's script and file-command files (six files
+ * created and deleted per step: ~10 µs each on tmpfs, 0.2–0.9 ms on the ext4
+ * disk of a 2-vCPU VM), named like a work root so that the same sweep deletes
+ * it after a crash. Undefined where `base` is not a writable folder (macOS,
+ * a container without /dev/shm): the files then go to the job's temp folder.
+ */
+export function createStepFilesRoot(base = STEP_FILES_BASE): string | undefined {
+  try {
+    if (!statSync(base).isDirectory()) return undefined;
+    accessSync(base, constants.W_OK);
+    return createWorkRoot(base);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

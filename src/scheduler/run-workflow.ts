@@ -66,6 +66,8 @@ export interface RunWorkflowOptions {
   keepWorkspace?: boolean;
   /** Parent of job workspaces (outside the data directory). */
   workRoot: string;
+  /** Steps' scripts and file-command files, on tmpfs (see JobRunInput.stepFilesRoot). */
+  stepFilesRoot?: string;
   baseEnv: Record<string, string>;
   actor: string;
   /**
@@ -496,6 +498,7 @@ export class WorkflowRun {
           store: opts.store,
           dataDir: opts.dataDir,
           workRoot: opts.workRoot,
+          ...(opts.stepFilesRoot ? { stepFilesRoot: opts.stepFilesRoot } : {}),
           logDir,
           eventPath: this.eventPath,
           reporter,
