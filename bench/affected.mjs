@@ -113,11 +113,13 @@ export async function run({ tmp, sizes, reps, log }) {
       slipway: () => measured(process.execPath, [slipwayEntryPath(), "affected", "--base", "HEAD~1", "--head", "HEAD", "--json"], dir, env),
       turbo: () => measured(TURBO, ["ls", "--affected", "--output=json", "--skip-infer"], dir, env),
       nx: () => measured(process.execPath, [join(dir, "node_modules", "nx", "dist", "bin", "nx.js"), "show", "projects", "--affected", "--base=HEAD~1", "--head=HEAD"], dir, env),
+      // The floor of any Node.js program: Node starting and exiting, doing nothing.
+      node: () => measured(process.execPath, ["-e", "0"], dir, env),
     };
     const keys = Object.keys(contenders);
     // One untimed round: caches of the file system, nx's project graph cache is disabled above.
     const sets = {};
-    for (const k of keys) sets[k] = names[k]((await contenders[k]()).stdout).sort();
+    for (const k of keys) if (names[k]) sets[k] = names[k]((await contenders[k]()).stdout).sort();
     const runs = await interleaved(reps, keys.map((k) => contenders[k]), (i, ...r) => log(`(g) ${n} packages ${i + 1}/${reps}: ${keys.map((k, j) => `${k} ${r[j].ms.toFixed(0)} ms`).join(", ")}`));
     const by = Object.fromEntries(keys.map((k, j) => [k, runs[j]]));
     const ms = (k) => by[k].map((r) => r.ms);
@@ -138,6 +140,7 @@ export async function run({ tmp, sizes, reps, log }) {
           "peak memory, slipway": peakMb("slipway"),
           [`peak memory, ${peer}`]: peakMb(peer),
           [`${peer}'s affected set`]: agree(peer),
+          "floor: Node.js starting and exiting (node -e 0, same wrapper)": median(ms("node")),
         },
       });
     }
