@@ -2,7 +2,8 @@
 // runs-on label matching, cancellation reaching an agent mid-job, SIGTERM
 // finishing the current job, log chunk dedupe, and expired leases retried
 // and then failed as "agent lost". Leases are 2 s here, with 2 attempts.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -132,6 +133,19 @@ describe("job queue and agents", () => {
     const q = queueOf("acme/artifacts")[0] as QueueRow;
     // The agent's own lines after the last step go to the job's log beside its steps'.
     expect(readFileSync(join(dataDir, "logs", String(q.run_id), String(q.job_id), "job.log"), "utf8")).toContain("Artifacts sent to the server: bundle");
+  });
+
+  it("deletes at start the work and step-file folders that killed agents and runs left behind", async () => {
+    // A process id that existed and is gone now.
+    const gone = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+    const left = [join(tmpdir(), `slipway-work-${gone}-agtest`), ...(existsSync("/dev/shm") ? [join("/dev/shm", `slipway-work-${gone}-agtest`)] : [])];
+    for (const dir of left) {
+      mkdirSync(join(dir, "1", "2"), { recursive: true });
+      writeFileSync(join(dir, "1", "2", "script.sh"), "echo secret\n");
+    }
+    const a = agent("sweeper", ["sweep"]);
+    await until("the folders deleted", async () => (left.every((d) => !existsSync(d)) ? true : undefined), 20_000);
+    await until("the agent's log line", async () => (a.out().includes("deleted the work folders of agents and runs that are gone") ? true : undefined), 5_000);
   });
 
   it("finishes the current job on SIGTERM, reports it, and exits 0", async () => {
