@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Agent, type AgentLog } from "../agent/index.js";
 import { createHostExecutor, createSandboxExecutor, sandboxAvailable, type Executor } from "../executor/index.js";
-import { createStepFilesRoot, createWorkRoot, removeAbandonedWorkRoots, STEP_FILES_BASE } from "../runner/index.js";
+import { createStepFilesRoot, createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
 import { EXIT, retentionPolicy, UsageError } from "./common.js";
 
 export interface AgentCommandOptions {
@@ -51,8 +51,7 @@ export async function agentCommand(opts: AgentCommandOptions): Promise<number> {
   }
   const log: AgentLog = (level, msg, fields = {}) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + "\n");
   // Those of agents and runs killed before they could delete theirs (step scripts may hold secrets), in the background.
-  void Promise.all([removeAbandonedWorkRoots(), removeAbandonedWorkRoots(STEP_FILES_BASE)]).then((lists) => {
-    const folders = lists.flat();
+  void removeAbandonedWorkRoots().then((folders) => {
     if (folders.length > 0) log("info", "deleted the work folders of agents and runs that are gone", { folders });
   });
   const agent = new Agent({ server, token, labels, executor, workDir, log, baseEnv, workRoot, ...(stepFilesRoot ? { stepFilesRoot } : {}), retention, ...(opts.name !== undefined ? { name: opts.name } : {}) });

@@ -14,7 +14,7 @@ import { buildEvent, readRepo } from "../git/index.js";
 import { ConcurrencyGroups, ownerAlive, processOwner, QueueDispatcher, runWorkflow, Semaphore, type RunSummary } from "../scheduler/index.js";
 import { JOB_TOKEN_MAX_TTL_MS, JobTokens, jobPermissions, Masker, SERVER_URL_ENV, RunOidc, SecretStore } from "../secrets/index.js";
 import { releaseAfterRuns, type AutomaticRelease } from "../release/index.js";
-import { createStepFilesRoot, createWorkRoot, removeAbandonedWorkRoots, STEP_FILES_BASE } from "../runner/index.js";
+import { createStepFilesRoot, createWorkRoot, removeAbandonedWorkRoots } from "../runner/index.js";
 import { DATABASE_URL_FILE, openDataStore, type Store } from "../store/index.js";
 import { loadWorkflowFile, matchTrigger, resolveInputs, type Workflow } from "../workflow/index.js";
 import { collect, dataDirFor, EXIT, globalOptions, keyValues, UsageError, workDir, type GlobalOptions } from "./common.js";
@@ -334,7 +334,7 @@ export async function runCommand(eventArg: string | undefined, opts: RunOptions)
       for (const root of [workRoot, stepFilesRoot]) if (root) rmSync(root, { recursive: true, force: true });
     } else if (!json) process.stdout.write(`workspaces kept in ${workRoot}${stepFilesRoot ? `, step scripts in ${stepFilesRoot}` : ""}\n`);
     // Those of runs that were killed before they could delete theirs.
-    await Promise.all([removeAbandonedWorkRoots(), removeAbandonedWorkRoots(STEP_FILES_BASE)]);
+    await removeAbandonedWorkRoots();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     reporter.finish();

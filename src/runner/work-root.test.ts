@@ -28,7 +28,7 @@ describe("work roots", () => {
     const mine = createWorkRoot(base);
     const unnamed = join(base, "slipway-work-Zx81kQ");
     mkdirSync(unnamed);
-    const removed = await removeAbandonedWorkRoots(base, (pid) => pid !== Number(gone));
+    const removed = await removeAbandonedWorkRoots([base], (pid) => pid !== Number(gone));
     expect(removed).toEqual([dead]);
     expect(existsSync(dead)).toBe(false);
     for (const kept of [live, mine, unnamed]) expect(existsSync(kept)).toBe(true);
@@ -40,7 +40,7 @@ describe("work roots", () => {
     mkdirSync(dead);
     const live = join(base, `slipway-work-${process.ppid}-jkl012`);
     mkdirSync(live);
-    await removeAbandonedWorkRoots(base);
+    await removeAbandonedWorkRoots([base]);
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
   });
